@@ -1,0 +1,61 @@
+package kernel
+
+// Kernels is the arithmetic seam between layers and hardware.
+type Kernels interface {
+	// Gemm computes C = A·B, or C += A·B when accumulate is true, where A is
+	// m×k with A(i,p) = a[i*ars+p*acs], B is k×n dense row-major and C is m×n
+	// dense row-major.
+	Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool)
+	// Name says which implementation this is, for benchmarks and logs.
+	Name() string
+}
+
+// GemmNN computes C (+)= A·B for dense row-major A (m×k).
+func GemmNN(kern Kernels, c, a, b []float32, m, k, n int, accumulate bool) {
+	kern.Gemm(c, a, b, m, k, n, k, 1, accumulate)
+}
+
+// GemmTN computes C (+)= Aᵀ·B where a holds the dense row-major k×m matrix A.
+func GemmTN(kern Kernels, c, a, b []float32, m, k, n int, accumulate bool) {
+	kern.Gemm(c, a, b, m, k, n, 1, m, accumulate)
+}
+
+// Transpose writes the transpose of the rows×cols row-major matrix src into
+// dst (cols×rows).
+func Transpose(dst, src []float32, rows, cols int) {
+	_ = dst[rows*cols-1]
+	_ = src[rows*cols-1]
+	const blk = 32
+	for i0 := 0; i0 < rows; i0 += blk {
+		i1 := min(i0+blk, rows)
+		for j0 := 0; j0 < cols; j0 += blk {
+			j1 := min(j0+blk, cols)
+			for i := i0; i < i1; i++ {
+				row := src[i*cols : i*cols+cols]
+				for j := j0; j < j1; j++ {
+					dst[j*rows+i] = row[j]
+				}
+			}
+		}
+	}
+}
+
+// checkGemm panics with a clear message when the slices are too short for
+// the stated shapes; a programming error, never a data error.
+func checkGemm(c, a, b []float32, m, k, n, ars, acs int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if len(c) < m*n {
+		panic("kernel: Gemm: c too short")
+	}
+	if k == 0 {
+		return
+	}
+	if len(b) < k*n {
+		panic("kernel: Gemm: b too short")
+	}
+	if len(a) <= (m-1)*ars+(k-1)*acs {
+		panic("kernel: Gemm: a too short")
+	}
+}

@@ -1,0 +1,137 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// naiveGemm is the float64 triple loop every implementation is checked against.
+func naiveGemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) []float64 {
+	out := make([]float64, m*n)
+	for i := range m {
+		for j := range n {
+			var s float64
+			if accumulate {
+				s = float64(c[i*n+j])
+			}
+			for p := range k {
+				s += float64(a[i*ars+p*acs]) * float64(b[p*n+j])
+			}
+			out[i*n+j] = s
+		}
+	}
+	return out
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = r.Float32()*2 - 1
+	}
+	return s
+}
+
+func implementations() []Kernels {
+	return append([]Kernels{Portable{}}, simdVariants()...)
+}
+
+func TestGemmMatchesNaive(t *testing.T) {
+	shapes := []struct{ m, k, n int }{
+		{0, 3, 4}, {3, 0, 4}, {3, 4, 0}, {1, 1, 1}, {1, 7, 1}, {4, 4, 16}, {5, 3, 17},
+		{7, 9, 10}, {13, 300, 33}, {576, 288, 32}, {64, 576, 64}, {9, 1024, 200}, {128, 200, 10},
+		{3, 513, 24}, {6, 2, 9},
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, kern := range implementations() {
+		for _, s := range shapes {
+			for _, trans := range []bool{false, true} {
+				for _, acc := range []bool{false, true} {
+					name := fmt.Sprintf("%s/%dx%dx%d/trans=%v/acc=%v", kern.Name(), s.m, s.k, s.n, trans, acc)
+					t.Run(name, func(t *testing.T) {
+						a := randSlice(r, s.m*s.k)
+						b := randSlice(r, s.k*s.n)
+						c := randSlice(r, s.m*s.n)
+						ars, acs := s.k, 1
+						if trans {
+							ars, acs = 1, s.m
+						}
+						want := naiveGemm(c, a, b, s.m, s.k, s.n, ars, acs, acc)
+						kern.Gemm(c, a, b, s.m, s.k, s.n, ars, acs, acc)
+						for i, w := range want {
+							tol := 1e-5 * float64(s.k+1)
+							if d := math.Abs(float64(c[i]) - w); d > tol {
+								t.Fatalf("c[%d] = %v, want %v (|diff| %g > %g)", i, c[i], w, d, tol)
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+func TestTranspose(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, s := range [][2]int{{1, 1}, {3, 5}, {33, 70}, {288, 32}} {
+		src := randSlice(r, s[0]*s[1])
+		dst := make([]float32, len(src))
+		Transpose(dst, src, s[0], s[1])
+		for i := range s[0] {
+			for j := range s[1] {
+				if dst[j*s[0]+i] != src[i*s[1]+j] {
+					t.Fatalf("%v: dst[%d,%d] wrong", s, j, i)
+				}
+			}
+		}
+	}
+}
+
+func TestShortSlicePanicsWithMessage(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil {
+			t.Fatal("no panic for short c")
+		}
+	}()
+	Portable{}.Gemm(make([]float32, 3), make([]float32, 4), make([]float32, 4), 2, 2, 2, 2, 1, false)
+}
+
+// The real shapes of the MNIST net's GEMMs, per image (conv) or per batch
+// of 128 (dense): forward, weight gradient (A transposed) and input gradient.
+var benchShapes = []struct {
+	name    string
+	m, k, n int
+	transA  bool
+}{
+	{"conv2_fwd_576x288x32", 576, 288, 32, false},
+	{"conv2_dW_288x576x32", 288, 576, 32, true},
+	{"conv2_dX_576x32x288", 576, 32, 288, false},
+	{"conv4_fwd_64x576x64", 64, 576, 64, false},
+	{"conv3_fwd_100x288x64", 100, 288, 64, false},
+	{"dense1_fwd_128x1024x200", 128, 1024, 200, false},
+	{"cifar_conv2_900x576x64", 900, 576, 64, false},
+}
+
+func BenchmarkGemm(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, kern := range implementations() {
+		for _, s := range benchShapes {
+			b.Run(kern.Name()+"/"+s.name, func(b *testing.B) {
+				a := randSlice(r, s.m*s.k)
+				bm := randSlice(r, s.k*s.n)
+				c := make([]float32, s.m*s.n)
+				ars, acs := s.k, 1
+				if s.transA {
+					ars, acs = 1, s.m
+				}
+				b.ResetTimer()
+				for b.Loop() {
+					kern.Gemm(c, a, bm, s.m, s.k, s.n, ars, acs, false)
+				}
+				flops := 2 * float64(s.m*s.k*s.n) * float64(b.N)
+				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
