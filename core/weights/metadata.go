@@ -1,0 +1,85 @@
+package weights
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// FormatVersion is written into every file's metadata.
+const FormatVersion = "1"
+
+// Metadata describes a model file. It is stored as the string map
+// "__metadata__" of the safetensors header.
+type Metadata struct {
+	Dataset      string  // "mnist" or "cifar10"
+	Arch         string  // architecture name, see nn.ArchByName
+	Temperature  float64 // training temperature T
+	Role         string  // "teacher", "assistant", "student" or "step3".."step6"
+	Step         int     // 0 for the teacher, 1 for the assistant, ...
+	Parent       string  // the file the soft labels came from ("" for a teacher)
+	Seed         uint64
+	Epochs       int     // epochs trained
+	TestAccuracy float64 // at T = 1, in [0, 1]; -1 when not measured
+	Config       string  // the training configuration, as JSON
+}
+
+// RoleForStep names step k of a chain: teacher, assistant, student, then stepK.
+func RoleForStep(k int) string {
+	switch k {
+	case 0:
+		return "teacher"
+	case 1:
+		return "assistant"
+	case 2:
+		return "student"
+	}
+	return fmt.Sprintf("step%d", k)
+}
+
+func (m Metadata) toMap() map[string]string {
+	return map[string]string{
+		"format":         "tadd",
+		"format_version": FormatVersion,
+		"dataset":        m.Dataset,
+		"arch":           m.Arch,
+		"temperature":    strconv.FormatFloat(m.Temperature, 'g', -1, 64),
+		"role":           m.Role,
+		"step":           strconv.Itoa(m.Step),
+		"parent":         m.Parent,
+		"seed":           strconv.FormatUint(m.Seed, 10),
+		"epochs":         strconv.Itoa(m.Epochs),
+		"test_accuracy":  strconv.FormatFloat(m.TestAccuracy, 'g', -1, 64),
+		"config":         m.Config,
+	}
+}
+
+func metadataFromMap(mm map[string]string) (Metadata, error) {
+	var m Metadata
+	if v := mm["format_version"]; v != FormatVersion {
+		return m, fmt.Errorf("format_version %q, this build reads %q", v, FormatVersion)
+	}
+	m.Dataset, m.Arch, m.Role, m.Parent, m.Config = mm["dataset"], mm["arch"], mm["role"], mm["parent"], mm["config"]
+	if m.Arch == "" {
+		return m, fmt.Errorf("metadata has no arch")
+	}
+	var err error
+	parse := func(key string, f func(string) error) {
+		if err != nil {
+			return
+		}
+		if v, ok := mm[key]; ok && v != "" {
+			if e := f(v); e != nil {
+				err = fmt.Errorf("metadata %s=%q: %v", key, v, e)
+			}
+		}
+	}
+	parse("temperature", func(s string) (e error) { m.Temperature, e = strconv.ParseFloat(s, 64); return })
+	parse("step", func(s string) (e error) { m.Step, e = strconv.Atoi(s); return })
+	parse("seed", func(s string) (e error) { m.Seed, e = strconv.ParseUint(s, 10, 64); return })
+	parse("epochs", func(s string) (e error) { m.Epochs, e = strconv.Atoi(s); return })
+	parse("test_accuracy", func(s string) (e error) { m.TestAccuracy, e = strconv.ParseFloat(s, 64); return })
+	if err == nil && !(m.Temperature > 0) {
+		err = fmt.Errorf("metadata temperature %v is not positive", m.Temperature)
+	}
+	return m, err
+}

@@ -1,0 +1,241 @@
+package weights
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+
+	"github.com/tadd-project/tadd/core/kernel"
+	"github.com/tadd-project/tadd/core/nn"
+)
+
+// DType is a tensor element type this package reads and writes.
+type DType string
+
+// The supported element types.
+const (
+	F32 DType = "F32"
+	F16 DType = "F16"
+)
+
+func (d DType) size() int {
+	switch d {
+	case F32:
+		return 4
+	case F16:
+		return 2
+	}
+	return 0
+}
+
+// maxHeader bounds the JSON header (the spec allows 100 MB).
+const maxHeader = 100 << 20
+
+// FormatError reports a weight file that cannot be used.
+type FormatError struct{ Reason string }
+
+func (e *FormatError) Error() string { return "weight file: " + e.Reason }
+
+func formatErr(format string, args ...any) error {
+	return &FormatError{Reason: fmt.Sprintf(format, args...)}
+}
+
+type tensorHeader struct {
+	DType       DType    `json:"dtype"`
+	Shape       []int    `json:"shape"`
+	DataOffsets [2]int64 `json:"data_offsets"`
+}
+
+// Tensor is one decoded tensor, converted to float32.
+type Tensor struct {
+	Shape []int
+	Data  []float32
+}
+
+// File is a decoded safetensors file.
+type File struct {
+	Metadata map[string]string
+	Tensors  map[string]Tensor
+}
+
+// Encode writes the model's parameters and meta to w, with every tensor in
+// dtype. It refuses non-finite weights, and with F16, weights beyond the
+// half-precision range.
+func Encode(w io.Writer, m *nn.Model, meta Metadata, dtype DType) error {
+	if dtype.size() == 0 {
+		return fmt.Errorf("encode: unsupported dtype %q", dtype)
+	}
+	if meta.Arch == "" {
+		meta.Arch = m.Arch.Name
+	}
+	if meta.Arch != m.Arch.Name {
+		return fmt.Errorf("encode: metadata arch %q but model is %q", meta.Arch, m.Arch.Name)
+	}
+	header := map[string]any{"__metadata__": meta.toMap()}
+	var off int64
+	params := m.NamedParams()
+	for _, p := range params {
+		n := int64(p.Size * dtype.size())
+		header[p.Name] = tensorHeader{DType: dtype, Shape: p.Shape, DataOffsets: [2]int64{off, off + n}}
+		off += n
+	}
+	hj, err := json.Marshal(header)
+	if err != nil {
+		return fmt.Errorf("encode header: %w", err)
+	}
+	// Pad the header with spaces to a multiple of 8, as the reference writer does.
+	for len(hj)%8 != 0 {
+		hj = append(hj, ' ')
+	}
+	buf := make([]byte, 8, 8+len(hj)+int(off))
+	binary.LittleEndian.PutUint64(buf, uint64(len(hj)))
+	buf = append(buf, hj...)
+	for _, p := range params {
+		for _, v := range m.Params[p.Offset : p.Offset+p.Size] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("encode %s: non-finite weight %v", p.Name, v)
+			}
+			switch dtype {
+			case F32:
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			case F16:
+				if math.Abs(float64(v)) > 65504 {
+					return fmt.Errorf("encode %s: weight %v beyond the F16 range", p.Name, v)
+				}
+				buf = binary.LittleEndian.AppendUint16(buf, float32ToHalf(v))
+			}
+		}
+	}
+	if _, err := w.Write(buf); err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	return nil
+}
+
+// Decode parses and validates a whole safetensors file held in b.
+func Decode(b []byte) (*File, error) {
+	if len(b) < 8 {
+		return nil, formatErr("%d bytes is too short for a safetensors header", len(b))
+	}
+	n := binary.LittleEndian.Uint64(b)
+	if n > maxHeader || n > uint64(len(b)-8) {
+		return nil, formatErr("header length %d does not fit in a %d-byte file (truncated or not safetensors)", n, len(b))
+	}
+	raw := map[string]json.RawMessage{}
+	dec := json.NewDecoder(bytes.NewReader(b[8 : 8+n]))
+	if err := dec.Decode(&raw); err != nil {
+		return nil, formatErr("header is not a JSON object: %v", err)
+	}
+	data := b[8+n:]
+	f := &File{Metadata: map[string]string{}, Tensors: map[string]Tensor{}}
+	type span struct {
+		name       string
+		begin, end int64
+	}
+	var spans []span
+	for name, msg := range raw {
+		if name == "__metadata__" {
+			if err := json.Unmarshal(msg, &f.Metadata); err != nil {
+				return nil, formatErr("__metadata__ is not a string map: %v", err)
+			}
+			continue
+		}
+		var th tensorHeader
+		if err := json.Unmarshal(msg, &th); err != nil {
+			return nil, formatErr("tensor %q: bad header entry: %v", name, err)
+		}
+		es := th.DType.size()
+		if es == 0 {
+			return nil, formatErr("tensor %q: unsupported dtype %q (want F32 or F16)", name, th.DType)
+		}
+		count := int64(1)
+		for _, d := range th.Shape {
+			if d < 0 || d > 1<<30 {
+				return nil, formatErr("tensor %q: bad dimension %d", name, d)
+			}
+			count *= int64(d)
+			if count > int64(len(data)) {
+				return nil, formatErr("tensor %q: shape %v larger than the file (truncated?)", name, th.Shape)
+			}
+		}
+		begin, end := th.DataOffsets[0], th.DataOffsets[1]
+		if begin < 0 || end < begin || end > int64(len(data)) {
+			return nil, formatErr("tensor %q: data offsets [%d, %d] outside the %d data bytes (truncated?)", name, begin, end, len(data))
+		}
+		if end-begin != count*int64(es) {
+			return nil, formatErr("tensor %q: %d bytes for shape %v of %s", name, end-begin, th.Shape, th.DType)
+		}
+		vals := make([]float32, count)
+		src := data[begin:end]
+		for i := range vals {
+			if th.DType == F32 {
+				vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+			} else {
+				vals[i] = halfToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+			}
+			if math.IsNaN(float64(vals[i])) || math.IsInf(float64(vals[i]), 0) {
+				return nil, formatErr("tensor %q: non-finite value at %d", name, i)
+			}
+		}
+		f.Tensors[name] = Tensor{Shape: th.Shape, Data: vals}
+		spans = append(spans, span{name, begin, end})
+	}
+	sort.Slice(spans, func(i, j int) bool {
+		return spans[i].begin < spans[j].begin || (spans[i].begin == spans[j].begin && spans[i].end < spans[j].end)
+	})
+	var pos int64
+	for _, s := range spans {
+		if s.begin != pos {
+			return nil, formatErr("tensor %q starts at %d, expected %d (hole or overlap)", s.name, s.begin, pos)
+		}
+		pos = s.end
+	}
+	if pos != int64(len(data)) {
+		return nil, formatErr("%d data bytes after the last tensor", int64(len(data))-pos)
+	}
+	return f, nil
+}
+
+// Load decodes a model file: it builds the architecture its metadata names
+// on kern (kernel.Default() when nil) and fills in every parameter, checking
+// that names and shapes match exactly.
+func Load(b []byte, kern kernel.Kernels) (*nn.Model, Metadata, error) {
+	f, err := Decode(b)
+	if err != nil {
+		return nil, Metadata{}, err
+	}
+	if f.Metadata["format"] != "tadd" {
+		return nil, Metadata{}, formatErr("not a TADD model (metadata format %q)", f.Metadata["format"])
+	}
+	meta, err := metadataFromMap(f.Metadata)
+	if err != nil {
+		return nil, meta, formatErr("%v", err)
+	}
+	arch, err := nn.ArchByName(meta.Arch)
+	if err != nil {
+		return nil, meta, formatErr("%v", err)
+	}
+	m, err := nn.New(arch, kern)
+	if err != nil {
+		return nil, meta, err
+	}
+	params := m.NamedParams()
+	if len(params) != len(f.Tensors) {
+		return nil, meta, formatErr("%d tensors, architecture %q has %d", len(f.Tensors), arch.Name, len(params))
+	}
+	for _, p := range params {
+		t, ok := f.Tensors[p.Name]
+		if !ok {
+			return nil, meta, formatErr("tensor %q missing", p.Name)
+		}
+		if fmt.Sprint(t.Shape) != fmt.Sprint(p.Shape) {
+			return nil, meta, formatErr("tensor %q has shape %v, architecture %q needs %v", p.Name, t.Shape, arch.Name, p.Shape)
+		}
+		copy(m.Params[p.Offset:p.Offset+p.Size], t.Data)
+	}
+	return m, meta, nil
+}

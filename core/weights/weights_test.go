@@ -1,0 +1,204 @@
+package weights
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/tadd-project/tadd/core/nn"
+)
+
+func tinyModel(t testing.TB) *nn.Model {
+	m, err := nn.New(nn.TinyArch(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(5)
+	return m
+}
+
+var testMeta = Metadata{Dataset: "mnist", Arch: "tiny", Temperature: 20, Role: "assistant", Step: 1,
+	Parent: "teacher.safetensors", Seed: 9, Epochs: 3, TestAccuracy: 0.97, Config: `{"lr":0.01}`}
+
+func encode(t testing.TB, m *nn.Model, dt DType) []byte {
+	var b bytes.Buffer
+	if err := Encode(&b, m, testMeta, dt); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestRoundTrip(t *testing.T) {
+	m := tinyModel(t)
+	for _, dt := range []DType{F32, F16} {
+		got, meta, err := Load(encode(t, m, dt), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", dt, err)
+		}
+		if meta != testMeta {
+			t.Fatalf("%s: metadata %+v, want %+v", dt, meta, testMeta)
+		}
+		for i, v := range m.Params {
+			tol := 0.0
+			if dt == F16 {
+				tol = math.Abs(float64(v))/1024 + 1e-7
+			}
+			if math.Abs(float64(got.Params[i]-v)) > tol {
+				t.Fatalf("%s: param %d = %v, want %v", dt, i, got.Params[i], v)
+			}
+		}
+	}
+}
+
+func TestHalfConversion(t *testing.T) {
+	cases := []struct {
+		f float32
+		h uint16
+	}{
+		{0, 0}, {1, 0x3c00}, {-2, 0xc000}, {65504, 0x7bff}, {0.5, 0x3800},
+		{5.960464477539063e-08, 0x0001}, // smallest subnormal
+		{6.103515625e-05, 0x0400},       // smallest normal
+		{1.0009765625, 0x3c01}, {0.333251953125, 0x3555},
+	}
+	for _, c := range cases {
+		if got := float32ToHalf(c.f); got != c.h {
+			t.Errorf("float32ToHalf(%v) = %#04x, want %#04x", c.f, got, c.h)
+		}
+		if got := halfToFloat32(c.h); got != c.f {
+			t.Errorf("halfToFloat32(%#04x) = %v, want %v", c.h, got, c.f)
+		}
+	}
+	// Every finite half survives a round trip.
+	for h := range uint32(0x10000) {
+		if (h>>10)&0x1f == 0x1f {
+			continue
+		}
+		if got := float32ToHalf(halfToFloat32(uint16(h))); got != uint16(h) {
+			t.Fatalf("round trip of %#04x gives %#04x", h, got)
+		}
+	}
+}
+
+func TestDecodeRejectsCorruptFiles(t *testing.T) {
+	m := tinyModel(t)
+	good := encode(t, m, F32)
+	hlen := binary.LittleEndian.Uint64(good)
+	header := string(good[8 : 8+hlen])
+	withHeader := func(h string) []byte {
+		for len(h)%8 != 0 {
+			h += " "
+		}
+		b := binary.LittleEndian.AppendUint64(nil, uint64(len(h)))
+		b = append(b, h...)
+		return append(b, good[8+hlen:]...)
+	}
+	nanFile := append([]byte(nil), good...)
+	binary.LittleEndian.PutUint32(nanFile[8+hlen:], math.Float32bits(float32(math.NaN())))
+	otherArch, _ := nn.New(nn.MNISTArch(), nil)
+	var mnistFile bytes.Buffer
+	Encode(&mnistFile, otherArch, Metadata{Arch: "mnist", Temperature: 1}, F16)
+	mnistBytes := mnistFile.Bytes()
+	mnistH := binary.LittleEndian.Uint64(mnistBytes)
+
+	cases := []struct {
+		name string
+		file []byte
+		want string
+	}{
+		{"empty", nil, "too short"},
+		{"truncated data", good[:len(good)-10], "truncated"},
+		{"truncated header", good[:8+hlen/2], "does not fit"},
+		{"huge header length", append(binary.LittleEndian.AppendUint64(nil, 1<<40), good[8:]...), "does not fit"},
+		{"not json", withHeader("{nope"), "not a JSON"},
+		{"unknown dtype", withHeader(strings.Replace(header, `"F32"`, `"I64"`, 1)), "unsupported dtype"},
+		{"extra bytes", append(append([]byte(nil), good...), 1, 2, 3, 4), "after the last tensor"},
+		{"NaN weight", nanFile, "non-finite"},
+		{"wrong version", withHeader(strings.Replace(header, `"format_version":"1"`, `"format_version":"9"`, 1)), "format_version"},
+		{"unknown arch", withHeader(strings.Replace(header, `"arch":"tiny"`, `"arch":"vgg"`, 1)), "unknown architecture"},
+		{"arch mismatch", withHeader(strings.Replace(header, `"arch":"tiny"`, `"arch":"mnist"`, 1)), "tensors"},
+		{"bad temperature", withHeader(strings.Replace(header, `"temperature":"20"`, `"temperature":"-1"`, 1)), "temperature"},
+		{"not tadd", withHeader(strings.Replace(header, `"format":"tadd"`, `"format":"xxxx"`, 1)), "not a TADD model"},
+		{"truncated f16 mnist", mnistBytes[:8+mnistH+1000], "truncated"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := Load(c.file, nil)
+			var fe *FormatError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a *FormatError", err)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %q does not mention %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestEncodeRefusesNonFinite(t *testing.T) {
+	m := tinyModel(t)
+	m.Params[3] = float32(math.Inf(1))
+	if err := Encode(&bytes.Buffer{}, m, testMeta, F32); err == nil {
+		t.Fatal("encoded an infinite weight")
+	}
+	m.Params[3] = 1e6
+	if err := Encode(&bytes.Buffer{}, m, testMeta, F16); err == nil {
+		t.Fatal("encoded a weight beyond the F16 range as F16")
+	}
+}
+
+func TestRoleForStep(t *testing.T) {
+	for k, want := range []string{"teacher", "assistant", "student", "step3", "step6"} {
+		if k == 4 {
+			k = 6
+		}
+		if got := RoleForStep(k); got != want {
+			t.Errorf("RoleForStep(%d) = %q, want %q", k, got, want)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	m := tinyModel(f)
+	f.Add(encode(f, m, F32))
+	f.Add(encode(f, m, F16))
+	f.Add([]byte("\x10\x00\x00\x00\x00\x00\x00\x00{}              "))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		file, err := Decode(b)
+		if err != nil {
+			var fe *FormatError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a *FormatError", err)
+			}
+			return
+		}
+		for name, tn := range file.Tensors {
+			n := 1
+			for _, d := range tn.Shape {
+				n *= d
+			}
+			if n != len(tn.Data) {
+				t.Fatalf("tensor %s: %d values for shape %v", name, len(tn.Data), tn.Shape)
+			}
+		}
+		Load(b, nil) // must not panic
+	})
+}
+
+func ExampleEncode() {
+	m, _ := nn.New(nn.TinyArch(), nil)
+	m.Init(1)
+	var file bytes.Buffer
+	if err := Encode(&file, m, Metadata{Dataset: "mnist", Temperature: 10, Role: RoleForStep(0)}, F16); err != nil {
+		panic(err)
+	}
+	loaded, meta, err := Load(file.Bytes(), nil)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(meta.Arch, meta.Role, meta.Temperature, len(loaded.Params))
+	// Output: tiny teacher 10 7098
+}
