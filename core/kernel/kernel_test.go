@@ -135,3 +135,43 @@ func BenchmarkGemm(b *testing.B) {
 		}
 	}
 }
+
+func TestElementwiseMatchesPortable(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, n := range []int{0, 1, 7, 8, 9, 33, 1000} {
+		x := randSlice(r, n)
+		y := randSlice(r, n)
+		g := randSlice(r, n)
+		if n > 2 {
+			x[1], x[2] = 0, float32(math.Copysign(0, -1))
+		}
+		want, got := append([]float32(nil), y...), append([]float32(nil), y...)
+		addPortable(want, x)
+		Add(got, x)
+		for i := range want {
+			if want[i] != got[i] {
+				t.Fatalf("Add n=%d [%d]: %v vs %v", n, i, got[i], want[i])
+			}
+		}
+		relu, reluP := make([]float32, n), make([]float32, n)
+		ReLU(relu, x)
+		reluPortable(reluP, x)
+		for i := range relu {
+			if relu[i] != reluP[i] || relu[i] != float32(math.Max(float64(x[i]), 0)) {
+				t.Fatalf("ReLU n=%d [%d] of %v: %v vs %v", n, i, x[i], relu[i], reluP[i])
+			}
+		}
+		dx, dxP := make([]float32, n), make([]float32, n)
+		ReLUGrad(dx, g, relu)
+		reluGradPortable(dxP, g, relu)
+		for i := range dx {
+			want := float32(0)
+			if relu[i] > 0 {
+				want = g[i]
+			}
+			if dx[i] != want || dxP[i] != want {
+				t.Fatalf("ReLUGrad n=%d [%d]: %v, %v, want %v", n, i, dx[i], dxP[i], want)
+			}
+		}
+	}
+}

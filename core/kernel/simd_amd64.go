@@ -32,10 +32,10 @@ func (s SIMD) Name() string {
 // in the L1 cache.
 const kBlock = 256
 
-// Gemm implements Kernels. For each block of 4 rows of A and kBlock of
-// depth, the rows are packed side by side (4 floats per depth step) so that
-// the inner loop reads A and B contiguously; C is then walked in 4×16
-// register tiles (eight 8-wide accumulators), 4×8 tiles and scalar edges.
+// Gemm implements Kernels. C is walked in 4×32 (AVX-512), 4×16 and 4×8
+// register tiles over depth blocks of kBlock. A tile reads the 4 values
+// A(i..i+3, p) as one contiguous group per depth step p: in place when A is
+// transposed (ars == 1), else from a packed copy of the 4 rows.
 func (s SIMD) Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) {
 	checkGemm(c, a, b, m, k, n, ars, acs)
 	if !accumulate {
@@ -50,34 +50,40 @@ func (s SIMD) Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) {
 		kc := p1 - p0
 		i := 0
 		for ; i+4 <= m; i += 4 {
-			ap := pack[:4*kc]
-			for p := range kc {
-				base := i*ars + (p0+p)*acs
-				ap[4*p] = a[base]
-				ap[4*p+1] = a[base+ars]
-				ap[4*p+2] = a[base+2*ars]
-				ap[4*p+3] = a[base+3*ars]
+			var ap []float32
+			as := 4
+			if ars == 1 {
+				ap, as = a[i+p0*acs:], acs
+			} else {
+				ap = pack[:4*kc]
+				for p := range kc {
+					base := i*ars + (p0+p)*acs
+					ap[4*p] = a[base]
+					ap[4*p+1] = a[base+ars]
+					ap[4*p+2] = a[base+2*ars]
+					ap[4*p+3] = a[base+3*ars]
+				}
 			}
 			bp := b[p0*n:]
 			j := 0
 			if s.wide {
 				for ; j+32 <= n; j += 32 {
-					tile4x32(c[i*n+j:], ap, bp[j:], n)
+					tile4x32(c[i*n+j:], ap, as, bp[j:], n, kc)
 				}
 			}
 			for ; j+16 <= n; j += 16 {
-				tile4x16(c[i*n+j:], ap, bp[j:], n)
+				tile4x16(c[i*n+j:], ap, as, bp[j:], n, kc)
 			}
 			for ; j+8 <= n; j += 8 {
-				tile4x8(c[i*n+j:], ap, bp[j:], n)
+				tile4x8(c[i*n+j:], ap, as, bp[j:], n, kc)
 			}
 			for ; j < n; j++ {
 				for r := range 4 {
-					s := c[(i+r)*n+j]
+					sum := c[(i+r)*n+j]
 					for p := range kc {
-						s += ap[4*p+r] * bp[p*n+j]
+						sum += ap[p*as+r] * bp[p*n+j]
 					}
-					c[(i+r)*n+j] = s
+					c[(i+r)*n+j] = sum
 				}
 			}
 		}
@@ -95,30 +101,58 @@ func (s SIMD) Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) {
 	}
 }
 
-// tile4x16 adds the product of the packed 4×kc panel ap and the kc×16 panel
-// of b (row stride n) into the 4×16 tile of c (row stride n).
-func tile4x16(c, ap, b []float32, n int) {
+// tile4x32 adds A·B into the 4×32 tile of c (row stride n), where A(r, p) =
+// ap[p*as+r] and B(p, j) = b[p*n+j], for p < kc; 512-bit vectors.
+func tile4x32(c, ap []float32, as int, b []float32, n, kc int) {
+	r0, r1, r2, r3 := c[:32], c[n:n+32], c[2*n:2*n+32], c[3*n:3*n+32]
+	c0a, c0b := archsimd.LoadFloat32x16Slice(r0), archsimd.LoadFloat32x16Slice(r0[16:])
+	c1a, c1b := archsimd.LoadFloat32x16Slice(r1), archsimd.LoadFloat32x16Slice(r1[16:])
+	c2a, c2b := archsimd.LoadFloat32x16Slice(r2), archsimd.LoadFloat32x16Slice(r2[16:])
+	c3a, c3b := archsimd.LoadFloat32x16Slice(r3), archsimd.LoadFloat32x16Slice(r3[16:])
+	for p := range kc {
+		a4 := ap[p*as : p*as+4]
+		bp := b[p*n : p*n+32]
+		b0 := archsimd.LoadFloat32x16((*[16]float32)(bp))
+		b1 := archsimd.LoadFloat32x16((*[16]float32)(bp[16:]))
+		x := archsimd.BroadcastFloat32x16(a4[0])
+		c0a, c0b = x.MulAdd(b0, c0a), x.MulAdd(b1, c0b)
+		x = archsimd.BroadcastFloat32x16(a4[1])
+		c1a, c1b = x.MulAdd(b0, c1a), x.MulAdd(b1, c1b)
+		x = archsimd.BroadcastFloat32x16(a4[2])
+		c2a, c2b = x.MulAdd(b0, c2a), x.MulAdd(b1, c2b)
+		x = archsimd.BroadcastFloat32x16(a4[3])
+		c3a, c3b = x.MulAdd(b0, c3a), x.MulAdd(b1, c3b)
+	}
+	c0a.StoreSlice(r0)
+	c0b.StoreSlice(r0[16:])
+	c1a.StoreSlice(r1)
+	c1b.StoreSlice(r1[16:])
+	c2a.StoreSlice(r2)
+	c2b.StoreSlice(r2[16:])
+	c3a.StoreSlice(r3)
+	c3b.StoreSlice(r3[16:])
+}
+
+// tile4x16 is tile4x32 for a 16-column strip with 256-bit vectors.
+func tile4x16(c, ap []float32, as int, b []float32, n, kc int) {
 	r0, r1, r2, r3 := c[:16], c[n:n+16], c[2*n:2*n+16], c[3*n:3*n+16]
 	c0a, c0b := archsimd.LoadFloat32x8Slice(r0), archsimd.LoadFloat32x8Slice(r0[8:])
 	c1a, c1b := archsimd.LoadFloat32x8Slice(r1), archsimd.LoadFloat32x8Slice(r1[8:])
 	c2a, c2b := archsimd.LoadFloat32x8Slice(r2), archsimd.LoadFloat32x8Slice(r2[8:])
 	c3a, c3b := archsimd.LoadFloat32x8Slice(r3), archsimd.LoadFloat32x8Slice(r3[8:])
-	for len(ap) >= 4 && len(b) >= 16 {
-		b0 := archsimd.LoadFloat32x8((*[8]float32)(b))
-		b1 := archsimd.LoadFloat32x8((*[8]float32)(b[8:16]))
-		x := archsimd.BroadcastFloat32x8(ap[0])
+	for p := range kc {
+		a4 := ap[p*as : p*as+4]
+		bp := b[p*n : p*n+16]
+		b0 := archsimd.LoadFloat32x8((*[8]float32)(bp))
+		b1 := archsimd.LoadFloat32x8((*[8]float32)(bp[8:]))
+		x := archsimd.BroadcastFloat32x8(a4[0])
 		c0a, c0b = x.MulAdd(b0, c0a), x.MulAdd(b1, c0b)
-		x = archsimd.BroadcastFloat32x8(ap[1])
+		x = archsimd.BroadcastFloat32x8(a4[1])
 		c1a, c1b = x.MulAdd(b0, c1a), x.MulAdd(b1, c1b)
-		x = archsimd.BroadcastFloat32x8(ap[2])
+		x = archsimd.BroadcastFloat32x8(a4[2])
 		c2a, c2b = x.MulAdd(b0, c2a), x.MulAdd(b1, c2b)
-		x = archsimd.BroadcastFloat32x8(ap[3])
+		x = archsimd.BroadcastFloat32x8(a4[3])
 		c3a, c3b = x.MulAdd(b0, c3a), x.MulAdd(b1, c3b)
-		ap = ap[4:]
-		if len(b) < n+16 {
-			break
-		}
-		b = b[n:]
 	}
 	c0a.StoreSlice(r0)
 	c0b.StoreSlice(r0[8:])
@@ -131,58 +165,20 @@ func tile4x16(c, ap, b []float32, n int) {
 }
 
 // tile4x8 is tile4x16 for an 8-column strip.
-func tile4x8(c, ap, b []float32, n int) {
+func tile4x8(c, ap []float32, as int, b []float32, n, kc int) {
 	r0, r1, r2, r3 := c[:8], c[n:n+8], c[2*n:2*n+8], c[3*n:3*n+8]
 	c0, c1 := archsimd.LoadFloat32x8Slice(r0), archsimd.LoadFloat32x8Slice(r1)
 	c2, c3 := archsimd.LoadFloat32x8Slice(r2), archsimd.LoadFloat32x8Slice(r3)
-	for len(ap) >= 4 && len(b) >= 8 {
-		b0 := archsimd.LoadFloat32x8((*[8]float32)(b))
-		c0 = archsimd.BroadcastFloat32x8(ap[0]).MulAdd(b0, c0)
-		c1 = archsimd.BroadcastFloat32x8(ap[1]).MulAdd(b0, c1)
-		c2 = archsimd.BroadcastFloat32x8(ap[2]).MulAdd(b0, c2)
-		c3 = archsimd.BroadcastFloat32x8(ap[3]).MulAdd(b0, c3)
-		ap = ap[4:]
-		if len(b) < n+8 {
-			break
-		}
-		b = b[n:]
+	for p := range kc {
+		a4 := ap[p*as : p*as+4]
+		b0 := archsimd.LoadFloat32x8((*[8]float32)(b[p*n : p*n+8]))
+		c0 = archsimd.BroadcastFloat32x8(a4[0]).MulAdd(b0, c0)
+		c1 = archsimd.BroadcastFloat32x8(a4[1]).MulAdd(b0, c1)
+		c2 = archsimd.BroadcastFloat32x8(a4[2]).MulAdd(b0, c2)
+		c3 = archsimd.BroadcastFloat32x8(a4[3]).MulAdd(b0, c3)
 	}
 	c0.StoreSlice(r0)
 	c1.StoreSlice(r1)
 	c2.StoreSlice(r2)
 	c3.StoreSlice(r3)
-}
-
-// tile4x32 is tile4x16 for a 32-column strip with 512-bit vectors.
-func tile4x32(c, ap, b []float32, n int) {
-	r0, r1, r2, r3 := c[:32], c[n:n+32], c[2*n:2*n+32], c[3*n:3*n+32]
-	c0a, c0b := archsimd.LoadFloat32x16Slice(r0), archsimd.LoadFloat32x16Slice(r0[16:])
-	c1a, c1b := archsimd.LoadFloat32x16Slice(r1), archsimd.LoadFloat32x16Slice(r1[16:])
-	c2a, c2b := archsimd.LoadFloat32x16Slice(r2), archsimd.LoadFloat32x16Slice(r2[16:])
-	c3a, c3b := archsimd.LoadFloat32x16Slice(r3), archsimd.LoadFloat32x16Slice(r3[16:])
-	for len(ap) >= 4 && len(b) >= 32 {
-		b0 := archsimd.LoadFloat32x16((*[16]float32)(b))
-		b1 := archsimd.LoadFloat32x16((*[16]float32)(b[16:32]))
-		x := archsimd.BroadcastFloat32x16(ap[0])
-		c0a, c0b = x.MulAdd(b0, c0a), x.MulAdd(b1, c0b)
-		x = archsimd.BroadcastFloat32x16(ap[1])
-		c1a, c1b = x.MulAdd(b0, c1a), x.MulAdd(b1, c1b)
-		x = archsimd.BroadcastFloat32x16(ap[2])
-		c2a, c2b = x.MulAdd(b0, c2a), x.MulAdd(b1, c2b)
-		x = archsimd.BroadcastFloat32x16(ap[3])
-		c3a, c3b = x.MulAdd(b0, c3a), x.MulAdd(b1, c3b)
-		ap = ap[4:]
-		if len(b) < n+32 {
-			break
-		}
-		b = b[n:]
-	}
-	c0a.StoreSlice(r0)
-	c0b.StoreSlice(r0[16:])
-	c1a.StoreSlice(r1)
-	c1b.StoreSlice(r1[16:])
-	c2a.StoreSlice(r2)
-	c2b.StoreSlice(r2[16:])
-	c3a.StoreSlice(r3)
-	c3b.StoreSlice(r3[16:])
 }

@@ -32,9 +32,7 @@ func (l *ReLU) clone(kernel.Kernels) Layer { return NewReLU(l.shape) }
 // Forward: y = max(x, 0).
 func (l *ReLU) Forward(x []float32, n int, _ bool) []float32 {
 	l.y = grow(l.y, n*l.shape.Size())
-	for i, v := range x[:len(l.y)] {
-		l.y[i] = max(v, 0)
-	}
+	kernel.ReLU(l.y, x)
 	return l.y
 }
 
@@ -44,14 +42,7 @@ func (l *ReLU) Backward(dy []float32, n int, needDX bool) []float32 {
 		return nil
 	}
 	l.dx = grow(l.dx, n*l.shape.Size())
-	y := l.y[:len(l.dx)]
-	for i, g := range dy[:len(l.dx)] {
-		if y[i] > 0 {
-			l.dx[i] = g
-		} else {
-			l.dx[i] = 0
-		}
-	}
+	kernel.ReLUGrad(l.dx, dy, l.y)
 	return l.dx
 }
 
@@ -157,4 +148,50 @@ func (l *Flatten) Backward(dy []float32, n int, needDX bool) []float32 {
 		return nil
 	}
 	return dy[:n*l.in.Size()]
+}
+
+// Center shifts the input by a constant, y = x - Offset. Carlini and
+// Wagner's reference models see pixels in [-0.5, 0.5]; with Center(0.5) as
+// the first layer our models do too while their inputs, and the attacks'
+// box, stay [0, 1].
+type Center struct {
+	shape  Shape
+	Offset float32
+	y      []float32
+}
+
+// NewCenter returns a centring layer over shape s.
+func NewCenter(s Shape, offset float32) *Center { return &Center{shape: s, Offset: offset} }
+
+// Kind implements Layer.
+func (l *Center) Kind() string { return "center" }
+
+// In implements Layer.
+func (l *Center) In() Shape { return l.shape }
+
+// Out implements Layer.
+func (l *Center) Out() Shape { return l.shape }
+
+// Params implements Layer: none.
+func (l *Center) Params() []ParamSpec { return nil }
+func (l *Center) bind(_, _ []float32) {}
+func (l *Center) clone(kernel.Kernels) Layer {
+	return NewCenter(l.shape, l.Offset)
+}
+
+// Forward: y = x - Offset.
+func (l *Center) Forward(x []float32, n int, _ bool) []float32 {
+	l.y = grow(l.y, n*l.shape.Size())
+	for i, v := range x[:len(l.y)] {
+		l.y[i] = v - l.Offset
+	}
+	return l.y
+}
+
+// Backward: dx = dy.
+func (l *Center) Backward(dy []float32, n int, needDX bool) []float32 {
+	if !needDX {
+		return nil
+	}
+	return dy[:n*l.shape.Size()]
 }

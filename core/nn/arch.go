@@ -7,10 +7,14 @@ import (
 
 // LayerSpec describes one layer of an architecture.
 type LayerSpec struct {
-	Kind  string  // conv2d, maxpool, flatten, dense, relu, dropout
+	Kind  string  // center, conv2d, maxpool, flatten, dense, relu, dropout
 	Units int     // filters of a conv2d, outputs of a dense
-	Rate  float32 // dropout rate
+	Rate  float32 // dropout rate, or the offset of a center layer
 }
+
+// centered is the input shift of the reference models: pixels in [0, 1]
+// are seen as [-0.5, 0.5].
+var centered = []LayerSpec{{Kind: "center", Rate: 0.5}}
 
 // Arch is a network architecture: an input shape and a list of layers.
 type Arch struct {
@@ -45,17 +49,17 @@ func concat(parts ...[]LayerSpec) []LayerSpec {
 
 // MNISTArch is the MNIST network of Carlini & Wagner and Papernot et al.:
 // conv32, conv32, pool, conv64, conv64, pool, dense200, dense200, dense10 on
-// 28×28×1.
+// 28×28×1, after the reference code's input shift to [-0.5, 0.5].
 func MNISTArch() Arch {
 	return Arch{Name: "mnist", Input: Shape{28, 28, 1}, Classes: 10,
-		Layers: concat(convBlock(32, 32), convBlock(64, 64), head(200, 10))}
+		Layers: concat(centered, convBlock(32, 32), convBlock(64, 64), head(200, 10))}
 }
 
 // CIFARArch is the CIFAR-10 network: conv64, conv64, pool, conv128, conv128,
 // pool, dense256, dense256, dense10 on 32×32×3.
 func CIFARArch() Arch {
 	return Arch{Name: "cifar", Input: Shape{32, 32, 3}, Classes: 10,
-		Layers: concat(convBlock(64, 64), convBlock(128, 128), head(256, 10))}
+		Layers: concat(centered, convBlock(64, 64), convBlock(128, 128), head(256, 10))}
 }
 
 // TinyArch is a small network of the same kinds of layer for fast tests:
@@ -67,6 +71,7 @@ func TinyArch() Arch {
 // TinyArchFor is TinyArch for another input shape (at least 8×8).
 func TinyArchFor(in Shape) Arch {
 	return Arch{Name: "tiny", Input: in, Classes: 10, Layers: []LayerSpec{
+		{Kind: "center", Rate: 0.5},
 		{Kind: "conv2d", Units: 4}, {Kind: "relu"}, {Kind: "maxpool"},
 		{Kind: "conv2d", Units: 8}, {Kind: "relu"}, {Kind: "maxpool"},
 		{Kind: "flatten"}, {Kind: "dense", Units: 32}, {Kind: "relu"}, {Kind: "dropout", Rate: 0.5},

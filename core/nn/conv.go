@@ -75,11 +75,7 @@ func (l *Conv2D) col2im(dimg, dcols []float32) {
 		for ox := range l.out.W {
 			src := dcols[(oy*l.out.W+ox)*k:]
 			for ky := range convK {
-				dst := dimg[((oy+ky)*w+ox)*c : ((oy+ky)*w+ox)*c+rowLen]
-				s := src[ky*rowLen : (ky+1)*rowLen]
-				for t := range dst {
-					dst[t] += s[t]
-				}
+				kernel.Add(dimg[((oy+ky)*w+ox)*c:((oy+ky)*w+ox)*c+rowLen], src[ky*rowLen:(ky+1)*rowLen])
 			}
 		}
 	}

@@ -50,6 +50,7 @@ func TestLayerGradients(t *testing.T) {
 		{"dense_2x2x3_to_40", func(k kernel.Kernels) Layer { return NewDense(Shape{2, 2, 3}, 40, k) }},
 		{"relu_20", func(kernel.Kernels) Layer { return NewReLU(Shape{1, 4, 5}) }},
 		{"flatten", func(kernel.Kernels) Layer { return NewFlatten(Shape{2, 3, 4}) }},
+		{"center", func(kernel.Kernels) Layer { return NewCenter(Shape{2, 3, 4}, 0.5) }},
 		{"dropout_inference", func(kernel.Kernels) Layer { return NewDropout(Shape{1, 1, 9}, 0.5) }},
 	}
 	const n = 3

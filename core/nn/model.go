@@ -53,6 +53,8 @@ func New(a Arch, kern kernel.Kernels) (*Model, error) {
 			l = NewDropout(s, spec.Rate)
 		case "flatten":
 			l = NewFlatten(s)
+		case "center":
+			l = NewCenter(s, spec.Rate)
 		default:
 			return nil, fmt.Errorf("architecture %q: layer %d: unknown kind %q", a.Name, i, spec.Kind)
 		}

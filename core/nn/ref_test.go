@@ -55,6 +55,10 @@ func refLayer(kind string, in, out Shape, p []float64, x []float64) []float64 {
 		}
 	case "flatten", "dropout":
 		copy(y, x)
+	case "center":
+		for i, v := range x {
+			y[i] = v - 0.5
+		}
 	default:
 		panic("refLayer: " + kind)
 	}

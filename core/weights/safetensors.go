@@ -8,6 +8,8 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/tadd-project/tadd/core/kernel"
 	"github.com/tadd-project/tadd/core/nn"
@@ -66,6 +68,48 @@ type File struct {
 // dtype. It refuses non-finite weights, and with F16, weights beyond the
 // half-precision range.
 func Encode(w io.Writer, m *nn.Model, meta Metadata, dtype DType) error {
+	return encode(w, m, meta, dtype, nil)
+}
+
+// optimizerPrefix marks tensors that are not model parameters: a
+// checkpoint's optimizer state. Load ignores them.
+const optimizerPrefix = "optimizer."
+
+// Checkpoint is the training state saved with a model so that an
+// interrupted run resumes exactly.
+type Checkpoint struct {
+	Epoch      int       // epochs completed
+	Iterations int64     // optimizer updates applied
+	Velocity   []float32 // momentum, same layout as the parameters
+}
+
+// EncodeCheckpoint writes the model in F32 with the optimizer state.
+func EncodeCheckpoint(w io.Writer, m *nn.Model, meta Metadata, c Checkpoint) error {
+	if len(c.Velocity) != len(m.Params) {
+		return fmt.Errorf("encode checkpoint: %d momentum values for %d parameters", len(c.Velocity), len(m.Params))
+	}
+	meta.Epochs = c.Epoch
+	return encode(w, m, meta, F32, &c)
+}
+
+// LoadCheckpoint reads a file written by EncodeCheckpoint.
+func LoadCheckpoint(b []byte, kern kernel.Kernels) (*nn.Model, Metadata, Checkpoint, error) {
+	m, meta, f, err := load(b, kern)
+	if err != nil {
+		return nil, meta, Checkpoint{}, err
+	}
+	v, ok := f.Tensors[optimizerPrefix+"velocity"]
+	if !ok || len(v.Data) != len(m.Params) {
+		return nil, meta, Checkpoint{}, formatErr("not a checkpoint: optimizer.velocity missing or of the wrong size")
+	}
+	it, err := strconv.ParseInt(f.Metadata["optimizer_iterations"], 10, 64)
+	if err != nil || it < 0 {
+		return nil, meta, Checkpoint{}, formatErr("checkpoint: bad optimizer_iterations %q", f.Metadata["optimizer_iterations"])
+	}
+	return m, meta, Checkpoint{Epoch: meta.Epochs, Iterations: it, Velocity: v.Data}, nil
+}
+
+func encode(w io.Writer, m *nn.Model, meta Metadata, dtype DType, ckpt *Checkpoint) error {
 	if dtype.size() == 0 {
 		return fmt.Errorf("encode: unsupported dtype %q", dtype)
 	}
@@ -75,9 +119,17 @@ func Encode(w io.Writer, m *nn.Model, meta Metadata, dtype DType) error {
 	if meta.Arch != m.Arch.Name {
 		return fmt.Errorf("encode: metadata arch %q but model is %q", meta.Arch, m.Arch.Name)
 	}
-	header := map[string]any{"__metadata__": meta.toMap()}
-	var off int64
+	mm := meta.toMap()
 	params := m.NamedParams()
+	values := m.Params
+	if ckpt != nil {
+		mm["optimizer_iterations"] = strconv.FormatInt(ckpt.Iterations, 10)
+		off := len(m.Params)
+		params = append(params, nn.NamedParam{Name: optimizerPrefix + "velocity", Shape: []int{len(ckpt.Velocity)}, Offset: off, Size: len(ckpt.Velocity)})
+		values = append(append(make([]float32, 0, 2*off), m.Params...), ckpt.Velocity...)
+	}
+	header := map[string]any{"__metadata__": mm}
+	var off int64
 	for _, p := range params {
 		n := int64(p.Size * dtype.size())
 		header[p.Name] = tensorHeader{DType: dtype, Shape: p.Shape, DataOffsets: [2]int64{off, off + n}}
@@ -95,7 +147,7 @@ func Encode(w io.Writer, m *nn.Model, meta Metadata, dtype DType) error {
 	binary.LittleEndian.PutUint64(buf, uint64(len(hj)))
 	buf = append(buf, hj...)
 	for _, p := range params {
-		for _, v := range m.Params[p.Offset : p.Offset+p.Size] {
+		for _, v := range values[p.Offset : p.Offset+p.Size] {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 				return fmt.Errorf("encode %s: non-finite weight %v", p.Name, v)
 			}
@@ -204,38 +256,49 @@ func Decode(b []byte) (*File, error) {
 // on kern (kernel.Default() when nil) and fills in every parameter, checking
 // that names and shapes match exactly.
 func Load(b []byte, kern kernel.Kernels) (*nn.Model, Metadata, error) {
+	m, meta, _, err := load(b, kern)
+	return m, meta, err
+}
+
+func load(b []byte, kern kernel.Kernels) (*nn.Model, Metadata, *File, error) {
 	f, err := Decode(b)
 	if err != nil {
-		return nil, Metadata{}, err
+		return nil, Metadata{}, nil, err
 	}
 	if f.Metadata["format"] != "tadd" {
-		return nil, Metadata{}, formatErr("not a TADD model (metadata format %q)", f.Metadata["format"])
+		return nil, Metadata{}, nil, formatErr("not a TADD model (metadata format %q)", f.Metadata["format"])
 	}
 	meta, err := metadataFromMap(f.Metadata)
 	if err != nil {
-		return nil, meta, formatErr("%v", err)
+		return nil, meta, nil, formatErr("%v", err)
 	}
 	arch, err := nn.ArchByName(meta.Arch)
 	if err != nil {
-		return nil, meta, formatErr("%v", err)
+		return nil, meta, nil, formatErr("%v", err)
 	}
 	m, err := nn.New(arch, kern)
 	if err != nil {
-		return nil, meta, err
+		return nil, meta, nil, err
 	}
 	params := m.NamedParams()
-	if len(params) != len(f.Tensors) {
-		return nil, meta, formatErr("%d tensors, architecture %q has %d", len(f.Tensors), arch.Name, len(params))
+	count := 0
+	for name := range f.Tensors {
+		if !strings.HasPrefix(name, optimizerPrefix) {
+			count++
+		}
+	}
+	if len(params) != count {
+		return nil, meta, nil, formatErr("%d tensors, architecture %q has %d", count, arch.Name, len(params))
 	}
 	for _, p := range params {
 		t, ok := f.Tensors[p.Name]
 		if !ok {
-			return nil, meta, formatErr("tensor %q missing", p.Name)
+			return nil, meta, nil, formatErr("tensor %q missing", p.Name)
 		}
 		if fmt.Sprint(t.Shape) != fmt.Sprint(p.Shape) {
-			return nil, meta, formatErr("tensor %q has shape %v, architecture %q needs %v", p.Name, t.Shape, arch.Name, p.Shape)
+			return nil, meta, nil, formatErr("tensor %q has shape %v, architecture %q needs %v", p.Name, t.Shape, arch.Name, p.Shape)
 		}
 		copy(m.Params[p.Offset:p.Offset+p.Size], t.Data)
 	}
-	return m, meta, nil
+	return m, meta, f, nil
 }

@@ -24,7 +24,7 @@ func tinyModel(t testing.TB) *nn.Model {
 var testMeta = Metadata{Dataset: "mnist", Arch: "tiny", Temperature: 20, Role: "assistant", Step: 1,
 	Parent: "teacher.safetensors", Seed: 9, Epochs: 3, TestAccuracy: 0.97, Config: `{"lr":0.01}`}
 
-func encode(t testing.TB, m *nn.Model, dt DType) []byte {
+func encodeModel(t testing.TB, m *nn.Model, dt DType) []byte {
 	var b bytes.Buffer
 	if err := Encode(&b, m, testMeta, dt); err != nil {
 		t.Fatal(err)
@@ -35,7 +35,7 @@ func encode(t testing.TB, m *nn.Model, dt DType) []byte {
 func TestRoundTrip(t *testing.T) {
 	m := tinyModel(t)
 	for _, dt := range []DType{F32, F16} {
-		got, meta, err := Load(encode(t, m, dt), nil)
+		got, meta, err := Load(encodeModel(t, m, dt), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", dt, err)
 		}
@@ -51,6 +51,33 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("%s: param %d = %v, want %v", dt, i, got.Params[i], v)
 			}
 		}
+	}
+}
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	m := tinyModel(t)
+	vel := make([]float32, len(m.Params))
+	for i := range vel {
+		vel[i] = float32(i) * 1e-3
+	}
+	var b bytes.Buffer
+	if err := EncodeCheckpoint(&b, m, testMeta, Checkpoint{Epoch: 7, Iterations: 3281, Velocity: vel}); err != nil {
+		t.Fatal(err)
+	}
+	got, meta, ck, err := LoadCheckpoint(b.Bytes(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Epoch != 7 || meta.Epochs != 7 || ck.Iterations != 3281 || ck.Velocity[100] != vel[100] || got.Params[5] != m.Params[5] {
+		t.Fatalf("checkpoint %+v meta %+v", ck.Epoch, meta)
+	}
+	// A checkpoint is also a plain model file.
+	if _, _, err := Load(b.Bytes(), nil); err != nil {
+		t.Fatal(err)
+	}
+	// A plain model file is not a checkpoint.
+	if _, _, _, err := LoadCheckpoint(encodeModel(t, m, F32), nil); err == nil {
+		t.Fatal("plain model accepted as a checkpoint")
 	}
 }
 
@@ -85,7 +112,7 @@ func TestHalfConversion(t *testing.T) {
 
 func TestDecodeRejectsCorruptFiles(t *testing.T) {
 	m := tinyModel(t)
-	good := encode(t, m, F32)
+	good := encodeModel(t, m, F32)
 	hlen := binary.LittleEndian.Uint64(good)
 	header := string(good[8 : 8+hlen])
 	withHeader := func(h string) []byte {
@@ -163,8 +190,8 @@ func TestRoleForStep(t *testing.T) {
 
 func FuzzDecode(f *testing.F) {
 	m := tinyModel(f)
-	f.Add(encode(f, m, F32))
-	f.Add(encode(f, m, F16))
+	f.Add(encodeModel(f, m, F32))
+	f.Add(encodeModel(f, m, F16))
 	f.Add([]byte("\x10\x00\x00\x00\x00\x00\x00\x00{}              "))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		file, err := Decode(b)

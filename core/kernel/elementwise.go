@@ -1,0 +1,36 @@
+package kernel
+
+import "math"
+
+// Element-wise helpers used around the GEMMs. Each has a portable version
+// here, branch-free so that random signs cost no mispredictions, and a SIMD
+// version in the amd64 SIMD build; both are tested against each other.
+
+// addPortable computes dst[i] += src[i].
+func addPortable(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// reluPortable computes dst[i] = max(src[i], 0) by clearing the bits of
+// negative values (their sign bit, spread by an arithmetic shift).
+func reluPortable(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		b := math.Float32bits(v)
+		dst[i] = math.Float32frombits(b &^ uint32(int32(b)>>31))
+	}
+}
+
+// reluGradPortable computes dx[i] = dy[i] where y[i] > 0, else 0, for y the
+// output of ReLU (so y[i] is +0 or positive).
+func reluGradPortable(dx, dy, y []float32) {
+	dy, y = dy[:len(dx)], y[:len(dx)]
+	for i, g := range dy {
+		yb := int64(math.Float32bits(y[i]))
+		keep := ^uint32((yb - 1) >> 63) // all ones when y > 0
+		dx[i] = math.Float32frombits(math.Float32bits(g) & keep)
+	}
+}

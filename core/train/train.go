@@ -1,0 +1,257 @@
+// Package train fits a model by minibatch SGD with momentum and learning
+// rate decay, against hard labels or against the soft labels of defensive
+// distillation, with the model's softmax at temperature T.
+//
+// Work is data-parallel: each batch is split over replicas of the model
+// (one per core), their gradients summed, and one update applied. Progress
+// goes to a callback; a context cancels between batches; a checkpoint
+// callback after each epoch lets the caller save the model and the
+// optimizer State atomically, and a run resumes from that State.
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/core/nn"
+)
+
+// Config is a training schedule. DefaultConfig gives the paper's.
+type Config struct {
+	Epochs       int     // passes over the training set (the paper: 50)
+	BatchSize    int     // 128
+	LearningRate float64 // 0.01
+	Momentum     float64 // 0.9
+	Nesterov     bool    // true, as in the reference Keras code
+	Decay        float64 // 1e-6: lr_t = lr / (1 + decay·t), t = updates so far
+	Temperature  float32 // softmax temperature T of the training loss
+	Seed         uint64  // initialisation, shuffling and dropout
+	Workers      int     // replicas; 0 = GOMAXPROCS. Results depend on it only through float rounding of the gradient sum.
+}
+
+// DefaultConfig is the schedule of the paper (and of Carlini & Wagner's
+// train_models.py) at temperature t.
+func DefaultConfig(t float32) Config {
+	return Config{Epochs: 50, BatchSize: 128, LearningRate: 0.01, Momentum: 0.9, Nesterov: true,
+		Decay: 1e-6, Temperature: t, Seed: 1}
+}
+
+// Validate reports a configuration that cannot train.
+func (c Config) Validate() error {
+	switch {
+	case c.Epochs < 0:
+		return fmt.Errorf("epochs %d is negative", c.Epochs)
+	case c.BatchSize <= 0:
+		return fmt.Errorf("batch size %d is not positive", c.BatchSize)
+	case !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0):
+		return fmt.Errorf("learning rate %v is not positive", c.LearningRate)
+	case c.Momentum < 0 || c.Momentum >= 1:
+		return fmt.Errorf("momentum %v outside [0, 1)", c.Momentum)
+	case c.Decay < 0:
+		return fmt.Errorf("decay %v is negative", c.Decay)
+	case !(c.Temperature > 0) || math.IsInf(float64(c.Temperature), 0):
+		return fmt.Errorf("temperature %v is not positive", c.Temperature)
+	}
+	return nil
+}
+
+// State is the optimizer state a checkpoint holds besides the weights.
+type State struct {
+	Epoch      int       // epochs completed
+	Iterations int64     // updates applied (for the decay)
+	Velocity   []float32 // momentum buffer, same layout as the parameters
+}
+
+// Progress is reported after every batch.
+type Progress struct {
+	Epoch, Epochs  int     // 1-based current epoch, total
+	Batch, Batches int     // 1-based batch within the epoch, total
+	Loss           float64 // mean training loss of the epoch so far
+	Accuracy       float64 // training accuracy (argmax vs the label) of the epoch so far
+	SamplesPerSec  float64
+	EpochDone      bool
+}
+
+// Job is one training run.
+type Job struct {
+	Model   *nn.Model
+	Train   *data.Set
+	Targets []float32 // Train.Len()×classes target distributions; nil = one-hot labels
+	Config  Config
+	// Progress, if set, is called after every batch.
+	Progress func(Progress)
+	// Checkpoint, if set, is called after every epoch with the state to save
+	// alongside the model's parameters; an error stops training.
+	Checkpoint func(*State) error
+}
+
+// Run trains from state (nil = a fresh start: the model's current
+// parameters and zero momentum) up to Config.Epochs and returns the final
+// state. On cancellation it returns the state of the last completed epoch
+// with ctx.Err(); the model's parameters then are mid-epoch.
+func Run(ctx context.Context, job Job, state *State) (*State, error) {
+	cfg, m, set := job.Config, job.Model, job.Train
+	if err := cfg.Validate(); err != nil {
+		return state, fmt.Errorf("train: %w", err)
+	}
+	if set == nil || set.Len() == 0 {
+		return state, errors.New("train: empty training set")
+	}
+	if set.ImageSize() != m.InputSize() {
+		return state, fmt.Errorf("train: images of %d×%d×%d do not fit architecture %q (%v)", set.H, set.W, set.C, m.Arch.Name, m.Arch.Input)
+	}
+	k := m.Classes()
+	targets := job.Targets
+	if targets == nil {
+		targets = set.OneHot(k)
+	}
+	if len(targets) != set.Len()*k {
+		return state, fmt.Errorf("train: %d target values for %d samples of %d classes", len(targets), set.Len(), k)
+	}
+	if state == nil {
+		state = &State{}
+	}
+	if state.Velocity == nil {
+		state.Velocity = make([]float32, len(m.Params))
+	}
+	if len(state.Velocity) != len(m.Params) {
+		return state, fmt.Errorf("train: checkpoint momentum has %d values, model %d", len(state.Velocity), len(m.Params))
+	}
+	pool := nn.NewPool(m, cfg.Workers)
+	is := m.InputSize()
+	n := set.Len()
+	batches := (n + cfg.BatchSize - 1) / cfg.BatchSize
+	bufs := make([]workerBuf, len(pool.Replicas))
+	done := *state
+	done.Velocity = append([]float32(nil), state.Velocity...)
+
+	for epoch := state.Epoch; epoch < cfg.Epochs; epoch++ {
+		perm := data.Permutation(n, cfg.Seed, epoch)
+		var lossSum float64
+		var correct, seen int
+		start := time.Now()
+		for b := range batches {
+			if err := ctx.Err(); err != nil {
+				return &done, err
+			}
+			idx := perm[b*cfg.BatchSize : min((b+1)*cfg.BatchSize, n)]
+			bn := len(idx)
+			pool.Run(bn, func(w int, r *nn.Model, lo, hi int) {
+				buf := &bufs[w]
+				cn := hi - lo
+				buf.x = grow(buf.x, cn*is)
+				buf.y = grow(buf.y, cn*k)
+				buf.dz = grow(buf.dz, cn*k)
+				for j, i := range idx[lo:hi] {
+					copy(buf.x[j*is:(j+1)*is], set.Image(i))
+					copy(buf.y[j*k:(j+1)*k], targets[i*k:(i+1)*k])
+				}
+				r.SeedDropout(cfg.Seed, uint64(epoch)<<32|uint64(b)<<8|uint64(w))
+				r.ZeroGrads()
+				z := r.Forward(buf.x, cn, true)
+				// Mean over the whole batch: scale this chunk's mean by cn/bn.
+				buf.loss = nn.CrossEntropyT(buf.dz, z, buf.y, cn, k, cfg.Temperature) * float64(cn)
+				scale := float32(cn) / float32(bn)
+				for i := range buf.dz {
+					buf.dz[i] *= scale
+				}
+				buf.correct = 0
+				for j, i := range idx[lo:hi] {
+					if nn.Argmax(z[j*k:(j+1)*k]) == int(set.Labels[i]) {
+						buf.correct++
+					}
+				}
+				r.Backward(buf.dz, cn, false)
+			})
+			for w := range pool.Chunks(bn) {
+				lossSum += bufs[w].loss
+				correct += bufs[w].correct
+				if w > 0 {
+					g, rg := m.Grads, pool.Replicas[w].Grads
+					for i := range g {
+						g[i] += rg[i]
+					}
+				}
+			}
+			seen += bn
+			step(m.Params, m.Grads, state, cfg)
+			if job.Progress != nil {
+				el := time.Since(start).Seconds()
+				job.Progress(Progress{Epoch: epoch + 1, Epochs: cfg.Epochs, Batch: b + 1, Batches: batches,
+					Loss: lossSum / float64(seen), Accuracy: float64(correct) / float64(seen),
+					SamplesPerSec: float64(seen) / el, EpochDone: b == batches-1})
+			}
+		}
+		state.Epoch = epoch + 1
+		if math.IsNaN(lossSum) || math.IsInf(lossSum, 0) {
+			return &done, fmt.Errorf("train: epoch %d: loss is %v (learning rate too high?)", epoch+1, lossSum)
+		}
+		if job.Checkpoint != nil {
+			if err := job.Checkpoint(state); err != nil {
+				return &done, fmt.Errorf("train: checkpoint after epoch %d: %w", epoch+1, err)
+			}
+		}
+		done = *state
+		done.Velocity = append(done.Velocity[:0:0], state.Velocity...)
+	}
+	return state, nil
+}
+
+type workerBuf struct {
+	x, y, dz []float32
+	loss     float64
+	correct  int
+}
+
+func grow(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
+}
+
+// step applies one SGD update with momentum (Nesterov or classical) and
+// inverse-time learning-rate decay, as Keras's SGD does:
+//
+//	lr ← lr₀ / (1 + decay·t)
+//	v  ← μ·v − lr·g
+//	θ  ← θ + μ·v − lr·g   (Nesterov)   or   θ ← θ + v
+func step(params, grads []float32, s *State, c Config) {
+	lr := float32(c.LearningRate / (1 + c.Decay*float64(s.Iterations)))
+	mu := float32(c.Momentum)
+	v := s.Velocity[:len(params)]
+	g := grads[:len(params)]
+	if c.Nesterov {
+		for i := range params {
+			v[i] = mu*v[i] - lr*g[i]
+			params[i] += mu*v[i] - lr*g[i]
+		}
+	} else {
+		for i := range params {
+			v[i] = mu*v[i] - lr*g[i]
+			params[i] += v[i]
+		}
+	}
+	s.Iterations++
+}
+
+// Accuracy is the fraction of set that m classifies correctly at T = 1,
+// computed on all workers of pool.
+func Accuracy(pool *nn.Pool, set *data.Set) float64 {
+	if set.Len() == 0 {
+		return 0
+	}
+	z := pool.Logits(set.Images, set.Len())
+	k := pool.Model().Classes()
+	correct := 0
+	for i := range set.Len() {
+		if nn.Argmax(z[i*k:(i+1)*k]) == int(set.Labels[i]) {
+			correct++
+		}
+	}
+	return float64(correct) / float64(set.Len())
+}
