@@ -142,6 +142,13 @@ func trainModel(ctx context.Context, j trainJob, stderr io.Writer) (trainResult,
 	job := train.Job{Model: m, Train: j.set, Targets: j.targets, Config: j.cfg,
 		Progress: func(p train.Progress) {
 			last = p
+			if p.EpochDone {
+				if bar != nil {
+					bar.Finish()
+				}
+				fmt.Fprintf(stderr, "%s epoch %d/%d: loss %.4f, train accuracy %.2f%%, %.0f samples/s\n", j.meta.Role, p.Epoch, p.Epochs, p.Loss, 100*p.Accuracy, p.SamplesPerSec)
+				return
+			}
 			if j.quiet {
 				return
 			}
@@ -153,10 +160,6 @@ func trainModel(ctx context.Context, j trainJob, stderr io.Writer) (trainResult,
 			}
 			bar.Describe(fmt.Sprintf("%s epoch %d/%d loss %.4f acc %.2f%% %.0f/s", j.meta.Role, p.Epoch, p.Epochs, p.Loss, 100*p.Accuracy, p.SamplesPerSec))
 			bar.Set(p.Batch)
-			if p.EpochDone {
-				bar.Finish()
-				fmt.Fprintf(stderr, "%s epoch %d/%d: loss %.4f, train accuracy %.2f%%, %.0f samples/s\n", j.meta.Role, p.Epoch, p.Epochs, p.Loss, 100*p.Accuracy, p.SamplesPerSec)
-			}
 		},
 		Checkpoint: func(s *train.State) error {
 			meta := j.meta

@@ -1,0 +1,169 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/core/nn"
+)
+
+// bars makes a learnable 16×16 task: class c has a bright horizontal bar
+// at row c+3 (plus noise), so a small CNN should reach near 100%.
+func bars(n int, seed uint64) *data.Set {
+	r := rand.New(rand.NewPCG(seed, 2))
+	s := &data.Set{Name: "bars", H: 16, W: 16, C: 1, Images: make([]float32, n*256), Labels: make([]uint8, n)}
+	for i := range n {
+		c := r.IntN(10)
+		s.Labels[i] = uint8(c)
+		img := s.Image(i)
+		for p := range img {
+			img[p] = r.Float32() * 0.3
+		}
+		for x := range 16 {
+			img[(c+3)*16+x] = 0.7 + r.Float32()*0.3
+		}
+	}
+	return s
+}
+
+func tinyJob(t *testing.T, epochs int) (Job, *data.Set) {
+	m, err := nn.New(nn.TinyArchFor(nn.Shape{H: 16, W: 16, C: 1}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(4)
+	cfg := DefaultConfig(1)
+	cfg.Epochs = epochs
+	cfg.BatchSize = 32
+	cfg.LearningRate = 0.05
+	cfg.Workers = 2
+	return Job{Model: m, Train: bars(640, 1), Config: cfg}, bars(200, 99)
+}
+
+func TestTrainLearnsAndReportsProgress(t *testing.T) {
+	job, test := tinyJob(t, 6)
+	var reports []Progress
+	job.Progress = func(p Progress) { reports = append(reports, p) }
+	st, err := Run(context.Background(), job, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Epoch != 6 || st.Iterations != 6*20 {
+		t.Fatalf("state %d epochs %d iterations", st.Epoch, st.Iterations)
+	}
+	if len(reports) != 6*20 || !reports[19].EpochDone || reports[0].Batches != 20 {
+		t.Fatalf("%d progress reports", len(reports))
+	}
+	first, last := reports[19], reports[len(reports)-1]
+	if !(last.Loss < first.Loss/2) {
+		t.Fatalf("loss went from %v to %v", first.Loss, last.Loss)
+	}
+	if acc := Accuracy(nn.NewPool(job.Model, 2), test); acc < 0.95 {
+		t.Fatalf("test accuracy %v < 0.95", acc)
+	}
+}
+
+func TestSameSeedSameWeights(t *testing.T) {
+	a, _ := tinyJob(t, 2)
+	b, _ := tinyJob(t, 2)
+	if _, err := Run(context.Background(), a, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), b, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.Model.Params {
+		if a.Model.Params[i] != b.Model.Params[i] {
+			t.Fatalf("param %d differs: %v vs %v", i, a.Model.Params[i], b.Model.Params[i])
+		}
+	}
+}
+
+// TestResumeIsExact trains 3 epochs straight, and 1 epoch then a resumed
+// 2 more from the saved state: the weights must be identical.
+func TestResumeIsExact(t *testing.T) {
+	straight, _ := tinyJob(t, 3)
+	if _, err := Run(context.Background(), straight, nil); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := tinyJob(t, 3)
+	var saved *State
+	var savedParams []float32
+	ctx, cancel := context.WithCancel(context.Background())
+	first.Checkpoint = func(s *State) error {
+		saved = &State{Epoch: s.Epoch, Iterations: s.Iterations, Velocity: append([]float32(nil), s.Velocity...)}
+		savedParams = append([]float32(nil), first.Model.Params...)
+		cancel() // interrupted during epoch 2
+		return nil
+	}
+	st, err := Run(ctx, first, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+	if st.Epoch != 1 || saved.Epoch != 1 {
+		t.Fatalf("returned state at epoch %d, saved at %d; want 1", st.Epoch, saved.Epoch)
+	}
+	resumed, _ := tinyJob(t, 3)
+	copy(resumed.Model.Params, savedParams)
+	if _, err := Run(context.Background(), resumed, saved); err != nil {
+		t.Fatal(err)
+	}
+	for i := range straight.Model.Params {
+		if straight.Model.Params[i] != resumed.Model.Params[i] {
+			t.Fatalf("param %d: straight %v, resumed %v", i, straight.Model.Params[i], resumed.Model.Params[i])
+		}
+	}
+}
+
+func TestSoftLabelsAtTemperature(t *testing.T) {
+	// The gradient at T carries a factor 1/T; the learning rate is doubled
+	// here so that this small test converges in a few epochs.
+	const temp = 5
+	teacher, test := tinyJob(t, 12)
+	teacher.Config.Temperature = temp
+	teacher.Config.LearningRate *= 2
+	if _, err := Run(context.Background(), teacher, nil); err != nil {
+		t.Fatal(err)
+	}
+	if acc := Accuracy(nn.NewPool(teacher.Model, 2), test); acc < 0.95 {
+		t.Fatalf("teacher at T=%d: accuracy %v < 0.95", temp, acc)
+	}
+	soft := nn.NewPool(teacher.Model, 2).Probabilities(teacher.Train.Images, teacher.Train.Len(), temp)
+	student, _ := tinyJob(t, 12)
+	student.Model.Init(5) // another init than the teacher's (seed 4)
+	student.Targets = soft
+	student.Config.Temperature = temp
+	student.Config.LearningRate *= 2
+	if _, err := Run(context.Background(), student, nil); err != nil {
+		t.Fatal(err)
+	}
+	if acc := Accuracy(nn.NewPool(student.Model, 2), test); acc < 0.95 {
+		t.Fatalf("distilled student accuracy %v < 0.9", acc)
+	}
+}
+
+func TestRunRejectsBadInput(t *testing.T) {
+	job, _ := tinyJob(t, 1)
+	cases := []struct {
+		name string
+		edit func(j *Job)
+	}{
+		{"zero batch", func(j *Job) { j.Config.BatchSize = 0 }},
+		{"negative lr", func(j *Job) { j.Config.LearningRate = -1 }},
+		{"zero temperature", func(j *Job) { j.Config.Temperature = 0 }},
+		{"momentum 1", func(j *Job) { j.Config.Momentum = 1 }},
+		{"empty set", func(j *Job) { j.Train = &data.Set{H: 16, W: 16, C: 1} }},
+		{"wrong image size", func(j *Job) { j.Train = &data.Set{H: 28, W: 28, C: 1, Images: make([]float32, 784), Labels: []uint8{1}} }},
+		{"short targets", func(j *Job) { j.Targets = make([]float32, 10) }},
+	}
+	for _, c := range cases {
+		j := job
+		c.edit(&j)
+		if _, err := Run(context.Background(), j, nil); err == nil {
+			t.Errorf("%s: no error", c.name)
+		}
+	}
+}
