@@ -156,7 +156,9 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"zero temperature", func(j *Job) { j.Config.Temperature = 0 }},
 		{"momentum 1", func(j *Job) { j.Config.Momentum = 1 }},
 		{"empty set", func(j *Job) { j.Train = &data.Set{H: 16, W: 16, C: 1} }},
-		{"wrong image size", func(j *Job) { j.Train = &data.Set{H: 28, W: 28, C: 1, Images: make([]float32, 784), Labels: []uint8{1}} }},
+		{"wrong image size", func(j *Job) {
+			j.Train = &data.Set{H: 28, W: 28, C: 1, Images: make([]float32, 784), Labels: []uint8{1}}
+		}},
 		{"short targets", func(j *Job) { j.Targets = make([]float32, 10) }},
 	}
 	for _, c := range cases {
