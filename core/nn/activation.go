@@ -37,7 +37,7 @@ func (l *ReLU) Forward(x []float32, n int, _ bool) []float32 {
 }
 
 // Backward: dx = dy where y > 0, else 0.
-func (l *ReLU) Backward(dy []float32, n int, needDX bool) []float32 {
+func (l *ReLU) Backward(dy []float32, n int, needDX, needDW bool) []float32 {
 	if !needDX {
 		return nil
 	}
@@ -104,7 +104,7 @@ func (l *Dropout) Forward(x []float32, n int, train bool) []float32 {
 }
 
 // Backward: dx = dy·mask (or dy when the mask was not applied).
-func (l *Dropout) Backward(dy []float32, n int, needDX bool) []float32 {
+func (l *Dropout) Backward(dy []float32, n int, needDX, needDW bool) []float32 {
 	if !needDX {
 		return nil
 	}
@@ -143,7 +143,7 @@ func (l *Flatten) clone(kernel.Kernels) Layer { return NewFlatten(l.in) }
 func (l *Flatten) Forward(x []float32, n int, _ bool) []float32 { return x[:n*l.in.Size()] }
 
 // Backward returns dy unchanged.
-func (l *Flatten) Backward(dy []float32, n int, needDX bool) []float32 {
+func (l *Flatten) Backward(dy []float32, n int, needDX, needDW bool) []float32 {
 	if !needDX {
 		return nil
 	}
@@ -189,7 +189,7 @@ func (l *Center) Forward(x []float32, n int, _ bool) []float32 {
 }
 
 // Backward: dx = dy.
-func (l *Center) Backward(dy []float32, n int, needDX bool) []float32 {
+func (l *Center) Backward(dy []float32, n int, needDX, needDW bool) []float32 {
 	if !needDX {
 		return nil
 	}

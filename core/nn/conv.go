@@ -103,9 +103,11 @@ func (l *Conv2D) Forward(x []float32, n int, _ bool) []float32 {
 }
 
 // Backward: dW += colsᵀ·dy, db += Σ dy, dcols = dy·Wᵀ, dx = col2im(dcols).
-func (l *Conv2D) Backward(dy []float32, n int, needDX bool) []float32 {
+func (l *Conv2D) Backward(dy []float32, n int, needDX, needDW bool) []float32 {
 	p, k, co := l.out.H*l.out.W, convK*convK*l.in.C, l.out.C
-	l.cols = grow(l.cols, p*k)
+	if needDW {
+		l.cols = grow(l.cols, p*k)
+	}
 	if needDX {
 		l.wt = grow(l.wt, co*k)
 		kernel.Transpose(l.wt, l.W, k, co)
@@ -115,12 +117,14 @@ func (l *Conv2D) Backward(dy []float32, n int, needDX bool) []float32 {
 	}
 	for i := range n {
 		dyi := dy[i*p*co : (i+1)*p*co]
-		l.im2col(l.cols, l.x[i*l.in.Size():(i+1)*l.in.Size()])
-		kernel.GemmTN(l.kern, l.DW, l.cols, dyi, k, p, co, true)
-		for r := range p {
-			row := dyi[r*co : (r+1)*co]
-			for j, v := range row {
-				l.DB[j] += v
+		if needDW {
+			l.im2col(l.cols, l.x[i*l.in.Size():(i+1)*l.in.Size()])
+			kernel.GemmTN(l.kern, l.DW, l.cols, dyi, k, p, co, true)
+			for r := range p {
+				row := dyi[r*co : (r+1)*co]
+				for j, v := range row {
+					l.DB[j] += v
+				}
 			}
 		}
 		if needDX {

@@ -56,12 +56,14 @@ func (l *Dense) Forward(x []float32, n int, _ bool) []float32 {
 }
 
 // Backward: dW += xᵀ·dy, db += Σ dy, dx = dy·Wᵀ.
-func (l *Dense) Backward(dy []float32, n int, needDX bool) []float32 {
+func (l *Dense) Backward(dy []float32, n int, needDX, needDW bool) []float32 {
 	ni, no := l.in.Size(), l.out.C
-	kernel.GemmTN(l.kern, l.DW, l.x, dy, ni, n, no, true)
-	for i := range n {
-		for j, v := range dy[i*no : (i+1)*no] {
-			l.DB[j] += v
+	if needDW {
+		kernel.GemmTN(l.kern, l.DW, l.x, dy, ni, n, no, true)
+		for i := range n {
+			for j, v := range dy[i*no : (i+1)*no] {
+				l.DB[j] += v
+			}
 		}
 	}
 	if !needDX {

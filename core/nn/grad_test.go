@@ -88,7 +88,7 @@ func TestLayerGradients(t *testing.T) {
 						}
 					}
 				}
-				dx := l.Backward(rw, n, true)
+				dx := l.Backward(rw, n, true, true)
 				loss := func(p, xs []float64) float64 {
 					var s float64
 					for i := range n {
@@ -151,7 +151,7 @@ func TestDropoutTrainingGradient(t *testing.T) {
 	for i := range dy {
 		dy[i] = 3
 	}
-	dx := l.Backward(dy, 1, true)
+	dx := l.Backward(dy, 1, true, true)
 	zeros := 0
 	for i := range y {
 		switch y[i] {
@@ -225,7 +225,11 @@ func TestModelGradients(t *testing.T) {
 				dz := make([]float32, len(z))
 				CrossEntropyT(dz, z, target, 1, m.Classes(), temp)
 				m.ZeroGrads()
-				dx := m.Backward(dz, 1, true)
+				dx := append([]float32(nil), m.Backward(dz, 1, true)...)
+				m.Forward(x, 1, false)
+				if dx2 := m.InputGradient(dz, 1); !equal(dx, dx2) {
+					t.Fatal("InputGradient differs from Backward's input gradient")
+				}
 
 				p64, x64, y64 := to64(m.Params), to64(x), to64(target)
 				loss := func() float64 { return refCrossEntropy(refLogits(m, p64, x64), y64, temp) }
@@ -390,4 +394,16 @@ func TestInitDeterministic(t *testing.T) {
 	if same > len(a.Params)/2 {
 		t.Fatal("different seeds give mostly identical weights")
 	}
+}
+
+func equal(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -34,9 +34,9 @@ type Layer interface {
 	// false, dropout is the identity.
 	Forward(x []float32, n int, train bool) []float32
 	// Backward takes dL/dy for the last Forward's batch, adds the parameter
-	// gradients into the grad views, and returns dL/dx when needDX is true
-	// (else nil).
-	Backward(dy []float32, n int, needDX bool) []float32
+	// gradients into the grad views when needDW is true, and returns dL/dx
+	// when needDX is true (else nil).
+	Backward(dy []float32, n int, needDX, needDW bool) []float32
 	// clone returns a fresh layer of the same configuration, unbound.
 	clone(kern kernel.Kernels) Layer
 }

@@ -193,7 +193,18 @@ func (m *Model) Forward(x []float32, n int, train bool) []float32 {
 func (m *Model) Backward(dz []float32, n int, needDX bool) []float32 {
 	g := dz
 	for i := len(m.Layers) - 1; i >= 0; i-- {
-		g = m.Layers[i].Backward(g, n, needDX || i > 0)
+		g = m.Layers[i].Backward(g, n, needDX || i > 0, true)
+	}
+	return g
+}
+
+// InputGradient takes dL/dZ for the last Forward's batch and returns dL/dx
+// (n×input) without computing parameter gradients: what attacks and
+// sensitivity measurements need.
+func (m *Model) InputGradient(dz []float32, n int) []float32 {
+	g := dz
+	for i := len(m.Layers) - 1; i >= 0; i-- {
+		g = m.Layers[i].Backward(g, n, true, false)
 	}
 	return g
 }

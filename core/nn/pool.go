@@ -64,7 +64,7 @@ func (l *MaxPool) Forward(x []float32, n int, _ bool) []float32 {
 }
 
 // Backward routes each output gradient to the input that was the max.
-func (l *MaxPool) Backward(dy []float32, n int, needDX bool) []float32 {
+func (l *MaxPool) Backward(dy []float32, n int, needDX, needDW bool) []float32 {
 	if !needDX {
 		return nil
 	}
