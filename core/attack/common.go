@@ -1,0 +1,267 @@
+package attack
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Goal is what one attack on one image tries to achieve.
+type Goal struct {
+	Label  int // the image's true (or currently predicted) class
+	Target int // the class to reach; Untargeted for any class but Label
+}
+
+// Untargeted is the Target of an untargeted goal.
+const Untargeted = -1
+
+// Targeted reports whether the goal names a target class.
+func (g Goal) Targeted() bool { return g.Target != Untargeted }
+
+// Reached reports whether logits z satisfy the goal with margin kappa, as the
+// reference code's compare: the target must win by kappa (targeted), or the
+// label must lose by kappa (untargeted).
+func (g Goal) Reached(z []float32, kappa float64) bool {
+	if g.Targeted() {
+		for i, v := range z {
+			if i != g.Target && float64(v) >= float64(z[g.Target])-kappa {
+				return false
+			}
+		}
+		return true
+	}
+	for i, v := range z {
+		if i != g.Label && float64(v) > float64(z[g.Label])+kappa {
+			return true
+		}
+	}
+	return false
+}
+
+// hinge is the f6 objective without the −κ floor: for a targeted goal
+// max_{i≠t} Z_i − Z_t + κ, untargeted Z_y − max_{i≠y} Z_i + κ. It returns
+// the value and the classes whose logits it increases (up) and decreases
+// (down), so that its gradient is e_up − e_down when the value is positive.
+func hinge(z []float32, g Goal, kappa float64) (v float64, up, down int) {
+	ref := g.Target
+	if !g.Targeted() {
+		ref = g.Label
+	}
+	other := -1
+	for i, x := range z {
+		if i != ref && (other < 0 || x > z[other]) {
+			other = i
+		}
+	}
+	if g.Targeted() {
+		return float64(z[other]) - float64(z[ref]) + kappa, other, ref
+	}
+	return float64(z[ref]) - float64(z[other]) + kappa, ref, other
+}
+
+// Goals builds the goals of an attack mode for an image of class label:
+// "untargeted", "random" (one target drawn from rng), "all" (every other
+// class), "least" (the class with the smallest logit z, which must be
+// given), or a single class number.
+func Goals(mode string, label, classes int, z []float32, rng *rand.Rand) ([]Goal, error) {
+	switch mode {
+	case "untargeted":
+		return []Goal{{Label: label, Target: Untargeted}}, nil
+	case "random":
+		t := rng.IntN(classes - 1)
+		if t >= label {
+			t++
+		}
+		return []Goal{{Label: label, Target: t}}, nil
+	case "all":
+		var gs []Goal
+		for t := range classes {
+			if t != label {
+				gs = append(gs, Goal{Label: label, Target: t})
+			}
+		}
+		return gs, nil
+	case "least":
+		if len(z) != classes {
+			return nil, errors.New("least-likely target needs the logits")
+		}
+		t := 0
+		for i, v := range z {
+			if v < z[t] {
+				t = i
+			}
+		}
+		return []Goal{{Label: label, Target: t}}, nil
+	}
+	var t int
+	if _, err := fmt.Sscanf(mode, "%d", &t); err != nil || t < 0 || t >= classes || fmt.Sprint(t) != mode {
+		return nil, fmt.Errorf("target %q: want untargeted, random, all, least or a class 0..%d", mode, classes-1)
+	}
+	if t == label {
+		return nil, fmt.Errorf("target %d is the image's own class", t)
+	}
+	return []Goal{{Label: label, Target: t}}, nil
+}
+
+// Result is the outcome of one attack on one image and goal.
+type Result struct {
+	Goal        Goal
+	Success     bool      // Adversarial is classified as the goal asks
+	Adversarial []float32 // the best adversarial image; the original when Success is false
+	Predicted   int       // class of Adversarial
+	Logits      []float32 // logits of Adversarial
+	L0          int       // pixels changed (see Distances)
+	L2          float64   // Euclidean distance to the original
+	LInf        float64   // largest change of any value
+	Iterations  int       // gradient evaluations spent
+}
+
+// Distances returns the L0 (pixels whose channels are not all within
+// pixelTolerance), L2 and L∞ distances between images a and b with c
+// channels per pixel.
+func Distances(a, b []float32, c int) (l0 int, l2, linf float64) {
+	for p := 0; p < len(a); p += c {
+		changed := false
+		for j := p; j < p+c; j++ {
+			d := math.Abs(float64(a[j]) - float64(b[j]))
+			l2 += d * d
+			linf = math.Max(linf, d)
+			if d > pixelTolerance {
+				changed = true
+			}
+		}
+		if changed {
+			l0++
+		}
+	}
+	return l0, math.Sqrt(l2), linf
+}
+
+// pixelTolerance is the change below which a value counts as unchanged, as
+// in the reference L0 attack.
+const pixelTolerance = 1e-4
+
+// Step is what an Observer sees after each iteration. Its slices belong to
+// the attack and are valid only during the call.
+type Step struct {
+	Attack     string    // "l2", "l0", "linf"
+	Index      int       // which image of the batch
+	Iteration  int       // gradient evaluations so far for this image
+	Const      float64   // current constant c
+	BinaryStep int       // L2: binary-search step
+	Tau        float64   // L∞: current τ
+	Allowed    int       // L0: pixels still allowed to change
+	Image      []float32 // the current iterate
+	Logits     []float32 // its logits
+	Best       []float32 // best adversarial image so far, or nil
+	BestDist   float64   // its distance in the attack's norm (math.Inf(1) if none)
+}
+
+// Observer receives every Step of an attack.
+type Observer func(Step)
+
+// finish re-classifies the adversarial candidate adv (nil = none found) for
+// image x and fills in a Result that is a success only if the candidate
+// really reaches the goal inside the box.
+func finish(clf Classifier, x, adv []float32, g Goal, iterations int) Result {
+	_, _, c := clf.InputShape()
+	r := Result{Goal: g, Iterations: iterations, Adversarial: append([]float32(nil), x...)}
+	if adv != nil {
+		cand := append([]float32(nil), adv...)
+		for i, v := range cand {
+			cand[i] = min(max(v, 0), 1)
+		}
+		z := make([]float32, clf.Classes())
+		clf.Logits(z, cand, 1)
+		if g.Reached(z, 0) {
+			r.Success = true
+			r.Adversarial = cand
+		}
+	}
+	r.Logits = make([]float32, clf.Classes())
+	clf.Logits(r.Logits, r.Adversarial, 1)
+	r.Predicted = argmax(r.Logits)
+	r.L0, r.L2, r.LInf = Distances(r.Adversarial, x, c)
+	return r
+}
+
+func argmax(z []float32) int {
+	best := 0
+	for i, v := range z {
+		if v > z[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// The change of variables that keeps images in the box: x = tanh(w)/2 + 1/2.
+// Going back, values are scaled by 0.999999 first so that 0 and 1 map to
+// finite w, as in the reference code.
+func toTanh(dst, x []float32) {
+	for i, v := range x {
+		dst[i] = float32(math.Atanh((float64(v) - 0.5) * 2 * 0.999999))
+	}
+}
+
+// adam is the Adam optimizer with TensorFlow's defaults (β1 0.9, β2 0.999,
+// ε 1e-8), as the reference code uses.
+type adam struct {
+	lr   float64
+	m, v []float32
+	t    int
+}
+
+func newAdam(lr float64, n int) *adam {
+	return &adam{lr: lr, m: make([]float32, n), v: make([]float32, n)}
+}
+
+func (a *adam) reset() {
+	clear(a.m)
+	clear(a.v)
+	a.t = 0
+}
+
+// step updates params in place from grads (same length as the state), or
+// only the part [lo, hi) of them.
+func (a *adam) step(params, grads []float32, lo, hi int) {
+	const b1, b2, eps = 0.9, 0.999, 1e-8
+	a.t++
+	lrT := float32(a.lr * math.Sqrt(1-math.Pow(b2, float64(a.t))) / (1 - math.Pow(b1, float64(a.t))))
+	m, v := a.m[lo:hi], a.v[lo:hi]
+	p, g := params[lo:hi], grads[lo:hi]
+	for i := range p {
+		m[i] = b1*m[i] + (1-b1)*g[i]
+		v[i] = b2*v[i] + (1-b2)*g[i]*g[i]
+		p[i] -= lrT * m[i] / (float32(math.Sqrt(float64(v[i]))) + eps)
+	}
+}
+
+// checkInput validates a batch of images for an attack.
+func checkInput(clf Classifier, x []float32, n int) error {
+	h, w, c := clf.InputShape()
+	if n <= 0 {
+		return errors.New("attack: no images")
+	}
+	if len(x) != n*h*w*c {
+		return fmt.Errorf("attack: %d values for %d images of %d×%d×%d", len(x), n, h, w, c)
+	}
+	for i, v := range x {
+		if math.IsNaN(float64(v)) || v < 0 || v > 1 {
+			return fmt.Errorf("attack: value %v at %d is outside [0, 1]", v, i)
+		}
+	}
+	return nil
+}
+
+func checkGoal(clf Classifier, g Goal) error {
+	k := clf.Classes()
+	if g.Label < 0 || g.Label >= k {
+		return fmt.Errorf("attack: label %d outside 0..%d", g.Label, k-1)
+	}
+	if g.Targeted() && (g.Target < 0 || g.Target >= k || g.Target == g.Label) {
+		return fmt.Errorf("attack: target %d is not another class in 0..%d", g.Target, k-1)
+	}
+	return nil
+}
