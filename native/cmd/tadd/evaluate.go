@@ -2,19 +2,57 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
+	"strings"
+	"time"
 
-	"github.com/tadd-project/tadd/core/nn"
-	"github.com/tadd-project/tadd/core/train"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/tadd-project/tadd/core/attack"
+	"github.com/tadd-project/tadd/core/metrics"
 	"github.com/tadd-project/tadd/native/modelfile"
 )
+
+// evaluation is what `tadd evaluate --json` prints.
+type evaluation struct {
+	Model       string                `json:"model"`
+	Dataset     string                `json:"dataset"`
+	Role        string                `json:"role"`
+	Temperature float64               `json:"temperature"`
+	Samples     int                   `json:"samples"`
+	Accuracy    float64               `json:"accuracy"`
+	Sensitivity sensitivityJSON       `json:"sensitivity"`
+	Confidence  float64               `json:"confidence"`
+	Robustness  map[string]robustJSON `json:"robustness,omitempty"`
+}
+
+type sensitivityJSON struct {
+	MeanAmplitude float64 `json:"mean_amplitude"`
+	NearZero      float64 `json:"near_zero_fraction"`
+}
+
+type robustJSON struct {
+	Samples      int     `json:"attempts"`
+	SuccessRate  float64 `json:"success_rate"`
+	MeanDistance float64 `json:"mean_distance"`
+	MaxDistance  float64 `json:"max_distance"`
+	Target       string  `json:"target"`
+}
 
 func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("evaluate", stderr)
 	var d dataFlags
-	samples := fs.Int("samples", 0, "evaluate on the first N test images (0 = all)")
+	samples := fs.Int("samples", 0, "use the first N test images (0 = all for accuracy, sensitivity, confidence; 100 for attacks)")
+	attackSamples := fs.Int("attack-samples", 0, "images attacked for robustness (0 = min(--samples, 100))")
+	attacks := fs.String("attacks", "", "comma-separated attacks for robustness: l0,l2,linf (default none)")
+	target := fs.String("target", "random", "attack goal: random, least, all, untargeted")
+	iters := fs.Int("max-iterations", 0, "cap each attack's iterations per constant (0 = the paper's)")
 	workers := fs.Int("workers", 0, "parallel workers (0 = all cores)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	quiet := fs.Bool("quiet", false, "no progress bar")
 	fs.StringVar(&d.dir, "data", "", "dataset directory")
 	fs.BoolVar(&d.offline, "offline", false, "never download datasets")
 	if err := parse(fs, args); err != nil {
@@ -23,7 +61,21 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if fs.NArg() != 1 {
 		return usageError{"want exactly one model file"}
 	}
-	m, meta, err := modelfile.Load(fs.Arg(0), nil)
+	if *samples < 0 || *attackSamples < 0 {
+		return usageError{"sample counts must not be negative"}
+	}
+	var names []string
+	if *attacks != "" {
+		for _, n := range strings.Split(*attacks, ",") {
+			n = strings.TrimSpace(n)
+			if err := attack.CheckName(n); err != nil {
+				return usageError{err.Error()}
+			}
+			names = append(names, n)
+		}
+	}
+	path := fs.Arg(0)
+	m, meta, err := modelfile.Load(path, nil)
 	if err != nil {
 		return err
 	}
@@ -32,13 +84,71 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if test.ImageSize() != m.InputSize() {
-		return fmt.Errorf("%s: %s images do not fit architecture %q", fs.Arg(0), meta.Dataset, meta.Arch)
-	}
-	if *samples < 0 {
-		return usageError{"--samples must not be negative"}
+		return fmt.Errorf("%s: %s images do not fit architecture %q", path, meta.Dataset, meta.Arch)
 	}
 	test = test.Subset(*samples)
-	acc := train.Accuracy(nn.NewPool(m, *workers), test)
-	fmt.Fprintf(stdout, "%s: %s %s T=%g: test accuracy %.2f%% on %d images\n", fs.Arg(0), meta.Dataset, meta.Role, meta.Temperature, 100*acc, test.Len())
+	clf := attack.NewModel(m, *workers)
+	ev := evaluation{Model: path, Dataset: meta.Dataset, Role: meta.Role, Temperature: meta.Temperature, Samples: test.Len()}
+	ev.Accuracy = metrics.Accuracy(clf, test)
+	s := metrics.MeasureSensitivity(clf, test)
+	ev.Sensitivity = sensitivityJSON{s.MeanAmplitude, s.NearZero}
+	ev.Confidence = metrics.Confidence(clf, test)
+	if len(names) > 0 {
+		n := *attackSamples
+		if n == 0 {
+			n = min(test.Len(), 100)
+		}
+		atk := test.Subset(n)
+		cfgs := attack.Defaults().WithMaxIterations(*iters)
+		nw := *workers
+		if nw <= 0 {
+			nw = runtime.GOMAXPROCS(0)
+		}
+		ev.Robustness = map[string]robustJSON{}
+		for _, name := range names {
+			var runs []metrics.AttackFunc
+			for range nw {
+				wc := attack.NewModel(m.Replica(), 1)
+				runs = append(runs, func(ctx context.Context, x []float32, g attack.Goal) (attack.Result, error) {
+					return cfgs.Run(ctx, name, wc, x, g, nil)
+				})
+			}
+			var bar *progressbar.ProgressBar
+			start := time.Now()
+			rob, err := metrics.MeasureRobustness(ctx, clf, name, runs, atk, *target, 1, func(done, total int) {
+				if *quiet {
+					return
+				}
+				if bar == nil {
+					bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(),
+						progressbar.OptionSetDescription(name+" attacks"), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+				}
+				bar.Set(done)
+			})
+			if err != nil {
+				return err
+			}
+			if bar != nil {
+				bar.Finish()
+			}
+			if !*quiet {
+				fmt.Fprintf(stderr, "%s: %d attacks in %.1fs\n", name, rob.Attempts, time.Since(start).Seconds())
+			}
+			ev.Robustness[name] = robustJSON{rob.Attempts, rob.SuccessRate, rob.MeanDistance, rob.MaxDistance, *target}
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(ev)
+	}
+	fmt.Fprintf(stdout, "%s: %s %s T=%g, %d test images\n", path, meta.Dataset, meta.Role, meta.Temperature, ev.Samples)
+	fmt.Fprintf(stdout, "  accuracy     %.2f%%\n", 100*ev.Accuracy)
+	fmt.Fprintf(stdout, "  sensitivity  mean gradient amplitude %.3g, near-zero (<1e-10) %.1f%%\n", s.MeanAmplitude, 100*s.NearZero)
+	fmt.Fprintf(stdout, "  confidence   %.4f\n", ev.Confidence)
+	for _, name := range names {
+		r := ev.Robustness[name]
+		fmt.Fprintf(stdout, "  robustness   %-4s mean %.4f  max %.4f  success %.1f%% of %d (%s targets)\n", name, r.MeanDistance, r.MaxDistance, 100*r.SuccessRate, r.Samples, *target)
+	}
 	return nil
 }

@@ -28,7 +28,8 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"train":    {"train one model (hard labels, or soft labels of --teacher)", runTrain},
-		"evaluate": {"measure a model's test accuracy", runEvaluate},
+		"evaluate": {"measure accuracy, sensitivity, confidence and (--attacks) robustness", runEvaluate},
+		"attack":   {"run a C&W attack on one test image and write PNGs", runAttack},
 	}
 }
 

@@ -1,0 +1,279 @@
+// Package metrics computes the four measurements of the seed paper's
+// section V on a test set, all with the model evaluated at T = 1:
+//
+//   - Accuracy: the fraction of samples classified correctly (Fig. 3, 7).
+//   - Sensitivity: the amplitude of the gradient of the model's output
+//     with respect to its input (Fig. 4).
+//   - Robustness: the minimal perturbation the C&W attacks need (Fig. 5, 8).
+//   - Confidence: eq. 14 (Fig. 6).
+//
+// Every function sees the model only through attack.Classifier.
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+
+	"github.com/tadd-project/tadd/core/attack"
+	"github.com/tadd-project/tadd/core/data"
+)
+
+// batch bounds how many samples are sent to the classifier at once.
+const batch = 128
+
+// Accuracy is the fraction of set that clf classifies correctly.
+func Accuracy(clf attack.Classifier, set *data.Set) float64 {
+	if set.Len() == 0 {
+		return math.NaN()
+	}
+	k := clf.Classes()
+	correct := 0
+	z := make([]float32, batch*k)
+	for lo := 0; lo < set.Len(); lo += batch {
+		hi := min(lo+batch, set.Len())
+		clf.Logits(z, set.Images[lo*set.ImageSize():hi*set.ImageSize()], hi-lo)
+		for i := lo; i < hi; i++ {
+			if argmax(z[(i-lo)*k:(i-lo+1)*k]) == int(set.Labels[i]) {
+				correct++
+			}
+		}
+	}
+	return float64(correct) / float64(set.Len())
+}
+
+// Sensitivity summarises the input gradients of a model.
+type Sensitivity struct {
+	// MeanAmplitude is the mean over samples of the amplitude
+	// (1/d)·Σ_i |∂F_y(x)/∂x_i|: the mean absolute input-gradient component
+	// of the softmax probability F_y of the true class y.
+	MeanAmplitude float64
+	// NearZero is the proportion of samples whose amplitude is below 1e-10
+	// (Fig. 4): the vanishing gradients that defensive distillation causes.
+	NearZero float64
+	// Amplitudes are the per-sample values.
+	Amplitudes []float64
+}
+
+// NearZeroThreshold is the amplitude below which a gradient counts as
+// vanished (Fig. 4).
+const NearZeroThreshold = 1e-10
+
+// MeasureSensitivity computes the Sensitivity of clf over set. The gradient
+// of F_y = softmax(Z)_y is J_Zᵀ·(F_y(e_y − F)), computed in float32 as a
+// deployed model would: once F_y rounds to 1 the gradient vanishes.
+func MeasureSensitivity(clf attack.Classifier, set *data.Set) Sensitivity {
+	n, is, k := set.Len(), set.ImageSize(), clf.Classes()
+	s := Sensitivity{Amplitudes: make([]float64, n)}
+	if n == 0 {
+		return s
+	}
+	g := make([]float32, batch*is)
+	z := make([]float32, batch*k)
+	for lo := 0; lo < n; lo += batch {
+		hi := min(lo+batch, n)
+		clf.Gradient(g, z, set.Images[lo*is:hi*is], hi-lo, func(i int, zi, wi []float32) {
+			y := int(set.Labels[lo+i])
+			softmax(wi, zi)
+			fy := wi[y]
+			for j := range wi {
+				wi[j] = -fy * wi[j]
+			}
+			wi[y] += fy
+		})
+		for i := lo; i < hi; i++ {
+			var a float64
+			for _, v := range g[(i-lo)*is : (i-lo+1)*is] {
+				a += math.Abs(float64(v))
+			}
+			a /= float64(is)
+			s.Amplitudes[i] = a
+			s.MeanAmplitude += a
+			if a < NearZeroThreshold {
+				s.NearZero++
+			}
+		}
+	}
+	s.MeanAmplitude /= float64(n)
+	s.NearZero /= float64(n)
+	return s
+}
+
+// Confidence is eq. 14 of the seed paper (after Papernot et al.): the mean
+// over samples of max_i F_i(x) when x is classified correctly and 0 when
+// not, with F the softmax at T = 1.
+func Confidence(clf attack.Classifier, set *data.Set) float64 {
+	n, k := set.Len(), clf.Classes()
+	if n == 0 {
+		return math.NaN()
+	}
+	z := make([]float32, batch*k)
+	p := make([]float32, k)
+	var sum float64
+	for lo := 0; lo < n; lo += batch {
+		hi := min(lo+batch, n)
+		clf.Logits(z, set.Images[lo*set.ImageSize():hi*set.ImageSize()], hi-lo)
+		for i := lo; i < hi; i++ {
+			softmax(p, z[(i-lo)*k:(i-lo+1)*k])
+			if c := argmax(p); c == int(set.Labels[i]) {
+				sum += float64(p[c])
+			}
+		}
+	}
+	return sum / float64(n)
+}
+
+// Robustness summarises one attack over a set of samples.
+type Robustness struct {
+	Attack      string
+	Attempts    int // attacks run (samples × goals)
+	Successes   int
+	SuccessRate float64
+	// MeanDistance and MaxDistance are over successful attacks, in the
+	// attack's own norm (L0: pixels, L2, L∞).
+	MeanDistance float64
+	MaxDistance  float64
+	Distances    []float64 // per attempt; NaN where the attack failed
+}
+
+// AttackFunc runs one attack on one image for one goal.
+type AttackFunc func(ctx context.Context, x []float32, g attack.Goal) (attack.Result, error)
+
+// Distance picks the attack's own norm from a result.
+func Distance(name string, r attack.Result) (float64, error) {
+	switch name {
+	case "l0":
+		return float64(r.L0), nil
+	case "l2":
+		return r.L2, nil
+	case "linf":
+		return r.LInf, nil
+	}
+	return 0, fmt.Errorf("unknown attack %q (want l0, l2 or linf)", name)
+}
+
+// MeasureRobustness attacks every sample of set that clf classifies
+// correctly, with the goals of mode (see attack.Goals; "random" draws from
+// seed), and summarises the minimal perturbations. Samples the model
+// already misclassifies are skipped, as in the reference evaluation. The
+// attacks are spread over runs, one goroutine each (each must have its own
+// classifier); results do not depend on their number. progress, if set, is
+// called after each attack, from one goroutine at a time.
+func MeasureRobustness(ctx context.Context, clf attack.Classifier, name string, runs []AttackFunc, set *data.Set, mode string, seed uint64, progress func(done, total int)) (Robustness, error) {
+	if _, err := Distance(name, attack.Result{}); err != nil {
+		return Robustness{}, err
+	}
+	if len(runs) == 0 {
+		return Robustness{}, fmt.Errorf("robustness: no attack workers")
+	}
+	rng := rand.New(rand.NewPCG(seed, 0xa77ac))
+	k := clf.Classes()
+	z := make([]float32, k)
+	type job struct {
+		sample int
+		goal   attack.Goal
+	}
+	var jobs []job
+	for i := range set.Len() {
+		clf.Logits(z, set.Image(i), 1)
+		label := int(set.Labels[i])
+		goals, err := attack.Goals(mode, label, k, z, rng)
+		if err != nil {
+			return Robustness{}, err
+		}
+		if argmax(z) != label {
+			continue
+		}
+		for _, g := range goals {
+			jobs = append(jobs, job{i, g})
+		}
+	}
+	results := make([]attack.Result, len(jobs))
+	errs := make([]error, len(runs))
+	next := make(chan int)
+	var mu sync.Mutex
+	done := 0
+	var wg sync.WaitGroup
+	for w, run := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				r, err := run(ctx, set.Image(jobs[j].sample), jobs[j].goal)
+				if err != nil {
+					errs[w] = fmt.Errorf("%s attack on sample %d: %w", name, jobs[j].sample, err)
+					continue
+				}
+				results[j] = r
+				mu.Lock()
+				done++
+				if progress != nil {
+					progress(done, len(jobs))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for j := range jobs {
+		select {
+		case next <- j:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return Robustness{}, err
+	}
+	for _, err := range errs {
+		if err != nil {
+			return Robustness{}, err
+		}
+	}
+	rob := Robustness{Attack: name, Attempts: len(jobs)}
+	for _, r := range results {
+		if !r.Success {
+			rob.Distances = append(rob.Distances, math.NaN())
+			continue
+		}
+		d, _ := Distance(name, r)
+		rob.Successes++
+		rob.Distances = append(rob.Distances, d)
+		rob.MeanDistance += d
+		rob.MaxDistance = math.Max(rob.MaxDistance, d)
+	}
+	if rob.Successes > 0 {
+		rob.MeanDistance /= float64(rob.Successes)
+	}
+	if rob.Attempts > 0 {
+		rob.SuccessRate = float64(rob.Successes) / float64(rob.Attempts)
+	}
+	return rob, nil
+}
+
+func argmax(z []float32) int {
+	best := 0
+	for i, v := range z {
+		if v > z[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// softmax writes softmax(z) into dst in float32, stably.
+func softmax(dst, z []float32) {
+	m := z[argmax(z)]
+	var s float32
+	for j, v := range z {
+		dst[j] = float32(math.Exp(float64(v - m)))
+		s += dst[j]
+	}
+	for j := range dst {
+		dst[j] /= s
+	}
+}
