@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(ctx, args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	trunc := filepath.Join(dir, "trunc.safetensors")
+	os.WriteFile(trunc, []byte{1, 2, 3}, 0o644)
+	garbage := filepath.Join(dir, "garbage.safetensors")
+	os.WriteFile(garbage, append([]byte{16, 0, 0, 0, 0, 0, 0, 0}, []byte("{not json}      ")...), 0o644)
+	cases := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{}, 2, "usage"},
+		{[]string{"fly"}, 2, `unknown command "fly"`},
+		{[]string{"train"}, 2, "--out is required"},
+		{[]string{"train", "--epochs", "x", "--out", "a"}, 2, "invalid value"},
+		{[]string{"train", "--out", "a", "--temperature", "0"}, 2, "temperature"},
+		{[]string{"train", "--out", "a", "--arch", "resnet"}, 2, "unknown architecture"},
+		{[]string{"train", "--out", "a", "--dataset", "imagenet"}, 2, "unknown dataset"},
+		{[]string{"evaluate"}, 2, "exactly one model file"},
+		{[]string{"evaluate", filepath.Join(dir, "missing.safetensors")}, 1, "no such file"},
+		{[]string{"evaluate", trunc}, 1, "too short"},
+		{[]string{"evaluate", garbage}, 1, "not a JSON"},
+		{[]string{"evaluate", "--attacks", "l3", trunc}, 2, "unknown attack"},
+		{[]string{"attack"}, 2, "--model is required"},
+		{[]string{"attack", "--model", trunc, "--attack", "fgsm"}, 2, "unknown attack"},
+		{[]string{"attack", "--model", trunc}, 1, "too short"},
+	}
+	for _, c := range cases {
+		code, _, stderr := runCLI(t, context.Background(), c.args...)
+		if code != c.code || !strings.Contains(stderr, c.msg) {
+			t.Errorf("tadd %v: exit %d, stderr %q; want exit %d mentioning %q", c.args, code, stderr, c.code, c.msg)
+		}
+	}
+}
+
+// TestTrainResumeEvaluateAttack runs the CLI end to end on real MNIST with
+// the tiny net: an interrupted training run resumes from its checkpoint,
+// then the model is evaluated (JSON) and attacked (PNG).
+func TestTrainResumeEvaluateAttack(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "tiny.safetensors")
+	args := []string{"train", "--arch", "tiny", "--epochs", "2", "--train-samples", "3000", "--lr", "0.05", "--quiet", "--offline", "--out", model}
+
+	// Interrupt: cancel as soon as the first epoch's checkpoint exists.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			if _, err := os.Stat(model + ".ckpt"); err == nil {
+				cancel()
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			default:
+			}
+		}
+	}()
+	code, _, stderr := runCLI(t, ctx, args...)
+	<-done
+	if code == 0 {
+		t.Skip("training finished before the interrupt landed")
+	}
+	if code != 130 || !strings.Contains(stderr, "resume") {
+		t.Fatalf("interrupted run: exit %d, stderr %q", code, stderr)
+	}
+	code, stdout, stderr := runCLI(t, context.Background(), args...)
+	if code != 0 || !strings.Contains(stderr, "resuming") || !strings.Contains(stdout, "2 epochs") {
+		t.Fatalf("resumed run: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if _, err := os.Stat(model + ".ckpt"); !os.IsNotExist(err) {
+		t.Fatalf("checkpoint left behind: %v", err)
+	}
+
+	// 1,000 iterations: in tanh space a pixel at exactly 0 or 1 needs
+	// hundreds of Adam steps before it can move at all.
+	code, stdout, stderr = runCLI(t, context.Background(), "evaluate", "--samples", "300", "--attacks", "l2,linf", "--attack-samples", "2",
+		"--max-iterations", "1000", "--json", "--quiet", "--offline", model)
+	if code != 0 {
+		t.Fatalf("evaluate: exit %d, %s", code, stderr)
+	}
+	var ev evaluation
+	if err := json.Unmarshal([]byte(stdout), &ev); err != nil {
+		t.Fatalf("evaluate --json: %v in %q", err, stdout)
+	}
+	if ev.Samples != 300 || ev.Accuracy < 0.8 || ev.Confidence <= 0 || ev.Robustness["l2"].SuccessRate != 1 || ev.Robustness["linf"].MeanDistance <= 0 {
+		t.Fatalf("evaluation %+v", ev)
+	}
+
+	png := filepath.Join(dir, "adv.png")
+	code, stdout, stderr = runCLI(t, context.Background(), "attack", "--model", model, "--attack", "l0", "--index", "3", "--target", "untargeted",
+		"--max-iterations", "200", "--png", png, "--offline")
+	if code != 0 || !strings.Contains(stdout, "success") {
+		t.Fatalf("attack: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if b, err := os.ReadFile(png); err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Fatalf("attack PNG: %v", err)
+	}
+	code, _, stderr = runCLI(t, context.Background(), "attack", "--model", model, "--index", "10000", "--offline")
+	if code != 2 || !strings.Contains(stderr, "outside the test set") {
+		t.Fatalf("bad index: exit %d, %q", code, stderr)
+	}
+}
