@@ -3,31 +3,11 @@ package train
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/tadd-project/tadd/core/data"
 	"github.com/tadd-project/tadd/core/nn"
 )
-
-// bars makes a learnable 16×16 task: class c has a bright horizontal bar
-// at row c+3 (plus noise), so a small CNN should reach near 100%.
-func bars(n int, seed uint64) *data.Set {
-	r := rand.New(rand.NewPCG(seed, 2))
-	s := &data.Set{Name: "bars", H: 16, W: 16, C: 1, Images: make([]float32, n*256), Labels: make([]uint8, n)}
-	for i := range n {
-		c := r.IntN(10)
-		s.Labels[i] = uint8(c)
-		img := s.Image(i)
-		for p := range img {
-			img[p] = r.Float32() * 0.3
-		}
-		for x := range 16 {
-			img[(c+3)*16+x] = 0.7 + r.Float32()*0.3
-		}
-	}
-	return s
-}
 
 func tinyJob(t *testing.T, epochs int) (Job, *data.Set) {
 	m, err := nn.New(nn.TinyArchFor(nn.Shape{H: 16, W: 16, C: 1}), nil)
@@ -40,7 +20,7 @@ func tinyJob(t *testing.T, epochs int) (Job, *data.Set) {
 	cfg.BatchSize = 32
 	cfg.LearningRate = 0.05
 	cfg.Workers = 2
-	return Job{Model: m, Train: bars(640, 1), Config: cfg}, bars(200, 99)
+	return Job{Model: m, Train: data.Bars(640, 16, 1), Config: cfg}, data.Bars(200, 16, 99)
 }
 
 func TestTrainLearnsAndReportsProgress(t *testing.T) {
