@@ -30,6 +30,8 @@ func commands() map[string]command {
 		"train":    {"train one model (hard labels, or soft labels of --teacher)", runTrain},
 		"evaluate": {"measure accuracy, sensitivity, confidence and (--attacks) robustness", runEvaluate},
 		"attack":   {"run a C&W attack on one test image and write PNGs", runAttack},
+		"distill":  {"train teacher → assistant → student … chains at one or more T", runDistill},
+		"models":   {"list (and --verify) the models of a folder's manifest", runModels},
 	}
 }
 

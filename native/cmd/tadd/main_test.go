@@ -122,3 +122,35 @@ func TestTrainResumeEvaluateAttack(t *testing.T) {
 		t.Fatalf("bad index: exit %d, %q", code, stderr)
 	}
 }
+
+func TestDistillChainAndModels(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"distill", "--arch", "tiny", "--temperature", "1,5", "--steps", "2", "--epochs", "1", "--train-samples", "2000", "--lr", "0.05", "--quiet", "--offline", "--out", dir}
+	code, stdout, stderr := runCLI(t, context.Background(), args...)
+	if code != 0 || !strings.Contains(stdout, "chain T=5") || !strings.Contains(stdout, "student") {
+		t.Fatalf("distill: exit %d, %q, %q", code, stdout, stderr)
+	}
+	// Rerunning trains nothing.
+	code, _, stderr = runCLI(t, context.Background(), args...)
+	if code != 0 || strings.Count(stderr, "already trained") != 6 {
+		t.Fatalf("rerun: exit %d, %q", code, stderr)
+	}
+	code, stdout, stderr = runCLI(t, context.Background(), "models", "--verify", dir)
+	if code != 0 || strings.Count(stdout, "  ok") != 6 || !strings.Contains(stdout, "mnist-T5-step1-assistant.safetensors") {
+		t.Fatalf("models: exit %d, %q, %q", code, stdout, stderr)
+	}
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"distill", "--out", dir, "--steps", "7"}, "--steps 7"},
+		{[]string{"distill", "--out", dir, "--temperature", "1,zero"}, "bad temperature"},
+		{[]string{"distill"}, "--out is required"},
+		{[]string{"models", filepath.Join(dir, "nothing")}, "no such file"},
+	} {
+		code, _, stderr := runCLI(t, context.Background(), c.args...)
+		if code == 0 || !strings.Contains(stderr, c.msg) {
+			t.Errorf("tadd %v: exit %d, %q", c.args, code, stderr)
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/tadd-project/tadd/core/distill"
+	"github.com/tadd-project/tadd/core/kernel"
+	"github.com/tadd-project/tadd/core/nn"
+	"github.com/tadd-project/tadd/core/train"
+	"github.com/tadd-project/tadd/core/weights"
+	"github.com/tadd-project/tadd/native/manifest"
+	"github.com/tadd-project/tadd/native/modelfile"
+)
+
+// fileStore keeps a chain's models in a folder, named by manifest.ModelName,
+// with checkpoints beside them and the manifest updated after each model.
+type fileStore struct {
+	dir     string
+	dataset string
+	temp    float64
+	dtype   weights.DType
+}
+
+func (s fileStore) path(step int) string {
+	return filepath.Join(s.dir, manifest.ModelName(s.dataset, s.temp, step))
+}
+
+func (s fileStore) Name(step int) string { return filepath.Base(s.path(step)) }
+
+func (s fileStore) Model(step int, kern kernel.Kernels) (*nn.Model, weights.Metadata, error) {
+	m, meta, err := modelfile.Load(s.path(step), kern)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, meta, distill.ErrMissing
+	}
+	return m, meta, err
+}
+
+func (s fileStore) SaveModel(step int, m *nn.Model, meta weights.Metadata) error {
+	if err := modelfile.Save(s.path(step), m, meta, s.dtype); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(s.path(step))
+	if err != nil {
+		return err
+	}
+	man, err := manifest.ReadDir(s.dir)
+	if err != nil {
+		return err
+	}
+	man.Put(manifest.EntryFor(s.Name(step), meta, b))
+	return man.Write(s.dir)
+}
+
+func (s fileStore) Checkpoint(step int, kern kernel.Kernels) (*nn.Model, weights.Metadata, weights.Checkpoint, error) {
+	m, meta, c, err := modelfile.LoadCheckpoint(s.path(step)+".ckpt", kern)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, meta, c, distill.ErrMissing
+	}
+	return m, meta, c, err
+}
+
+func (s fileStore) SaveCheckpoint(step int, m *nn.Model, meta weights.Metadata, c weights.Checkpoint) error {
+	return modelfile.SaveCheckpoint(s.path(step)+".ckpt", m, meta, c)
+}
+
+func (s fileStore) RemoveCheckpoint(step int) error {
+	if err := os.Remove(s.path(step) + ".ckpt"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// parseTemperatures reads "1,2,5" into positive floats.
+func parseTemperatures(s string) ([]float64, error) {
+	var ts []float64
+	for _, f := range strings.Split(s, ",") {
+		t, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || !(t > 0) || t > 1000 {
+			return nil, fmt.Errorf("bad temperature %q in %q", f, s)
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
+}
+
+func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("distill", stderr)
+	var d dataFlags
+	ds := fs.String("dataset", "mnist", "dataset: mnist or cifar10")
+	archName := fs.String("arch", "", "architecture (default: the dataset's)")
+	temps := fs.String("temperature", "20", "temperature T, or a comma-separated list (one chain each)")
+	steps := fs.Int("steps", 2, "distillations after the teacher (1 = assistant, 2 = student, up to 6)")
+	out := fs.String("out", "", "output folder; required")
+	cfg := train.DefaultConfig(1)
+	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs per model")
+	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "batch size")
+	fs.Float64Var(&cfg.LearningRate, "lr", cfg.LearningRate, "learning rate")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed of the teacher (step k uses seed+k)")
+	fs.IntVar(&cfg.Workers, "workers", 0, "parallel workers (0 = all cores)")
+	limit := fs.Int("train-samples", 0, "use only the first N training images (0 = all)")
+	f32 := fs.Bool("f32", false, "store weights as F32 (default F16)")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	fs.StringVar(&d.dir, "data", "", "dataset directory")
+	fs.BoolVar(&d.offline, "offline", false, "never download datasets")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usageError{"--out is required"}
+	}
+	if *steps < 0 || *steps > distill.MaxSteps {
+		return usageError{fmt.Sprintf("--steps %d: want 0..%d", *steps, distill.MaxSteps)}
+	}
+	ts, err := parseTemperatures(*temps)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if *archName == "" {
+		*archName = defaultArch(*ds)
+	}
+	arch, err := nn.ArchByName(*archName)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	cfg.Temperature = float32(ts[0])
+	if err := cfg.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	trainSet, testSet, err := loadDataset(ctx, *ds, d, stderr)
+	if err != nil {
+		return err
+	}
+	if *limit > 0 {
+		trainSet = trainSet.Subset(*limit)
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	dtype := weights.F16
+	if *f32 {
+		dtype = weights.F32
+	}
+	for _, t := range ts {
+		c := cfg
+		c.Temperature = float32(t)
+		store := fileStore{dir: *out, dataset: *ds, temp: t, dtype: dtype}
+		var bar *progressbar.ProgressBar
+		start := time.Now()
+		metas, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: arch, Steps: *steps, Config: c}, trainSet, testSet, store, nil,
+			func(e distill.Event) { distillEvent(e, t, store, &bar, *quiet, stderr) })
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				fmt.Fprintf(stderr, "\ninterrupted: run the same command again to resume\n")
+			}
+			return err
+		}
+		fmt.Fprintf(stdout, "chain T=%g (%s) in %s:\n", t, *ds, time.Since(start).Round(time.Second))
+		for _, m := range metas {
+			fmt.Fprintf(stdout, "  step %d %-9s test accuracy %.2f%%  %s\n", m.Step, m.Role, 100*m.TestAccuracy, store.Name(m.Step))
+		}
+	}
+	return nil
+}
+
+func distillEvent(e distill.Event, t float64, store fileStore, bar **progressbar.ProgressBar, quiet bool, stderr io.Writer) {
+	switch {
+	case e.Done != nil && e.Resumed:
+		fmt.Fprintf(stderr, "T=%g step %d %s: already trained (%.2f%%), %s\n", t, e.Step, e.Role, 100*e.Done.TestAccuracy, store.Name(e.Step))
+	case e.Done != nil:
+		fmt.Fprintf(stderr, "T=%g step %d %s: test accuracy %.2f%%, saved %s\n", t, e.Step, e.Role, 100*e.Done.TestAccuracy, store.Name(e.Step))
+	case e.Resumed:
+		fmt.Fprintf(stderr, "T=%g step %d %s: resuming after epoch %d of %d\n", t, e.Step, e.Role, e.Progress.Epoch, e.Progress.Epochs)
+	case e.Progress.Batch > 0:
+		p := e.Progress
+		if p.EpochDone {
+			if *bar != nil {
+				(*bar).Finish()
+			}
+			fmt.Fprintf(stderr, "T=%g %s epoch %d/%d: loss %.4f, train accuracy %.2f%%, %.0f samples/s\n", t, e.Role, p.Epoch, p.Epochs, p.Loss, 100*p.Accuracy, p.SamplesPerSec)
+			return
+		}
+		if quiet {
+			return
+		}
+		if *bar == nil || p.Batch == 1 {
+			*bar = progressbar.NewOptions(p.Batches, progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(),
+				progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+		}
+		(*bar).Describe(fmt.Sprintf("T=%g %s epoch %d/%d loss %.4f", t, e.Role, p.Epoch, p.Epochs, p.Loss))
+		(*bar).Set(p.Batch)
+	}
+}

@@ -1,0 +1,171 @@
+// Package manifest describes a folder of model files: manifest.json lists
+// each file with its dataset, architecture, temperature, chain step, parent,
+// test accuracy, seed, epochs, size and SHA-256, so that a set of models can
+// be listed, verified and served without opening every file.
+package manifest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/tadd-project/tadd/core/weights"
+	"github.com/tadd-project/tadd/native/modelfile"
+)
+
+// FileName is the manifest's name inside a model folder.
+const FileName = "manifest.json"
+
+// Entry describes one model file.
+type Entry struct {
+	File         string  `json:"file"`
+	Dataset      string  `json:"dataset"`
+	Arch         string  `json:"arch"`
+	Temperature  float64 `json:"temperature"`
+	Step         int     `json:"step"`
+	Role         string  `json:"role"`
+	Parent       string  `json:"parent,omitempty"`
+	TestAccuracy float64 `json:"test_accuracy"`
+	Seed         uint64  `json:"seed"`
+	Epochs       int     `json:"epochs"`
+	Bytes        int64   `json:"bytes"`
+	SHA256       string  `json:"sha256"`
+}
+
+// Manifest is the content of manifest.json.
+type Manifest struct {
+	Models []Entry `json:"models"`
+}
+
+// ModelName is the file name of a chain's model:
+// DATASET-T{T}-step{K}-{role}.safetensors.
+func ModelName(dataset string, t float64, step int) string {
+	return fmt.Sprintf("%s-T%s-step%d-%s.safetensors", dataset, strconv.FormatFloat(t, 'g', -1, 64), step, weights.RoleForStep(step))
+}
+
+// EntryFor describes a model file with its metadata and bytes.
+func EntryFor(file string, meta weights.Metadata, b []byte) Entry {
+	sum := sha256.Sum256(b)
+	return Entry{File: file, Dataset: meta.Dataset, Arch: meta.Arch, Temperature: meta.Temperature, Step: meta.Step,
+		Role: meta.Role, Parent: meta.Parent, TestAccuracy: meta.TestAccuracy, Seed: meta.Seed, Epochs: meta.Epochs,
+		Bytes: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}
+}
+
+// Read parses the manifest of fsys (a folder or an embedded file system).
+func Read(fsys fs.FS) (*Manifest, error) {
+	b, err := fs.ReadFile(fsys, FileName)
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", FileName, err)
+	}
+	for i, e := range m.Models {
+		if e.File == "" || path.Base(e.File) != e.File || !strings.HasSuffix(e.File, ".safetensors") {
+			return nil, fmt.Errorf("%s: entry %d has a bad file name %q", FileName, i, e.File)
+		}
+	}
+	m.sort()
+	return &m, nil
+}
+
+func (m *Manifest) sort() {
+	sort.Slice(m.Models, func(i, j int) bool {
+		a, b := m.Models[i], m.Models[j]
+		if a.Dataset != b.Dataset {
+			return a.Dataset < b.Dataset
+		}
+		if a.Temperature != b.Temperature {
+			return a.Temperature < b.Temperature
+		}
+		if a.Step != b.Step {
+			return a.Step < b.Step
+		}
+		return a.File < b.File
+	})
+}
+
+// Find returns the entry of a dataset, temperature and step.
+func (m *Manifest) Find(dataset string, t float64, step int) (Entry, bool) {
+	for _, e := range m.Models {
+		if e.Dataset == dataset && math.Abs(e.Temperature-t) < 1e-9 && e.Step == step {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// Lookup returns the entry of a file name.
+func (m *Manifest) Lookup(file string) (Entry, bool) {
+	for _, e := range m.Models {
+		if e.File == file {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// Put adds or replaces the entry for e.File.
+func (m *Manifest) Put(e Entry) {
+	for i := range m.Models {
+		if m.Models[i].File == e.File {
+			m.Models[i] = e
+			m.sort()
+			return
+		}
+	}
+	m.Models = append(m.Models, e)
+	m.sort()
+}
+
+// Write saves the manifest into dir atomically.
+func (m *Manifest) Write(dir string) error {
+	m.sort()
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return modelfile.WriteAtomic(filepath.Join(dir, FileName), append(b, '\n'))
+}
+
+// ReadDir reads dir's manifest, or returns an empty one if it has none.
+func ReadDir(dir string) (*Manifest, error) {
+	m, err := Read(os.DirFS(dir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Manifest{}, nil
+	}
+	return m, err
+}
+
+// Verify checks that the file of e in fsys has the recorded size and
+// SHA-256, and that its metadata agrees with the entry.
+func Verify(fsys fs.FS, e Entry) error {
+	b, err := fs.ReadFile(fsys, e.File)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(b)
+	if int64(len(b)) != e.Bytes || hex.EncodeToString(sum[:]) != e.SHA256 {
+		return fmt.Errorf("%s: size or SHA-256 differs from the manifest (corrupt or replaced file)", e.File)
+	}
+	_, meta, err := weights.Load(b, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", e.File, err)
+	}
+	if meta.Dataset != e.Dataset || meta.Arch != e.Arch || meta.Temperature != e.Temperature || meta.Step != e.Step ||
+		meta.Role != e.Role || meta.Epochs != e.Epochs || meta.TestAccuracy != e.TestAccuracy || meta.Seed != e.Seed {
+		return fmt.Errorf("%s: metadata %+v disagrees with the manifest", e.File, meta)
+	}
+	return nil
+}
