@@ -33,9 +33,10 @@ func (s SIMD) Name() string {
 const kBlock = 256
 
 // Gemm implements Kernels. C is walked in 4×32 (AVX-512), 4×16 and 4×8
-// register tiles over depth blocks of kBlock. A tile reads the 4 values
-// A(i..i+3, p) as one contiguous group per depth step p: in place when A is
-// transposed (ars == 1), else from a packed copy of the 4 rows.
+// register tiles over depth blocks of kBlock, reading A in place: as
+// contiguous groups A(i..i+3, p) when A is transposed (ars == 1), as four
+// row slices when it is row-major (acs == 1). Edges and other strides are
+// plain Go.
 func (s SIMD) Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) {
 	checkGemm(c, a, b, m, k, n, ars, acs)
 	if !accumulate {
@@ -44,44 +45,50 @@ func (s SIMD) Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) {
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
-	var pack [4 * kBlock]float32
 	for p0 := 0; p0 < k; p0 += kBlock {
 		p1 := min(p0+kBlock, k)
 		kc := p1 - p0
 		i := 0
 		for ; i+4 <= m; i += 4 {
-			var ap []float32
-			as := 4
-			if ars == 1 {
-				ap, as = a[i+p0*acs:], acs
-			} else {
-				ap = pack[:4*kc]
-				for p := range kc {
-					base := i*ars + (p0+p)*acs
-					ap[4*p] = a[base]
-					ap[4*p+1] = a[base+ars]
-					ap[4*p+2] = a[base+2*ars]
-					ap[4*p+3] = a[base+3*ars]
-				}
-			}
 			bp := b[p0*n:]
 			j := 0
-			if s.wide {
-				for ; j+32 <= n; j += 32 {
-					tile4x32(c[i*n+j:], ap, as, bp[j:], n, kc)
+			if ars == 1 {
+				// Aᵀ: the 4 values A(i..i+3, p) are contiguous, acs apart.
+				ap := a[i+p0*acs:]
+				if s.wide {
+					for ; j+32 <= n; j += 32 {
+						tile4x32(c[i*n+j:], ap, acs, bp[j:], n, kc)
+					}
+				}
+				for ; j+16 <= n; j += 16 {
+					tile4x16(c[i*n+j:], ap, acs, bp[j:], n, kc)
+				}
+				for ; j+8 <= n; j += 8 {
+					tile4x8(c[i*n+j:], ap, acs, bp[j:], n, kc)
+				}
+			} else if acs == 1 {
+				// Row-major A: read its 4 rows in place.
+				r0 := a[i*ars+p0 : i*ars+p1]
+				r1 := a[(i+1)*ars+p0 : (i+1)*ars+p1]
+				r2 := a[(i+2)*ars+p0 : (i+2)*ars+p1]
+				r3 := a[(i+3)*ars+p0 : (i+3)*ars+p1]
+				if s.wide {
+					for ; j+32 <= n; j += 32 {
+						rows4x32(c[i*n+j:], r0, r1, r2, r3, bp[j:], n)
+					}
+				}
+				for ; j+16 <= n; j += 16 {
+					rows4x16(c[i*n+j:], r0, r1, r2, r3, bp[j:], n)
+				}
+				for ; j+8 <= n; j += 8 {
+					rows4x8(c[i*n+j:], r0, r1, r2, r3, bp[j:], n)
 				}
 			}
-			for ; j+16 <= n; j += 16 {
-				tile4x16(c[i*n+j:], ap, as, bp[j:], n, kc)
-			}
-			for ; j+8 <= n; j += 8 {
-				tile4x8(c[i*n+j:], ap, as, bp[j:], n, kc)
-			}
-			for ; j < n; j++ {
+			for ; j < n; j++ { // edge columns (and any other strides)
 				for r := range 4 {
 					sum := c[(i+r)*n+j]
-					for p := range kc {
-						sum += ap[p*as+r] * bp[p*n+j]
+					for p := p0; p < p1; p++ {
+						sum += a[(i+r)*ars+p*acs] * b[p*n+j]
 					}
 					c[(i+r)*n+j] = sum
 				}
@@ -99,6 +106,91 @@ func (s SIMD) Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) {
 			}
 		}
 	}
+}
+
+// rows4x32 adds A·B into the 4×32 tile of c (row stride n), where A's four
+// rows are r0..r3 (each kc long) and B(p, j) = b[p*n+j]; 512-bit vectors.
+func rows4x32(c, r0, r1, r2, r3, b []float32, n int) {
+	kc := len(r0)
+	r1, r2, r3 = r1[:kc], r2[:kc], r3[:kc]
+	o0, o1, o2, o3 := c[:32], c[n:n+32], c[2*n:2*n+32], c[3*n:3*n+32]
+	c0a, c0b := archsimd.LoadFloat32x16Slice(o0), archsimd.LoadFloat32x16Slice(o0[16:])
+	c1a, c1b := archsimd.LoadFloat32x16Slice(o1), archsimd.LoadFloat32x16Slice(o1[16:])
+	c2a, c2b := archsimd.LoadFloat32x16Slice(o2), archsimd.LoadFloat32x16Slice(o2[16:])
+	c3a, c3b := archsimd.LoadFloat32x16Slice(o3), archsimd.LoadFloat32x16Slice(o3[16:])
+	for p := range kc {
+		bp := b[p*n : p*n+32]
+		b0 := archsimd.LoadFloat32x16((*[16]float32)(bp))
+		b1 := archsimd.LoadFloat32x16((*[16]float32)(bp[16:]))
+		x := archsimd.BroadcastFloat32x16(r0[p])
+		c0a, c0b = x.MulAdd(b0, c0a), x.MulAdd(b1, c0b)
+		x = archsimd.BroadcastFloat32x16(r1[p])
+		c1a, c1b = x.MulAdd(b0, c1a), x.MulAdd(b1, c1b)
+		x = archsimd.BroadcastFloat32x16(r2[p])
+		c2a, c2b = x.MulAdd(b0, c2a), x.MulAdd(b1, c2b)
+		x = archsimd.BroadcastFloat32x16(r3[p])
+		c3a, c3b = x.MulAdd(b0, c3a), x.MulAdd(b1, c3b)
+	}
+	c0a.StoreSlice(o0)
+	c0b.StoreSlice(o0[16:])
+	c1a.StoreSlice(o1)
+	c1b.StoreSlice(o1[16:])
+	c2a.StoreSlice(o2)
+	c2b.StoreSlice(o2[16:])
+	c3a.StoreSlice(o3)
+	c3b.StoreSlice(o3[16:])
+}
+
+// rows4x16 is rows4x32 for a 16-column strip with 256-bit vectors.
+func rows4x16(c, r0, r1, r2, r3, b []float32, n int) {
+	kc := len(r0)
+	r1, r2, r3 = r1[:kc], r2[:kc], r3[:kc]
+	o0, o1, o2, o3 := c[:16], c[n:n+16], c[2*n:2*n+16], c[3*n:3*n+16]
+	c0a, c0b := archsimd.LoadFloat32x8Slice(o0), archsimd.LoadFloat32x8Slice(o0[8:])
+	c1a, c1b := archsimd.LoadFloat32x8Slice(o1), archsimd.LoadFloat32x8Slice(o1[8:])
+	c2a, c2b := archsimd.LoadFloat32x8Slice(o2), archsimd.LoadFloat32x8Slice(o2[8:])
+	c3a, c3b := archsimd.LoadFloat32x8Slice(o3), archsimd.LoadFloat32x8Slice(o3[8:])
+	for p := range kc {
+		bp := b[p*n : p*n+16]
+		b0 := archsimd.LoadFloat32x8((*[8]float32)(bp))
+		b1 := archsimd.LoadFloat32x8((*[8]float32)(bp[8:]))
+		x := archsimd.BroadcastFloat32x8(r0[p])
+		c0a, c0b = x.MulAdd(b0, c0a), x.MulAdd(b1, c0b)
+		x = archsimd.BroadcastFloat32x8(r1[p])
+		c1a, c1b = x.MulAdd(b0, c1a), x.MulAdd(b1, c1b)
+		x = archsimd.BroadcastFloat32x8(r2[p])
+		c2a, c2b = x.MulAdd(b0, c2a), x.MulAdd(b1, c2b)
+		x = archsimd.BroadcastFloat32x8(r3[p])
+		c3a, c3b = x.MulAdd(b0, c3a), x.MulAdd(b1, c3b)
+	}
+	c0a.StoreSlice(o0)
+	c0b.StoreSlice(o0[8:])
+	c1a.StoreSlice(o1)
+	c1b.StoreSlice(o1[8:])
+	c2a.StoreSlice(o2)
+	c2b.StoreSlice(o2[8:])
+	c3a.StoreSlice(o3)
+	c3b.StoreSlice(o3[8:])
+}
+
+// rows4x8 is rows4x16 for an 8-column strip.
+func rows4x8(c, r0, r1, r2, r3, b []float32, n int) {
+	kc := len(r0)
+	r1, r2, r3 = r1[:kc], r2[:kc], r3[:kc]
+	o0, o1, o2, o3 := c[:8], c[n:n+8], c[2*n:2*n+8], c[3*n:3*n+8]
+	c0, c1 := archsimd.LoadFloat32x8Slice(o0), archsimd.LoadFloat32x8Slice(o1)
+	c2, c3 := archsimd.LoadFloat32x8Slice(o2), archsimd.LoadFloat32x8Slice(o3)
+	for p := range kc {
+		b0 := archsimd.LoadFloat32x8((*[8]float32)(b[p*n : p*n+8]))
+		c0 = archsimd.BroadcastFloat32x8(r0[p]).MulAdd(b0, c0)
+		c1 = archsimd.BroadcastFloat32x8(r1[p]).MulAdd(b0, c1)
+		c2 = archsimd.BroadcastFloat32x8(r2[p]).MulAdd(b0, c2)
+		c3 = archsimd.BroadcastFloat32x8(r3[p]).MulAdd(b0, c3)
+	}
+	c0.StoreSlice(o0)
+	c1.StoreSlice(o1)
+	c2.StoreSlice(o2)
+	c3.StoreSlice(o3)
 }
 
 // tile4x32 adds A·B into the 4×32 tile of c (row stride n), where A(r, p) =
