@@ -37,23 +37,42 @@ func (s fileStore) path(step int) string {
 
 func (s fileStore) Name(step int) string { return filepath.Base(s.path(step)) }
 
+// Model loads a finished model, and lists it in the manifest if it is not
+// yet (a model trained elsewhere and copied into the folder).
 func (s fileStore) Model(step int, kern kernel.Kernels) (*nn.Model, weights.Metadata, error) {
 	m, meta, err := modelfile.Load(s.path(step), kern)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, meta, distill.ErrMissing
 	}
-	return m, meta, err
+	if err != nil {
+		return nil, meta, err
+	}
+	man, err := manifest.ReadDir(s.dir)
+	if err != nil {
+		return nil, meta, err
+	}
+	if _, ok := man.Lookup(s.Name(step)); !ok {
+		if err := s.record(man, step, meta); err != nil {
+			return nil, meta, err
+		}
+	}
+	return m, meta, nil
 }
 
 func (s fileStore) SaveModel(step int, m *nn.Model, meta weights.Metadata) error {
 	if err := modelfile.Save(s.path(step), m, meta, s.dtype); err != nil {
 		return err
 	}
-	b, err := os.ReadFile(s.path(step))
+	man, err := manifest.ReadDir(s.dir)
 	if err != nil {
 		return err
 	}
-	man, err := manifest.ReadDir(s.dir)
+	return s.record(man, step, meta)
+}
+
+// record adds step's file to the manifest and writes it.
+func (s fileStore) record(man *manifest.Manifest, step int, meta weights.Metadata) error {
+	b, err := os.ReadFile(s.path(step))
 	if err != nil {
 		return err
 	}
