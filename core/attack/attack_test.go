@@ -15,7 +15,8 @@ import (
 )
 
 // fixture: a tiny CNN trained on MNIST (testdata/tiny-mnist.safetensors,
-// 97.8% test accuracy) and the first 100 MNIST test digits.
+// 97.8% test accuracy) and the first 100 MNIST test digits (the demo's
+// gallery, in pretrained/).
 type fixture struct {
 	model  *nn.Model
 	digits *data.Set
@@ -31,12 +32,12 @@ func load(t testing.TB) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Open("testdata/mnist-test-100-images.idx")
+	fi, err := os.Open("../../pretrained/gallery-images.idx")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fi.Close()
-	fl, err := os.Open("testdata/mnist-test-100-labels.idx")
+	fl, err := os.Open("../../pretrained/gallery-labels.idx")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,452 @@
+// Package demo is the state and behaviour of the web demo, in plain Go so
+// that it is tested natively: the drawing and its MNIST-style input, the
+// chosen model (temperature and chain step, fetched on demand and cached),
+// its predictions, and the attacks, which run in a goroutine and report live.
+// The vugu components in package main only draw this state and forward
+// input to it.
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/tadd-project/tadd/core/attack"
+	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/core/nn"
+	"github.com/tadd-project/tadd/core/render"
+	"github.com/tadd-project/tadd/core/weights"
+)
+
+// Fetcher gets a file of the site by path (over HTTP in the browser).
+type Fetcher func(path string) ([]byte, error)
+
+// ModelInfo is what the demo needs of a manifest entry.
+type ModelInfo struct {
+	File         string  `json:"file"`
+	Dataset      string  `json:"dataset"`
+	Temperature  float64 `json:"temperature"`
+	Step         int     `json:"step"`
+	Role         string  `json:"role"`
+	TestAccuracy float64 `json:"test_accuracy"`
+	Epochs       int     `json:"epochs"`
+}
+
+// Budgets are the attack parameters of the browser: the real algorithms
+// (binary search over c, Adam, early abort, L0's pixel removal, L∞'s τ
+// schedule) with smaller iteration budgets and larger steps than the
+// paper's, so that an attack finishes in seconds in WebAssembly.
+func Budgets() attack.Configs {
+	c := attack.Defaults()
+	c.L2.BinarySearchSteps, c.L2.MaxIterations, c.L2.LearningRate, c.L2.InitialConst = 4, 100, 0.1, 1
+	c.L0.MaxIterations, c.L0.LearningRate, c.L0.InitialConst = 60, 0.1, 1
+	c.LInf.MaxIterations, c.LInf.LearningRate, c.LInf.InitialConst, c.LInf.DecreaseFactor = 60, 0.05, 0.1, 0.8
+	return c
+}
+
+// BudgetText describes Budgets for the page.
+const BudgetText = "Browser budgets (the paper's in brackets): L2: 4 binary-search steps [9], 100 iterations per step [10,000], " +
+	"learning rate 0.1 [0.01], initial c 1 [0.001]. L0: 60 iterations per c [1,000], learning rate 0.1 [0.01], initial c 1 [0.001]. " +
+	"L∞: 60 iterations per c [1,000], learning rate 0.05 [0.005], initial c 0.1 [1e-5], τ shrinks by 0.8 [0.9]."
+
+// Live is the state of a running attack, as last reported.
+type Live struct {
+	Attack     string
+	Iteration  int
+	Const      float64
+	BinaryStep int
+	Tau        float64
+	Allowed    int
+	Distance   float64 // of the best adversarial so far (in the attack's norm); +Inf if none
+	Image      []float32
+	Probs      []float32
+	Elapsed    time.Duration
+}
+
+// Outcome is a finished attack on one model.
+type Outcome struct {
+	Model   ModelInfo
+	Result  attack.Result
+	Probs   []float32
+	Elapsed time.Duration
+}
+
+// App is the whole demo state.
+type App struct {
+	fetch    Fetcher
+	Models   []ModelInfo // MNIST models of the manifest, by T then step
+	cache    map[string]*nn.Model
+	T        float64
+	Step     int
+	Loading  bool
+	Error    string
+	Gallery  *data.Set
+	Strokes  []data.Stroke
+	Input    []float32 // 28×28, what the model sees
+	Probs    []float32
+	Attack   string // l2, l0, linf
+	Target   string // a class "0".."9", "untargeted", "least"
+	Running  bool
+	Live     *Live
+	Outcomes []Outcome // last attack (one) or comparison (teacher, assistant, student)
+	cancel   context.CancelFunc
+	budgets  attack.Configs
+	// Lock and Unlock guard the state against the renderer; Notify asks
+	// for a re-render. In the browser they are vugu's EventEnv; in tests,
+	// a mutex.
+	Lock, Unlock, Notify func()
+}
+
+// New returns an App that reads the site through fetch.
+func New(fetch Fetcher) *App {
+	var mu sync.Mutex
+	return &App{fetch: fetch, cache: map[string]*nn.Model{}, Attack: "l2", Target: "untargeted", T: 1,
+		Input: make([]float32, 784), budgets: Budgets(),
+		Lock: mu.Lock, Unlock: mu.Unlock, Notify: func() {}}
+}
+
+// Init reads the manifest and the gallery. Call it before anything else.
+func (a *App) Init() error {
+	b, err := a.fetch("pretrained/manifest.json")
+	if err != nil {
+		return fmt.Errorf("model list: %w", err)
+	}
+	var man struct {
+		Models []ModelInfo `json:"models"`
+	}
+	if err := json.Unmarshal(b, &man); err != nil {
+		return fmt.Errorf("model list: %w", err)
+	}
+	for _, m := range man.Models {
+		if m.Dataset == "mnist" {
+			a.Models = append(a.Models, m)
+		}
+	}
+	if len(a.Models) == 0 {
+		return fmt.Errorf("model list: no MNIST models")
+	}
+	sort.Slice(a.Models, func(i, j int) bool {
+		if a.Models[i].Temperature != a.Models[j].Temperature {
+			return a.Models[i].Temperature < a.Models[j].Temperature
+		}
+		return a.Models[i].Step < a.Models[j].Step
+	})
+	a.T, a.Step = a.Models[0].Temperature, a.Models[0].Step
+	imgs, err := a.fetch("pretrained/gallery-images.idx")
+	if err != nil {
+		return fmt.Errorf("gallery: %w", err)
+	}
+	labels, err := a.fetch("pretrained/gallery-labels.idx")
+	if err != nil {
+		return fmt.Errorf("gallery: %w", err)
+	}
+	a.Gallery, err = data.ReadMNIST("gallery", bytes.NewReader(imgs), bytes.NewReader(labels))
+	return err
+}
+
+// Temperatures lists the temperatures that have models.
+func (a *App) Temperatures() []float64 {
+	var ts []float64
+	for _, m := range a.Models {
+		if len(ts) == 0 || ts[len(ts)-1] != m.Temperature {
+			ts = append(ts, m.Temperature)
+		}
+	}
+	return ts
+}
+
+// Steps lists the models at the current temperature.
+func (a *App) Steps() []ModelInfo {
+	var out []ModelInfo
+	for _, m := range a.Models {
+		if m.Temperature == a.T {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Current is the chosen model's entry.
+func (a *App) Current() (ModelInfo, bool) {
+	for _, m := range a.Models {
+		if m.Temperature == a.T && m.Step == a.Step {
+			return m, true
+		}
+	}
+	return ModelInfo{}, false
+}
+
+// model returns a cached model or fetches it (without holding the lock).
+func (a *App) model(info ModelInfo) (*nn.Model, error) {
+	a.Lock()
+	m, ok := a.cache[info.File]
+	a.Unlock()
+	if ok {
+		return m, nil
+	}
+	b, err := a.fetch("pretrained/" + info.File)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s: %w", info.File, err)
+	}
+	m, _, err = weights.Load(b, nil)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s: %w", info.File, err)
+	}
+	a.Lock()
+	a.cache[info.File] = m
+	a.Unlock()
+	return m, nil
+}
+
+// Choose selects a temperature and step (the nearest step that exists),
+// loads the model if needed and re-classifies. It blocks while fetching;
+// call it from a goroutine in the browser.
+func (a *App) Choose(t float64, step int) {
+	a.Lock()
+	a.T = t
+	steps := a.Steps()
+	if len(steps) == 0 {
+		a.Error = fmt.Sprintf("no model at T=%g", t)
+		a.Unlock()
+		a.Notify()
+		return
+	}
+	best := steps[0]
+	for _, s := range steps {
+		if math.Abs(float64(s.Step-step)) < math.Abs(float64(best.Step-step)) {
+			best = s
+		}
+	}
+	a.Step = best.Step
+	_, cached := a.cache[best.File]
+	a.Loading = !cached
+	a.Error = ""
+	a.Unlock()
+	a.Notify()
+	m, err := a.model(best)
+	a.Lock()
+	a.Loading = false
+	if err != nil {
+		a.Error = err.Error()
+	} else if cur, _ := a.Current(); cur.File == best.File {
+		a.Probs = probabilities(m, a.Input)
+	}
+	a.Unlock()
+	a.Notify()
+}
+
+// probabilities is softmax(Z) of one input at T = 1.
+func probabilities(m *nn.Model, x []float32) []float32 {
+	z := m.Forward(x, 1, false)
+	p := make([]float32, len(z))
+	nn.SoftmaxT(p, z, 1)
+	return p
+}
+
+// Predicted is the class with the highest probability (-1 before any).
+func (a *App) Predicted() int {
+	if len(a.Probs) == 0 {
+		return -1
+	}
+	return nn.Argmax(a.Probs)
+}
+
+// SetDrawing replaces the drawing (strokes on a w×h canvas with the given
+// pen) and re-classifies. Call with the lock held.
+func (a *App) SetDrawing(strokes []data.Stroke, w, h, pen float64) {
+	a.Strokes = strokes
+	a.setInput(data.Rasterize(strokes, w, h, pen))
+}
+
+// UseGallery shows gallery digit i. Call with the lock held.
+func (a *App) UseGallery(i int) {
+	if a.Gallery == nil || i < 0 || i >= a.Gallery.Len() {
+		return
+	}
+	a.Strokes = nil
+	a.setInput(append([]float32(nil), a.Gallery.Image(i)...))
+}
+
+// Clear empties the drawing. Call with the lock held.
+func (a *App) Clear() {
+	a.Strokes = nil
+	a.setInput(make([]float32, 784))
+}
+
+func (a *App) setInput(x []float32) {
+	a.Input = x
+	a.Outcomes, a.Live = nil, nil
+	if cur, ok := a.Current(); ok {
+		if m, ok := a.cache[cur.File]; ok {
+			a.Probs = probabilities(m, x)
+		}
+	}
+}
+
+// Blank reports whether the input has no ink.
+func (a *App) Blank() bool {
+	for _, v := range a.Input {
+		if v > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Start runs the chosen attack on the chosen model, or with compare on the
+// teacher, assistant and student at the current T one after the other, in a
+// goroutine. Updates arrive through Notify at most every 80 ms; each
+// yields to the browser. Call with the lock held.
+func (a *App) Start(compare bool) {
+	if a.Running || a.Blank() || len(a.Probs) == 0 {
+		return
+	}
+	cur, ok := a.Current()
+	if !ok {
+		return
+	}
+	targets := []ModelInfo{cur}
+	if compare {
+		targets = nil
+		for _, s := range a.Steps() {
+			if s.Step <= 2 {
+				targets = append(targets, s)
+			}
+		}
+	}
+	label := a.Predicted()
+	goals, err := attack.Goals(a.Target, label, 10, logitsOf(a.Probs), nil)
+	if err != nil {
+		a.Error = err.Error()
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.Running, a.Error, a.Outcomes = true, "", nil
+	name, x, cfgs := a.Attack, append([]float32(nil), a.Input...), a.budgets
+	a.Live = &Live{Attack: name, Distance: math.Inf(1), Image: x, Probs: a.Probs}
+	go a.run(ctx, name, x, goals[0], cfgs, targets)
+}
+
+// logitsOf recovers logits (up to a constant) from probabilities, for the
+// least-likely target.
+func logitsOf(p []float32) []float32 {
+	z := make([]float32, len(p))
+	for i, v := range p {
+		z[i] = float32(math.Log(math.Max(float64(v), 1e-30)))
+	}
+	return z
+}
+
+func (a *App) run(ctx context.Context, name string, x []float32, g attack.Goal, cfgs attack.Configs, targets []ModelInfo) {
+	defer func() {
+		a.Lock()
+		a.Running, a.cancel = false, nil
+		a.Unlock()
+		a.Notify()
+	}()
+	for _, info := range targets {
+		m, err := a.model(info)
+		if err != nil {
+			a.fail(err)
+			return
+		}
+		clf := attack.NewModel(m, 1)
+		start := time.Now()
+		last := time.Time{}
+		probs := make([]float32, 10)
+		obs := func(s attack.Step) {
+			if time.Since(last) < 80*time.Millisecond {
+				return
+			}
+			last = time.Now()
+			nn.SoftmaxT(probs, s.Logits, 1)
+			a.Lock()
+			img := s.Image
+			if s.Best != nil {
+				img = s.Best
+			}
+			a.Live = &Live{Attack: name, Iteration: s.Iteration, Const: s.Const, BinaryStep: s.BinaryStep, Tau: s.Tau,
+				Allowed: s.Allowed, Distance: s.BestDist, Image: append([]float32(nil), img...),
+				Probs: append([]float32(nil), probs...), Elapsed: time.Since(start)}
+			a.Unlock()
+			a.Notify()
+			time.Sleep(time.Millisecond) // let the browser paint
+		}
+		r, err := cfgs.Run(ctx, name, clf, x, g, obs)
+		if err != nil {
+			if ctx.Err() != nil {
+				a.Lock()
+				a.Error = "stopped"
+				a.Unlock()
+				return
+			}
+			a.fail(err)
+			return
+		}
+		p := make([]float32, 10)
+		nn.SoftmaxT(p, r.Logits, 1)
+		a.Lock()
+		a.Outcomes = append(a.Outcomes, Outcome{Model: info, Result: r, Probs: p, Elapsed: time.Since(start)})
+		a.Live = &Live{Attack: name, Iteration: r.Iterations, Image: r.Adversarial, Probs: p, Elapsed: time.Since(start),
+			Distance: distance(name, r)}
+		a.Unlock()
+		a.Notify()
+	}
+}
+
+func distance(name string, r attack.Result) float64 {
+	switch name {
+	case "l0":
+		return float64(r.L0)
+	case "linf":
+		return r.LInf
+	}
+	return r.L2
+}
+
+func (a *App) fail(err error) {
+	a.Lock()
+	a.Error = err.Error()
+	a.Unlock()
+	a.Notify()
+}
+
+// Stop cancels a running attack. Call with the lock held.
+func (a *App) Stop() {
+	if a.cancel != nil {
+		a.cancel()
+	}
+}
+
+// PNG returns a data URL of a 28×28 image (value 0..1, white on black).
+func PNG(x []float32) string {
+	if len(x) != 784 {
+		x = make([]float32, 784)
+	}
+	return dataURL(render.Image(x, 28, 28, 1, 1))
+}
+
+// HeatPNG returns a data URL of the perturbation adv − x as a diverging map.
+func HeatPNG(adv, x []float32) string {
+	if len(adv) != 784 || len(x) != 784 {
+		return PNG(nil)
+	}
+	return dataURL(render.Perturbation(adv, x, 28, 28, 1, 1, 1))
+}
+
+func dataURL(img *image.RGBA) string {
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		return ""
+	}
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes())
+}

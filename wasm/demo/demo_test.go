@@ -1,0 +1,157 @@
+package demo
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tadd-project/tadd/core/data"
+)
+
+// site serves the tiny MNIST model as a two-step "chain" at T=1 and T=20,
+// and the real gallery, from disk.
+func site(t *testing.T) Fetcher {
+	t.Helper()
+	model, err := os.ReadFile("../../core/attack/testdata/tiny-mnist.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []ModelInfo
+	files := map[string][]byte{}
+	for _, temp := range []float64{1, 20} {
+		for step, role := range []string{"teacher", "assistant", "student"} {
+			name := fmt.Sprintf("%s-T%g.safetensors", role, temp)
+			entries = append(entries, ModelInfo{File: name, Dataset: "mnist", Temperature: temp, Step: step, Role: role})
+			files["pretrained/"+name] = model
+		}
+	}
+	man, _ := json.Marshal(map[string]any{"models": entries})
+	files["pretrained/manifest.json"] = man
+	for _, f := range []string{"gallery-images.idx", "gallery-labels.idx"} {
+		b, err := os.ReadFile(filepath.Join("../../pretrained", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files["pretrained/"+f] = b
+	}
+	return func(path string) ([]byte, error) {
+		b, ok := files[path]
+		if !ok {
+			return nil, os.ErrNotExist
+		}
+		return b, nil
+	}
+}
+
+func ready(t *testing.T) *App {
+	a := New(site(t))
+	if err := a.Init(); err != nil {
+		t.Fatal(err)
+	}
+	a.Choose(1, 0)
+	if a.Error != "" {
+		t.Fatal(a.Error)
+	}
+	return a
+}
+
+func wait(t *testing.T, a *App) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		a.Lock()
+		running := a.Running
+		a.Unlock()
+		if !running {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("attack did not finish")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestDrawAndClassify(t *testing.T) {
+	a := ready(t)
+	if got := a.Temperatures(); len(got) != 2 || got[0] != 1 || got[1] != 20 {
+		t.Fatalf("temperatures %v", got)
+	}
+	// A drawn "1": a vertical stroke.
+	a.SetDrawing([]data.Stroke{{{X: 200, Y: 40}, {X: 205, Y: 200}, {X: 210, Y: 360}}}, 400, 400, 28)
+	if a.Blank() || a.Predicted() != 1 {
+		t.Fatalf("drawn 1 predicted as %d (probs %v)", a.Predicted(), a.Probs)
+	}
+	a.UseGallery(0) // a 7
+	if a.Predicted() != 7 || !strings.HasPrefix(PNG(a.Input), "data:image/png;base64,") {
+		t.Fatalf("gallery 7 predicted as %d", a.Predicted())
+	}
+	a.Clear()
+	if !a.Blank() {
+		t.Fatal("clear left ink")
+	}
+	a.Choose(20, 5) // nearest existing step is 2
+	if a.T != 20 || a.Step != 2 || a.Error != "" {
+		t.Fatalf("choose: T %v step %d error %q", a.T, a.Step, a.Error)
+	}
+}
+
+func TestAttacksRunLiveAndSucceed(t *testing.T) {
+	for _, name := range []string{"l2", "l0", "linf"} {
+		t.Run(name, func(t *testing.T) {
+			a := ready(t)
+			a.UseGallery(0)
+			var notes int
+			a.Notify = func() { notes++ }
+			a.Lock()
+			a.Attack, a.Target = name, "3"
+			a.Start(false)
+			a.Unlock()
+			wait(t, a)
+			if a.Error != "" || len(a.Outcomes) != 1 {
+				t.Fatalf("error %q, %d outcomes", a.Error, len(a.Outcomes))
+			}
+			r := a.Outcomes[0].Result
+			if !r.Success || r.Predicted != 3 {
+				t.Fatalf("%s: success %v predicted %d", name, r.Success, r.Predicted)
+			}
+			if notes < 2 || a.Live == nil || a.Live.Iteration == 0 {
+				t.Fatalf("%d notifications, live %+v", notes, a.Live)
+			}
+			if !strings.HasPrefix(HeatPNG(r.Adversarial, a.Input), "data:image/png") {
+				t.Fatal("no heat map")
+			}
+		})
+	}
+}
+
+func TestStopAndCompare(t *testing.T) {
+	a := ready(t)
+	a.UseGallery(1)
+	a.Lock()
+	a.Attack, a.Target = "l0", "untargeted"
+	a.Start(false)
+	a.Stop()
+	a.Unlock()
+	wait(t, a)
+	if a.Error != "stopped" || len(a.Outcomes) != 0 {
+		t.Fatalf("after stop: error %q, %d outcomes", a.Error, len(a.Outcomes))
+	}
+	a.Lock()
+	a.Attack = "l2"
+	a.Start(true)
+	a.Unlock()
+	wait(t, a)
+	if len(a.Outcomes) != 3 || a.Outcomes[2].Model.Role != "student" {
+		t.Fatalf("compare gave %d outcomes (%q)", len(a.Outcomes), a.Error)
+	}
+	for _, o := range a.Outcomes {
+		if !o.Result.Success {
+			t.Fatalf("%s: attack failed", o.Model.Role)
+		}
+	}
+}
