@@ -54,7 +54,7 @@ func (c *AttackControls) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	_ = vgiterkey
 	var vgn *vugu.VGNode
 	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "controls"}}}
-	vgout.Out = append(vgout.Out, vgn)	// root for output
+	vgout.Out = append(vgout.Out, vgn) // root for output
 	{
 		vgparent := vgn
 		_ = vgparent
@@ -85,8 +85,8 @@ func (c *AttackControls) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn.AddAttrInterface("title", a.what)
 				vgn.SetInnerHTML(a.label)
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType:	"click",
-					Func:		func(event vugu.DOMEvent) { c.App.Attack = a.name },
+					EventType: "click",
+					Func:      func(event vugu.DOMEvent) { c.App.Attack = a.name },
 					// TODO: implement capture, etc. mostly need to decide syntax
 				})
 			}
@@ -116,8 +116,8 @@ func (c *AttackControls) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgparent.AppendChild(vgn)
 			vgn.AddAttrInterface("disabled", c.App.Running)
 			vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-				EventType:	"change",
-				Func:		func(event vugu.DOMEvent) { c.App.Target = event.PropString("target", "value") },
+				EventType: "change",
+				Func:      func(event vugu.DOMEvent) { c.App.Target = event.PropString("target", "value") },
 				// TODO: implement capture, etc. mostly need to decide syntax
 			})
 			{
@@ -177,8 +177,8 @@ func (c *AttackControls) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgparent.AppendChild(vgn)
 			vgn.AddAttrInterface("disabled", !c.can())
 			vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-				EventType:	"click",
-				Func:		func(event vugu.DOMEvent) { c.App.Start(false) },
+				EventType: "click",
+				Func:      func(event vugu.DOMEvent) { c.App.Start(false) },
 				// TODO: implement capture, etc. mostly need to decide syntax
 			})
 			{
@@ -193,8 +193,8 @@ func (c *AttackControls) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgparent.AppendChild(vgn)
 			vgn.AddAttrInterface("disabled", !c.can())
 			vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-				EventType:	"click",
-				Func:		func(event vugu.DOMEvent) { c.App.Start(true) },
+				EventType: "click",
+				Func:      func(event vugu.DOMEvent) { c.App.Start(true) },
 				// TODO: implement capture, etc. mostly need to decide syntax
 			})
 			{
@@ -209,8 +209,8 @@ func (c *AttackControls) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgparent.AppendChild(vgn)
 			vgn.AddAttrInterface("disabled", !c.App.Running)
 			vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-				EventType:	"click",
-				Func:		func(event vugu.DOMEvent) { c.App.Stop() },
+				EventType: "click",
+				Func:      func(event vugu.DOMEvent) { c.App.Stop() },
 				// TODO: implement capture, etc. mostly need to decide syntax
 			})
 			{

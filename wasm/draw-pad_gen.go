@@ -19,17 +19,17 @@ import (
 
 // padSize is the canvas's drawing resolution; penWidth its pen.
 const (
-	padSize		= 280
-	penWidth	= 20
-	gallerySize	= 16
+	padSize     = 280
+	penWidth    = 20
+	gallerySize = 16
 )
 
 // DrawPad is the canvas the visitor draws on, with clear, undo and the
 // gallery of real digits.
 type DrawPad struct {
-	App		*demo.App	`vugu:"data"`
-	drawing		bool
-	lastEval	time.Time
+	App      *demo.App `vugu:"data"`
+	drawing  bool
+	lastEval time.Time
 }
 
 func (c *DrawPad) galleryLen() int {
@@ -128,7 +128,7 @@ func (c *DrawPad) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	_ = vgiterkey
 	var vgn *vugu.VGNode
 	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "drawpad"}}}
-	vgout.Out = append(vgout.Out, vgn)	// root for output
+	vgout.Out = append(vgout.Out, vgn) // root for output
 	{
 		vgparent := vgn
 		_ = vgparent
@@ -151,23 +151,23 @@ func (c *DrawPad) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "canvas", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pad"}, vugu.VGAttribute{Namespace: "", Key: "width", Val: "280"}, vugu.VGAttribute{Namespace: "", Key: "height", Val: "280"}, vugu.VGAttribute{Namespace: "", Key: "aria-label", Val: "drawing pad"}}}
 			vgparent.AppendChild(vgn)
 			vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-				EventType:	"pointerdown",
-				Func:		func(event vugu.DOMEvent) { c.Down(event) },
+				EventType: "pointerdown",
+				Func:      func(event vugu.DOMEvent) { c.Down(event) },
 				// TODO: implement capture, etc. mostly need to decide syntax
 			})
 			vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-				EventType:	"pointermove",
-				Func:		func(event vugu.DOMEvent) { c.Move(event) },
+				EventType: "pointermove",
+				Func:      func(event vugu.DOMEvent) { c.Move(event) },
 				// TODO: implement capture, etc. mostly need to decide syntax
 			})
 			vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-				EventType:	"pointerup",
-				Func:		func(event vugu.DOMEvent) { c.Up(event) },
+				EventType: "pointerup",
+				Func:      func(event vugu.DOMEvent) { c.Up(event) },
 				// TODO: implement capture, etc. mostly need to decide syntax
 			})
 			vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-				EventType:	"pointercancel",
-				Func:		func(event vugu.DOMEvent) { c.Up(event) },
+				EventType: "pointercancel",
+				Func:      func(event vugu.DOMEvent) { c.Up(event) },
 				// TODO: implement capture, etc. mostly need to decide syntax
 			})
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
@@ -185,8 +185,8 @@ func (c *DrawPad) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "clear"}}}
 			vgparent.AppendChild(vgn)
 			vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-				EventType:	"click",
-				Func:		func(event vugu.DOMEvent) { c.App.Clear() },
+				EventType: "click",
+				Func:      func(event vugu.DOMEvent) { c.App.Clear() },
 				// TODO: implement capture, etc. mostly need to decide syntax
 			})
 			{
@@ -201,8 +201,8 @@ func (c *DrawPad) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgparent.AppendChild(vgn)
 			vgn.AddAttrInterface("disabled", len(c.App.Strokes) == 0)
 			vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-				EventType:	"click",
-				Func:		func(event vugu.DOMEvent) { c.Undo() },
+				EventType: "click",
+				Func:      func(event vugu.DOMEvent) { c.Undo() },
 				// TODO: implement capture, etc. mostly need to decide syntax
 			})
 			{
@@ -247,8 +247,8 @@ func (c *DrawPad) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn.AddAttrInterface("id", fmt.Sprintf("g%d", i))
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType:	"click",
-					Func:		func(event vugu.DOMEvent) { c.App.UseGallery(i) },
+					EventType: "click",
+					Func:      func(event vugu.DOMEvent) { c.App.UseGallery(i) },
 					// TODO: implement capture, etc. mostly need to decide syntax
 				})
 				{

@@ -5,29 +5,69 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"io"
-	"net/http"
+	"syscall/js"
 
 	"github.com/vugu/vugu"
 	"github.com/vugu/vugu/domrender"
-	"github.com/vugu/vugu/js"
 
 	"github.com/tadd-project/tadd/wasm/demo"
 )
 
-// fetch gets a path relative to the page over HTTP.
+// fetch gets a path relative to the page with the browser's fetch (net/http
+// would add a megabyte to the wasm). It blocks, so call it from a goroutine.
 func fetch(path string) ([]byte, error) {
-	base := js.Global().Get("document").Get("baseURI").String()
-	resp, err := http.Get(base + path)
-	if err != nil {
-		return nil, err
+	type result struct {
+		b   []byte
+		err error
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
-	}
-	return io.ReadAll(resp.Body)
+	done := make(chan result, 1)
+	var onResponse, onBody, onError js.Func
+	release := func() { onResponse.Release(); onBody.Release(); onError.Release() }
+	onError = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		msg := "network error"
+		if len(args) > 0 {
+			msg = args[0].Call("toString").String()
+		}
+		done <- result{err: errors.New(msg)}
+		return nil
+	})
+	onBody = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		arr := js.Global().Get("Uint8Array").New(args[0])
+		b := make([]byte, arr.Get("length").Int())
+		js.CopyBytesToGo(b, arr)
+		done <- result{b: b}
+		return nil
+	})
+	onResponse = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		resp := args[0]
+		if !resp.Get("ok").Bool() {
+			done <- result{err: fmt.Errorf("GET %s: %d %s", path, resp.Get("status").Int(), resp.Get("statusText").String())}
+			return nil
+		}
+		resp.Call("arrayBuffer").Call("then", onBody, onError)
+		return nil
+	})
+	js.Global().Call("fetch", path).Call("then", onResponse, onError)
+	r := <-done
+	release()
+	return r.b, r.err
+}
+
+// yieldToBrowser blocks until a setTimeout(0) callback runs: with every
+// goroutine blocked, the Go runtime returns to JavaScript's event loop, which
+// paints the page and handles clicks (Stop) before resuming the attack.
+func yieldToBrowser() {
+	done := make(chan struct{})
+	var cb js.Func
+	cb = js.FuncOf(func(js.Value, []js.Value) any {
+		cb.Release()
+		close(done)
+		return nil
+	})
+	js.Global().Call("setTimeout", cb, 0)
+	<-done
 }
 
 func main() {
@@ -44,7 +84,19 @@ func main() {
 	app := demo.New(fetch)
 	app.Lock, app.Unlock = env.Lock, env.UnlockOnly
 	app.Notify = func() { env.Lock(); env.UnlockRender() }
+	app.Yield = yieldToBrowser
 	root := &Root{App: app}
+	// taddLogits() gives tests the exact logits the page computes.
+	js.Global().Set("taddLogits", js.FuncOf(func(js.Value, []js.Value) any {
+		app.Lock()
+		defer app.Unlock()
+		z := app.Logits()
+		out := make([]any, len(z))
+		for i, v := range z {
+			out[i] = float64(v)
+		}
+		return out
+	}))
 	go func() {
 		if err := app.Init(); err != nil {
 			app.Lock()

@@ -27,9 +27,9 @@ func (c *ModelPicker) on(b bool) string {
 	return ""
 }
 
-func (c *ModelPicker) pickT(t float64)	{ go c.App.Choose(t, c.App.Step) }
+func (c *ModelPicker) pickT(t float64) { go c.App.Choose(t, c.App.Step) }
 
-func (c *ModelPicker) pickStep(s int)	{ go c.App.Choose(c.App.T, s) }
+func (c *ModelPicker) pickStep(s int) { go c.App.Choose(c.App.T, s) }
 
 func (c *ModelPicker) info() string {
 	m, ok := c.App.Current()
@@ -53,7 +53,7 @@ func (c *ModelPicker) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	_ = vgiterkey
 	var vgn *vugu.VGNode
 	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "picker"}}}
-	vgout.Out = append(vgout.Out, vgn)	// root for output
+	vgout.Out = append(vgout.Out, vgn) // root for output
 	{
 		vgparent := vgn
 		_ = vgparent
@@ -83,8 +83,8 @@ func (c *ModelPicker) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn.AddAttrInterface("id", fmt.Sprintf("T%g", t))
 				vgn.SetInnerHTML(fmt.Sprintf("%g", t))
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType:	"click",
-					Func:		func(event vugu.DOMEvent) { c.pickT(t) },
+					EventType: "click",
+					Func:      func(event vugu.DOMEvent) { c.pickT(t) },
 					// TODO: implement capture, etc. mostly need to decide syntax
 				})
 			}
@@ -117,8 +117,8 @@ func (c *ModelPicker) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn.AddAttrInterface("id", "step"+fmt.Sprint(m.Step))
 				vgn.SetInnerHTML(m.Role)
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType:	"click",
-					Func:		func(event vugu.DOMEvent) { c.pickStep(m.Step) },
+					EventType: "click",
+					Func:      func(event vugu.DOMEvent) { c.pickStep(m.Step) },
 					// TODO: implement capture, etc. mostly need to decide syntax
 				})
 			}
@@ -207,7 +207,7 @@ func (c *ModelPicker) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgcomp = new(ProbBars)
 				vgin.BuildEnv.WireComponent(vgcomp)
 			}
-			vgin.BuildEnv.UseComponent(vgcompKey, vgcomp)	// ensure we can use this in the cache next time around
+			vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
 			vgcomp.Highlight = c.App.Predicted()
 			vgcomp.Probs = c.probs()
 			vgcomp.Target = -1

@@ -13,9 +13,9 @@ import "log"
 // ProbBars shows ten class probabilities as bars, the highest in blue and
 // the attack's target in red.
 type ProbBars struct {
-	Probs		[]float32	`vugu:"data"`
-	Highlight	int		`vugu:"data"`
-	Target		int		`vugu:"data"`
+	Probs     []float32 `vugu:"data"`
+	Highlight int       `vugu:"data"`
+	Target    int       `vugu:"data"`
 }
 
 func (c *ProbBars) p(d int) float32 {
@@ -42,7 +42,7 @@ func (c *ProbBars) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	_ = vgiterkey
 	var vgn *vugu.VGNode
 	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "bars"}}}
-	vgout.Out = append(vgout.Out, vgn)	// root for output
+	vgout.Out = append(vgout.Out, vgn) // root for output
 	{
 		vgparent := vgn
 		_ = vgparent

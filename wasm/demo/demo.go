@@ -15,6 +15,7 @@ import (
 	"image"
 	"image/png"
 	"math"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -103,6 +104,10 @@ type App struct {
 	// for a re-render. In the browser they are vugu's EventEnv; in tests,
 	// a mutex.
 	Lock, Unlock, Notify func()
+	// Yield gives the host a chance to paint and handle input while an
+	// attack runs. In the browser it must return to JavaScript's event loop
+	// (a short time.Sleep does not: the Go scheduler stays busy).
+	Yield func()
 }
 
 // New returns an App that reads the site through fetch.
@@ -110,7 +115,7 @@ func New(fetch Fetcher) *App {
 	var mu sync.Mutex
 	return &App{fetch: fetch, cache: map[string]*nn.Model{}, Attack: "l2", Target: "untargeted", T: 1,
 		Input: make([]float32, 784), budgets: Budgets(),
-		Lock: mu.Lock, Unlock: mu.Unlock, Notify: func() {}}
+		Lock: mu.Lock, Unlock: mu.Unlock, Notify: func() {}, Yield: runtime.Gosched}
 }
 
 // Init reads the manifest and the gallery. Call it before anything else.
@@ -251,6 +256,20 @@ func probabilities(m *nn.Model, x []float32) []float32 {
 	return p
 }
 
+// Logits returns the chosen model's logits for the current input, or nil
+// when the model is not loaded. Call with the lock held.
+func (a *App) Logits() []float32 {
+	cur, ok := a.Current()
+	if !ok {
+		return nil
+	}
+	m, ok := a.cache[cur.File]
+	if !ok {
+		return nil
+	}
+	return append([]float32(nil), m.Forward(a.Input, 1, false)...)
+}
+
 // Predicted is the class with the highest probability (-1 before any).
 func (a *App) Predicted() int {
 	if len(a.Probs) == 0 {
@@ -303,8 +322,8 @@ func (a *App) Blank() bool {
 
 // Start runs the chosen attack on the chosen model, or with compare on the
 // teacher, assistant and student at the current T one after the other, in a
-// goroutine. Updates arrive through Notify at most every 80 ms; each
-// yields to the browser. Call with the lock held.
+// goroutine. Updates arrive through Notify at most every 50 ms, each
+// followed by Yield. Call with the lock held.
 func (a *App) Start(compare bool) {
 	if a.Running || a.Blank() || len(a.Probs) == 0 {
 		return
@@ -364,7 +383,7 @@ func (a *App) run(ctx context.Context, name string, x []float32, g attack.Goal, 
 		last := time.Time{}
 		probs := make([]float32, 10)
 		obs := func(s attack.Step) {
-			if time.Since(last) < 80*time.Millisecond {
+			if time.Since(last) < 50*time.Millisecond {
 				return
 			}
 			last = time.Now()
@@ -379,7 +398,7 @@ func (a *App) run(ctx context.Context, name string, x []float32, g attack.Goal, 
 				Probs: append([]float32(nil), probs...), Elapsed: time.Since(start)}
 			a.Unlock()
 			a.Notify()
-			time.Sleep(time.Millisecond) // let the browser paint
+			a.Yield() // let the browser paint and handle input
 		}
 		r, err := cfgs.Run(ctx, name, clf, x, g, obs)
 		if err != nil {
