@@ -1,7 +1,13 @@
 // Package serve is the HTTP handler of the web demo, shared by `tadd
 // serve` and the Cloudflare Worker: the static site (index, wasm_exec.js,
 // the UI's wasm), the pretrained models and their manifest, with correct
-// content types, ETags and gzip compression.
+// content types, ETags and gzip compression; and a small JSON API:
+//
+//	GET  /api/models     the model manifest
+//	POST /api/classify   {"model": FILE, "image": [784 values in 0..1]} → logits, probabilities, predicted class
+//
+// Bad requests (wrong sizes, values outside [0, 1], unknown models, huge
+// bodies) get a 4xx with a JSON {"error": ...}, never a 5xx.
 package serve
 
 import (
@@ -15,6 +21,8 @@ import (
 	"path"
 	"strings"
 	"sync"
+
+	"github.com/tadd-project/tadd/core/nn"
 )
 
 // Handler serves site at / and models at /pretrained/.
@@ -22,11 +30,14 @@ type Handler struct {
 	site, models fs.FS
 	mu           sync.Mutex
 	cache        map[string]*asset
+	loaded       modelCache
 }
 
-// New returns a Handler over the two file systems.
+// New returns a Handler over the two file systems. With site nil it serves
+// only /pretrained/ and the API (the Worker serves static files from its
+// assets binding).
 func New(site, models fs.FS) *Handler {
-	return &Handler{site: site, models: models, cache: map[string]*asset{}}
+	return &Handler{site: site, models: models, cache: map[string]*asset{}, loaded: modelCache{models: map[string]*nn.Model{}}}
 }
 
 // asset is a file prepared for serving.
@@ -86,6 +97,10 @@ func (h *Handler) load(fsys fs.FS, name, key string) (*asset, error) {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/"); strings.HasPrefix(p, "api/") {
+		h.serveAPI(w, r, p)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -98,6 +113,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if name == "" || name == "." {
 		name, key = "index.html", key+"index.html"
+	}
+	if fsys == nil {
+		http.Error(w, "not found: /"+p, http.StatusNotFound)
+		return
 	}
 	if !fs.ValidPath(name) {
 		http.Error(w, "bad path", http.StatusBadRequest)

@@ -6,8 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/tadd-project/tadd/site/serve/servetest"
 )
 
 func TestServe(t *testing.T) {
@@ -69,5 +74,25 @@ func TestServe(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", nil)
 	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("POST: %d", resp.StatusCode)
+	}
+}
+
+// TestAPI runs the shared server checks against the handler over the
+// tiny test model.
+func TestAPI(t *testing.T) {
+	model, err := os.ReadFile("../../core/attack/testdata/tiny-mnist.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	man := `{"models":[{"file":"m.safetensors","bytes":` + strconv.Itoa(len(model)) + `}]}`
+	site := fstest.MapFS{"index.html": {Data: []byte(`<script src="wasm_exec.js"></script><script>fetch("tadd.wasm")</script>`)},
+		"tadd.wasm": {Data: []byte("\x00asm\x01\x00\x00\x00")}}
+	models := fstest.MapFS{"manifest.json": {Data: []byte(man)}, "m.safetensors": {Data: model}, "bad.safetensors": {Data: []byte("junk")}}
+	srv := httptest.NewServer(New(site, models))
+	defer srv.Close()
+	servetest.Check(t, srv.URL)
+	resp, err := http.Post(srv.URL+"/api/classify", "application/json", strings.NewReader(`{"model":"bad.safetensors","image":`+servetest.Image(784)+`}`))
+	if err != nil || resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("corrupt model: %v %v", resp.StatusCode, err)
 	}
 }
