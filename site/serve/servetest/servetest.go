@@ -15,7 +15,10 @@ import (
 	"time"
 )
 
-var client = &http.Client{Timeout: 60 * time.Second}
+// client opens a fresh connection per request: after an early 413 on an
+// unread body, a server may close the connection or (workerd) stop reading
+// it, and a reused connection would hang.
+var client = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 
 func get(t testing.TB, url string) (*http.Response, []byte) {
 	t.Helper()
