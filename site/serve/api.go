@@ -85,6 +85,10 @@ func (h *Handler) classify(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusMethodNotAllowed, "use POST with a JSON body {\"model\": ..., \"image\": [784 values]}")
 		return
 	}
+	if r.ContentLength > maxClassifyBody {
+		fail(w, http.StatusRequestEntityTooLarge, "body larger than %d bytes", maxClassifyBody)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxClassifyBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
