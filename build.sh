@@ -72,7 +72,7 @@ native)
 	;;
 test)
 	go mod download
-	build_site
+	build_worker
 	echo "== go vet"
 	go vet ./...
 	echo "== tests, portable kernels"
