@@ -86,7 +86,17 @@ func main() {
 	app.Notify = func() { env.Lock(); env.UnlockRender() }
 	app.Yield = yieldToBrowser
 	root := &Root{App: app}
-	// taddLogits() gives tests the exact logits the page computes.
+	// taddInput() and taddLogits() give tests the exact 28×28 input and
+	// logits the page computes.
+	js.Global().Set("taddInput", js.FuncOf(func(js.Value, []js.Value) any {
+		app.Lock()
+		defer app.Unlock()
+		out := make([]any, len(app.Input))
+		for i, v := range app.Input {
+			out[i] = float64(v)
+		}
+		return out
+	}))
 	js.Global().Set("taddLogits", js.FuncOf(func(js.Value, []js.Value) any {
 		app.Lock()
 		defer app.Unlock()
