@@ -1,0 +1,301 @@
+// Package experiment evaluates the models of the paper's experiments sample
+// by sample, so that a run can be split into shards and merged into exactly
+// the numbers one run would give: every per-sample quantity (correctness,
+// confidence, gradient amplitude, the minimal perturbation of each attack,
+// and whether an L2 adversarial example transfers to the other models of
+// its chain) is kept, indexed by test-set position, and every aggregate is
+// computed from them in index order.
+package experiment
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/tadd-project/tadd/core/attack"
+	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/core/metrics"
+	"github.com/tadd-project/tadd/core/nn"
+)
+
+// Sample is everything measured on one test image for one model.
+type Sample struct {
+	Index      int             `json:"i"`
+	Correct    bool            `json:"correct"`
+	Confidence float64         `json:"confidence"` // max_i F_i(x) if correct, else 0 (eq. 14)
+	Amplitude  float64         `json:"amplitude"`  // mean |∂F_y/∂x| (Fig. 4)
+	Target     int             `json:"target"`     // the attacks' random target
+	Distance   map[string]Dist `json:"distance"`   // per attack; NaN (JSON null) when failed or skipped
+	// Transfer[k] says whether this model's L2 adversarial example is
+	// classified as the target by step k of the same chain.
+	Transfer map[int]bool `json:"transfer,omitempty"`
+}
+
+// Shard is a deterministic slice i/n of the sample indices: those with
+// index % N == I.
+type Shard struct{ I, N int }
+
+// Has reports whether sample index k belongs to the shard.
+func (s Shard) Has(k int) bool { return s.N <= 1 || k%s.N == s.I }
+
+// ParseShard reads "i/n".
+func ParseShard(v string) (Shard, error) {
+	if v == "" {
+		return Shard{0, 1}, nil
+	}
+	var s Shard
+	if _, err := fmt.Sscanf(v, "%d/%d", &s.I, &s.N); err != nil || s.N < 1 || s.I < 0 || s.I >= s.N || fmt.Sprintf("%d/%d", s.I, s.N) != v {
+		return s, fmt.Errorf("shard %q: want i/n with 0 <= i < n", v)
+	}
+	return s, nil
+}
+
+// TargetFor is the random target of sample k: another class than label,
+// drawn from seed and k alone, so that it does not depend on sharding.
+func TargetFor(seed uint64, k, label, classes int) int {
+	r := rand.New(rand.NewPCG(seed, uint64(k)))
+	t := r.IntN(classes - 1)
+	if t >= label {
+		t++
+	}
+	return t
+}
+
+// Job evaluates one model on the first Samples test images (those of Shard).
+type Job struct {
+	Model        *nn.Model
+	Chain        map[int]*nn.Model // the other models of the chain, by step, for transfer (may be nil)
+	Test         *data.Set
+	Samples      int // accuracy, confidence and sensitivity over these
+	AttackSample int // the attacks over the first AttackSample of them
+	Attacks      []string
+	Configs      attack.Configs
+	Seed         uint64
+	Shard        Shard
+	Workers      int
+	Progress     func(done, total int)
+}
+
+// Run evaluates the job and returns one Sample per index of the shard, in
+// index order.
+func Run(ctx context.Context, j Job) ([]Sample, error) {
+	n := min(j.Samples, j.Test.Len())
+	var idx []int
+	for k := range n {
+		if j.Shard.Has(k) {
+			idx = append(idx, k)
+		}
+	}
+	out := make([]Sample, len(idx))
+	if len(idx) == 0 {
+		return out, nil
+	}
+	clf := attack.NewModel(j.Model, j.Workers)
+	is, classes := j.Test.ImageSize(), j.Model.Classes()
+	sub := &data.Set{Name: j.Test.Name, H: j.Test.H, W: j.Test.W, C: j.Test.C,
+		Images: make([]float32, 0, len(idx)*is), Labels: make([]uint8, 0, len(idx))}
+	for _, k := range idx {
+		sub.Images = append(sub.Images, j.Test.Image(k)...)
+		sub.Labels = append(sub.Labels, j.Test.Labels[k])
+	}
+	sens := metrics.MeasureSensitivity(clf, sub)
+	z := make([]float32, len(idx)*classes)
+	clf.Logits(z, sub.Images, len(idx))
+	p := make([]float32, classes)
+	for s, k := range idx {
+		zi := z[s*classes : (s+1)*classes]
+		nn.SoftmaxT(p, zi, 1)
+		label := int(sub.Labels[s])
+		c := nn.Argmax(p)
+		out[s] = Sample{Index: k, Correct: c == label, Amplitude: sens.Amplitudes[s],
+			Target: TargetFor(j.Seed, k, label, classes), Distance: map[string]Dist{}}
+		if out[s].Correct {
+			out[s].Confidence = float64(p[c])
+		}
+		for _, a := range j.Attacks {
+			out[s].Distance[a] = Dist(math.NaN())
+		}
+	}
+	// The attacks, on correctly classified samples among the first
+	// AttackSample, spread over workers with a replica each.
+	type task struct {
+		s    int
+		name string
+	}
+	var tasks []task
+	for s, k := range idx {
+		if k < j.AttackSample && out[s].Correct {
+			for _, a := range j.Attacks {
+				tasks = append(tasks, task{s, a})
+			}
+		}
+	}
+	workers := max(1, min(j.Workers, len(tasks)))
+	if j.Workers <= 0 {
+		workers = max(1, min(2, len(tasks)))
+	}
+	type done struct {
+		t   task
+		r   attack.Result
+		err error
+	}
+	next := make(chan task)
+	results := make(chan done)
+	for range workers {
+		wc := attack.NewModel(j.Model.Replica(), 1)
+		go func() {
+			for t := range next {
+				x := sub.Image(t.s)
+				r, err := j.Configs.Run(ctx, t.name, wc, x, attack.Goal{Label: int(sub.Labels[t.s]), Target: out[t.s].Target}, nil)
+				results <- done{t, r, err}
+			}
+		}()
+	}
+	go func() {
+		defer close(next)
+		for _, t := range tasks {
+			select {
+			case next <- t:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var firstErr error
+	for c := range tasks {
+		var d done
+		select {
+		case d = <-results:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if d.err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("%s attack on sample %d: %w", d.t.name, idx[d.t.s], d.err)
+		}
+		if d.err == nil && d.r.Success {
+			dist, _ := metrics.Distance(d.t.name, d.r)
+			out[d.t.s].Distance[d.t.name] = Dist(dist)
+			if d.t.name == "l2" && j.Chain != nil {
+				out[d.t.s].Transfer = map[int]bool{}
+				for step, other := range j.Chain {
+					zo := other.Forward(d.r.Adversarial, 1, false)
+					out[d.t.s].Transfer[step] = nn.Argmax(zo) == out[d.t.s].Target
+				}
+			}
+		}
+		if j.Progress != nil {
+			j.Progress(c+1, len(tasks))
+		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return out, ctx.Err()
+}
+
+// Summary aggregates the samples of one model.
+type Summary struct {
+	Samples       int                     `json:"samples"`
+	Accuracy      float64                 `json:"accuracy"`
+	Confidence    float64                 `json:"confidence"`
+	MeanAmplitude float64                 `json:"mean_amplitude"`
+	NearZero      float64                 `json:"near_zero_fraction"`
+	Robustness    map[string]AttackResult `json:"robustness"`
+	TransferRate  map[int]float64         `json:"transfer_rate,omitempty"` // by target step: share of L2 adversarials that fool it
+}
+
+// AttackResult summarises one attack.
+type AttackResult struct {
+	Attempts    int     `json:"attempts"`
+	Successes   int     `json:"successes"`
+	SuccessRate float64 `json:"success_rate"`
+	Mean        float64 `json:"mean"`
+	Max         float64 `json:"max"`
+}
+
+// Summarize aggregates samples (in index order).
+func Summarize(samples []Sample, attacks []string, attackSample int) Summary {
+	s := Summary{Samples: len(samples), Robustness: map[string]AttackResult{}}
+	if len(samples) == 0 {
+		return s
+	}
+	var correct int
+	transfers, transferN := map[int]int{}, 0
+	for _, x := range samples {
+		if x.Correct {
+			correct++
+		}
+		s.Confidence += x.Confidence
+		s.MeanAmplitude += x.Amplitude
+		if x.Amplitude < metrics.NearZeroThreshold {
+			s.NearZero++
+		}
+		if x.Transfer != nil {
+			transferN++
+			for k, ok := range x.Transfer {
+				if ok {
+					transfers[k]++
+				} else if _, seen := transfers[k]; !seen {
+					transfers[k] = 0
+				}
+			}
+		}
+	}
+	n := float64(len(samples))
+	s.Accuracy, s.Confidence, s.MeanAmplitude, s.NearZero = float64(correct)/n, s.Confidence/n, s.MeanAmplitude/n, s.NearZero/n
+	for _, a := range attacks {
+		var r AttackResult
+		for _, x := range samples {
+			if x.Index >= attackSample || !x.Correct {
+				continue
+			}
+			r.Attempts++
+			if d := float64(x.Distance[a]); !math.IsNaN(d) {
+				r.Successes++
+				r.Mean += d
+				r.Max = math.Max(r.Max, d)
+			}
+		}
+		if r.Successes > 0 {
+			r.Mean /= float64(r.Successes)
+		}
+		if r.Attempts > 0 {
+			r.SuccessRate = float64(r.Successes) / float64(r.Attempts)
+		}
+		s.Robustness[a] = r
+	}
+	if transferN > 0 {
+		s.TransferRate = map[int]float64{}
+		for k, c := range transfers {
+			s.TransferRate[k] = float64(c) / float64(transferN)
+		}
+	}
+	return s
+}
+
+// Dist is a distance that is NaN when there is none; JSON writes NaN as null.
+type Dist float64
+
+// MarshalJSON implements json.Marshaler.
+func (d Dist) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(d)) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(d))
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Dist) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*d = Dist(math.NaN())
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*d = Dist(f)
+	return nil
+}

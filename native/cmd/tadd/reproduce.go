@@ -1,0 +1,351 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/tadd-project/tadd/core/attack"
+	"github.com/tadd-project/tadd/core/distill"
+	"github.com/tadd-project/tadd/core/experiment"
+	"github.com/tadd-project/tadd/core/nn"
+	"github.com/tadd-project/tadd/core/train"
+	"github.com/tadd-project/tadd/core/weights"
+	"github.com/tadd-project/tadd/native/manifest"
+	"github.com/tadd-project/tadd/native/modelfile"
+	"github.com/tadd-project/tadd/native/report"
+	"github.com/tadd-project/tadd/pretrained"
+)
+
+// settings are what a samples file was computed with; files merge only
+// when their settings agree.
+type settings struct {
+	Dataset       string   `json:"dataset"`
+	Preset        string   `json:"preset"`
+	Samples       int      `json:"samples"`
+	AttackSamples int      `json:"attack_samples"`
+	Attacks       []string `json:"attacks"`
+	MaxIterations int      `json:"max_iterations"`
+	Seed          uint64   `json:"seed"`
+}
+
+// samplesFile is one model's per-sample results for one shard.
+type samplesFile struct {
+	Settings settings            `json:"settings"`
+	Shard    experiment.Shard    `json:"shard"`
+	Model    report.Model        `json:"model"`
+	Samples  []experiment.Sample `json:"samples"`
+}
+
+func samplesPath(dir, model string, sh experiment.Shard) string {
+	name := strings.TrimSuffix(model, ".safetensors")
+	if sh.N > 1 {
+		name += fmt.Sprintf(".shard-%d-of-%d", sh.I, sh.N)
+	}
+	return filepath.Join(dir, "samples", name+".json")
+}
+
+func budgetText(s settings) string {
+	if s.MaxIterations > 0 {
+		return fmt.Sprintf("the paper's attack parameters with at most %d iterations per constant", s.MaxIterations)
+	}
+	return "the paper's full attack parameters"
+}
+
+func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs_ := newFlags("reproduce", stderr)
+	var d dataFlags
+	ds := fs_.String("dataset", "mnist", "dataset: mnist or cifar10")
+	quick := fs_.Bool("quick", false, "minutes on a laptop: 100 samples, attacks on 5 with at most 100 iterations per constant")
+	samples := fs_.Int("samples", 0, "test images for accuracy, sensitivity, confidence (default: quick 100, full 10000)")
+	attackSamples := fs_.Int("attack-samples", 0, "of those, how many are attacked (default: quick 5, full all)")
+	temps := fs_.String("temperatures", "1,2,5,10,20,30,40", "temperatures")
+	steps := fs_.Int("steps", 6, "distillation steps after the teacher")
+	attacks := fs_.String("attacks", "l0,l2,linf", "attacks")
+	out := fs_.String("out", "", "output folder (default reproduce-DATASET)")
+	models := fs_.String("models", "", "model folder with manifest.json (default: the shipped MNIST models)")
+	epochs := fs_.Int("epochs", 10, "epochs for models that must be trained first")
+	iters := fs_.Int("max-iterations", 0, "cap attack iterations per constant (default: quick 100, full none)")
+	shardFlag := fs_.String("shard", "", "evaluate only the slice i/n of the samples (merge shards with tadd merge)")
+	seed := fs_.Uint64("seed", 1, "seed of the attacks' random targets")
+	workers := fs_.Int("workers", 0, "parallel workers (0 = all cores)")
+	quiet := fs_.Bool("quiet", false, "no progress bars")
+	fs_.StringVar(&d.dir, "data", "", "dataset directory")
+	fs_.BoolVar(&d.offline, "offline", false, "never download datasets")
+	if err := parse(fs_, args); err != nil {
+		return err
+	}
+	sh, err := experiment.ParseShard(*shardFlag)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	ts, err := parseTemperatures(*temps)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if *steps < 0 || *steps > distill.MaxSteps {
+		return usageError{fmt.Sprintf("--steps %d: want 0..%d", *steps, distill.MaxSteps)}
+	}
+	var names []string
+	for _, a := range strings.Split(*attacks, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if err := attack.CheckName(a); err != nil {
+			return usageError{err.Error()}
+		}
+		names = append(names, a)
+	}
+	set := settings{Dataset: *ds, Preset: "full", Samples: *samples, AttackSamples: *attackSamples, Attacks: names, MaxIterations: *iters, Seed: *seed}
+	if *quick {
+		set.Preset = "quick"
+		set.Samples, set.AttackSamples, set.MaxIterations = or(*samples, 100), or(*attackSamples, 5), or(*iters, 100)
+	} else {
+		set.Samples = or(*samples, 10000)
+		set.AttackSamples = or(*attackSamples, set.Samples)
+	}
+	set.AttackSamples = min(set.AttackSamples, set.Samples)
+	if *out == "" {
+		*out = "reproduce-" + *ds
+	}
+	_, test, err := loadDataset(ctx, *ds, d, stderr)
+	if err != nil {
+		return err
+	}
+	// Models: the given folder or the shipped ones; missing chains are
+	// trained into OUT/models (resumably).
+	var modelFS fs.FS = pretrained.FS()
+	if *models != "" {
+		modelFS = os.DirFS(*models)
+	}
+	man, err := manifest.Read(modelFS)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if man == nil {
+		man = &manifest.Manifest{}
+	}
+	trainedDir := filepath.Join(*out, "models")
+	load := func(t float64, step int) (*nn.Model, report.Model, error) {
+		if e, ok := man.Find(*ds, t, step); ok {
+			b, err := fs.ReadFile(modelFS, e.File)
+			if err != nil {
+				return nil, report.Model{}, err
+			}
+			m, _, err := weights.Load(b, nil)
+			return m, report.Model{File: e.File, Temperature: t, Step: step, Role: e.Role}, err
+		}
+		store := fileStore{dir: trainedDir, dataset: *ds, temp: t, dtype: weights.F16}
+		if m, meta, err := store.Model(step, nil); err == nil {
+			return m, report.Model{File: store.Name(step), Temperature: t, Step: step, Role: meta.Role}, nil
+		}
+		return nil, report.Model{}, distill.ErrMissing
+	}
+	// Train whatever is missing first.
+	for _, t := range ts {
+		missing := false
+		for step := 0; step <= *steps; step++ {
+			if _, _, err := load(t, step); errors.Is(err, distill.ErrMissing) {
+				missing = true
+			}
+		}
+		if !missing {
+			continue
+		}
+		fmt.Fprintf(stderr, "T=%g: training the missing models of the chain into %s (%d epochs each)\n", t, trainedDir, *epochs)
+		trainSet, _, err := loadDataset(ctx, *ds, d, stderr)
+		if err != nil {
+			return err
+		}
+		cfg := train.DefaultConfig(float32(t))
+		cfg.Epochs, cfg.Workers = *epochs, *workers
+		os.MkdirAll(trainedDir, 0o755)
+		var bar *progressbar.ProgressBar
+		store := fileStore{dir: trainedDir, dataset: *ds, temp: t, dtype: weights.F16}
+		if _, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: mustArch(defaultArch(*ds)), Steps: *steps, Config: cfg}, trainSet, test, store, nil,
+			func(e distill.Event) { distillEvent(e, t, store, &bar, *quiet, stderr) }); err != nil {
+			return err
+		}
+	}
+	res := report.Results{Dataset: *ds, Preset: set.Preset, Samples: set.Samples, AttackSamples: set.AttackSamples, Attacks: names, Budget: budgetText(set), MaxIterations: set.MaxIterations}
+	cfgs := attack.Defaults().WithMaxIterations(set.MaxIterations)
+	started := time.Now()
+	for _, t := range ts {
+		chain := map[int]*nn.Model{}
+		infos := map[int]report.Model{}
+		for step := 0; step <= *steps; step++ {
+			m, info, err := load(t, step)
+			if err != nil {
+				return fmt.Errorf("T=%g step %d: %w", t, step, err)
+			}
+			chain[step], infos[step] = m, info
+		}
+		for step := 0; step <= *steps; step++ {
+			info := infos[step]
+			path := samplesPath(*out, info.File, sh)
+			var sf samplesFile
+			if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &sf) == nil && sameSettings(sf.Settings, set) && sf.Shard == sh {
+				fmt.Fprintf(stderr, "T=%g %s: cached in %s\n", t, info.Role, path)
+			} else {
+				others := map[int]*nn.Model{}
+				for k, m := range chain {
+					if k != step {
+						others[k] = m.Replica()
+					}
+				}
+				var bar *progressbar.ProgressBar
+				samplesOut, err := experiment.Run(ctx, experiment.Job{Model: chain[step], Chain: others, Test: test, Samples: set.Samples,
+					AttackSample: set.AttackSamples, Attacks: names, Configs: cfgs, Seed: set.Seed, Shard: sh, Workers: *workers,
+					Progress: func(done, total int) {
+						if *quiet {
+							return
+						}
+						if bar == nil {
+							bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
+								progressbar.OptionSetDescription(fmt.Sprintf("T=%g %s attacks", t, info.Role)), progressbar.OptionClearOnFinish())
+						}
+						bar.Set(done)
+					}})
+				if err != nil {
+					return err
+				}
+				sf = samplesFile{Settings: set, Shard: sh, Model: info, Samples: samplesOut}
+				b, _ := json.Marshal(sf)
+				if err := modelfile.WriteAtomic(path, b); err != nil {
+					return err
+				}
+				fmt.Fprintf(stderr, "T=%g %s: %d samples evaluated (%s elapsed)\n", t, info.Role, len(samplesOut), time.Since(started).Round(time.Second))
+			}
+			info.Summary = experiment.Summarize(sf.Samples, names, set.AttackSamples)
+			res.Models = append(res.Models, info)
+		}
+	}
+	if sh.N > 1 {
+		fmt.Fprintf(stdout, "shard %d/%d written to %s/samples; combine all shards with: tadd merge --out DIR %s ...\n", sh.I, sh.N, *out, *out)
+		return nil
+	}
+	if err := report.Write(*out, res); err != nil {
+		return err
+	}
+	printFindings(stdout, *out, res)
+	return nil
+}
+
+func or(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+func mustArch(name string) nn.Arch {
+	a, err := nn.ArchByName(name)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+func sameSettings(a, b settings) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+func printFindings(w io.Writer, dir string, r report.Results) {
+	fmt.Fprintf(w, "wrote %s (report.html, results.csv, results.json, transfer.csv, figures/)\n", dir)
+	for _, m := range r.Models {
+		fmt.Fprintf(w, "  T=%-3g %-9s acc %6.2f%%  near-zero grads %5.1f%%  conf %.3f", m.Temperature, m.Role, 100*m.Summary.Accuracy, 100*m.Summary.NearZero, m.Summary.Confidence)
+		for _, a := range r.Attacks {
+			if ar := m.Summary.Robustness[a]; ar.Attempts > 0 {
+				fmt.Fprintf(w, "  %s %.3g (%.0f%% of %d)", a, ar.Mean, 100*ar.SuccessRate, ar.Attempts)
+			} else {
+				fmt.Fprintf(w, "  %s – (no correctly classified sample attacked)", a)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	for _, f := range report.Findings(r) {
+		fmt.Fprintln(w, "- "+f)
+	}
+}
+
+func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs_ := newFlags("merge", stderr)
+	out := fs_.String("out", "", "output folder; required")
+	if err := parse(fs_, args); err != nil {
+		return err
+	}
+	if *out == "" || fs_.NArg() == 0 {
+		return usageError{"usage: tadd merge --out DIR SHARD_DIR..."}
+	}
+	byModel := map[string][]samplesFile{}
+	var set *settings
+	for _, dir := range fs_.Args() {
+		files, _ := filepath.Glob(filepath.Join(dir, "samples", "*.json"))
+		if len(files) == 0 {
+			return fmt.Errorf("%s: no samples/*.json (not a reproduce output?)", dir)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return err
+			}
+			var sf samplesFile
+			if err := json.Unmarshal(b, &sf); err != nil {
+				return fmt.Errorf("%s: %w", f, err)
+			}
+			if set == nil {
+				set = &sf.Settings
+			} else if !sameSettings(*set, sf.Settings) {
+				return fmt.Errorf("%s: computed with other settings than the rest; shards merge only when they agree", f)
+			}
+			byModel[sf.Model.File] = append(byModel[sf.Model.File], sf)
+		}
+	}
+	res := report.Results{Dataset: set.Dataset, Preset: set.Preset, Samples: set.Samples, AttackSamples: set.AttackSamples, Attacks: set.Attacks, Budget: budgetText(*set), MaxIterations: set.MaxIterations}
+	var modelsSorted []string
+	for m := range byModel {
+		modelsSorted = append(modelsSorted, m)
+	}
+	sort.Strings(modelsSorted)
+	for _, name := range modelsSorted {
+		parts := byModel[name]
+		n := parts[0].Shard.N
+		seen := map[int]bool{}
+		var all []experiment.Sample
+		for _, p := range parts {
+			if p.Shard.N != n || seen[p.Shard.I] {
+				return fmt.Errorf("%s: shards %d/%d overlap or disagree", name, p.Shard.I, p.Shard.N)
+			}
+			seen[p.Shard.I] = true
+			all = append(all, p.Samples...)
+		}
+		if len(seen) != max(n, 1) {
+			return fmt.Errorf("%s: %d of %d shards present", name, len(seen), n)
+		}
+		sort.Slice(all, func(i, j int) bool { return all[i].Index < all[j].Index })
+		info := parts[0].Model
+		b, _ := json.Marshal(samplesFile{Settings: *set, Shard: experiment.Shard{I: 0, N: 1}, Model: info, Samples: all})
+		if err := modelfile.WriteAtomic(samplesPath(*out, name, experiment.Shard{I: 0, N: 1}), b); err != nil {
+			return err
+		}
+		info.Summary = experiment.Summarize(all, set.Attacks, set.AttackSamples)
+		res.Models = append(res.Models, info)
+	}
+	if err := report.Write(*out, res); err != nil {
+		return err
+	}
+	printFindings(stdout, *out, res)
+	return nil
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tadd-project/tadd/core/weights"
+	"github.com/tadd-project/tadd/native/manifest"
+	"github.com/tadd-project/tadd/native/report"
+)
+
+// tinyChains lays out the tiny test model as chains (teacher, assistant) at
+// T=1 and T=5, with a manifest.
+func tinyChains(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := os.ReadFile("../../../core/attack/testdata/tiny-mnist.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, meta, err := weights.Load(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	man := &manifest.Manifest{}
+	for _, temp := range []float64{1, 5} {
+		for step := range 2 {
+			name := manifest.ModelName("mnist", temp, step)
+			os.WriteFile(filepath.Join(dir, name), b, 0o644)
+			m := meta
+			m.Temperature, m.Step, m.Role = temp, step, weights.RoleForStep(step)
+			man.Put(manifest.EntryFor(name, m, b))
+		}
+	}
+	if err := man.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestReproduceShardAndMerge(t *testing.T) {
+	models := tinyChains(t)
+	base := []string{"reproduce", "--models", models, "--temperatures", "1,5", "--steps", "1", "--quick", "--samples", "16",
+		"--attack-samples", "3", "--attacks", "l2,linf", "--max-iterations", "300", "--quiet", "--offline"}
+	dir := t.TempDir()
+	whole := filepath.Join(dir, "whole")
+	code, stdout, stderr := runCLI(t, context.Background(), append(base, "--out", whole)...)
+	if code != 0 {
+		t.Fatalf("reproduce: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+
+	// The report is complete and its numbers agree with each other.
+	var res report.Results
+	b, err := os.ReadFile(filepath.Join(whole, "results.json"))
+	if err != nil || json.Unmarshal(b, &res) != nil || len(res.Models) != 4 {
+		t.Fatalf("results.json: %v, %d models", err, len(res.Models))
+	}
+	fh, _ := os.Open(filepath.Join(whole, "results.csv"))
+	rows, err := csv.NewReader(fh).ReadAll()
+	fh.Close()
+	if err != nil || len(rows) != 5 || strings.Join(rows[0], ",") != strings.Join(report.CSVHeader([]string{"l2", "linf"}), ",") {
+		t.Fatalf("results.csv: %v, %d rows", err, len(rows))
+	}
+	for i, m := range res.Models {
+		acc, _ := strconv.ParseFloat(rows[i+1][6], 64)
+		l2mean, _ := strconv.ParseFloat(rows[i+1][12], 64)
+		if rows[i+1][4] != m.File || acc != m.Summary.Accuracy || l2mean != m.Summary.Robustness["l2"].Mean {
+			t.Errorf("CSV row %d %v disagrees with JSON %+v", i, rows[i+1], m)
+		}
+		if m.Summary.Samples != 16 || m.Summary.Robustness["l2"].Attempts > 3 {
+			t.Errorf("%s: %d samples, %d attacks", m.File, m.Summary.Samples, m.Summary.Robustness["l2"].Attempts)
+		}
+	}
+	html, _ := os.ReadFile(filepath.Join(whole, "report.html"))
+	for _, fig := range []string{"fig3-accuracy", "fig4-near-zero-gradients", "fig4-gradient-amplitude", "fig5-l2-mean", "fig5-linf-max",
+		"fig6-confidence", "fig7-accuracy-by-step", "fig8-l2-by-T", "fig8-linf-average"} {
+		if !bytes.Contains(html, []byte(`id="`+fig+`"`)) {
+			t.Errorf("report.html lacks %s", fig)
+		}
+		for _, ext := range []string{".png", ".svg"} {
+			if st, err := os.Stat(filepath.Join(whole, "figures", fig+ext)); err != nil || st.Size() < 1000 {
+				t.Errorf("figure %s%s: %v", fig, ext, err)
+			}
+		}
+	}
+	if !bytes.Contains(html, []byte("Findings")) || !bytes.Contains(html, []byte("Transferability")) {
+		t.Error("report.html lacks findings or the transfer table")
+	}
+	if _, err := os.Stat(filepath.Join(whole, "transfer.csv")); err != nil {
+		t.Error(err)
+	}
+
+	// A second run is served from the cache.
+	code, _, stderr = runCLI(t, context.Background(), append(base, "--out", whole)...)
+	if code != 0 || strings.Count(stderr, "cached") != 4 {
+		t.Fatalf("rerun: exit %d, %q", code, stderr)
+	}
+
+	// Two shards merged give exactly the numbers of the single run.
+	var parts []string
+	for i := range 2 {
+		p := filepath.Join(dir, "shard"+strconv.Itoa(i))
+		parts = append(parts, p)
+		code, _, stderr := runCLI(t, context.Background(), append(base, "--out", p, "--shard", strconv.Itoa(i)+"/2")...)
+		if code != 0 {
+			t.Fatalf("shard %d: exit %d, %s", i, code, stderr)
+		}
+	}
+	merged := filepath.Join(dir, "merged")
+	code, _, stderr = runCLI(t, context.Background(), append([]string{"merge", "--out", merged}, parts...)...)
+	if code != 0 {
+		t.Fatalf("merge: exit %d, %s", code, stderr)
+	}
+	got, _ := os.ReadFile(filepath.Join(merged, "results.json"))
+	if !bytes.Equal(got, b) {
+		t.Fatalf("merged results differ from the single run:\n%s\nvs\n%s", got, b)
+	}
+	// Merging one shard alone is refused.
+	if code, _, stderr := runCLI(t, context.Background(), "merge", "--out", filepath.Join(dir, "bad"), parts[0]); code == 0 || !strings.Contains(stderr, "1 of 2 shards") {
+		t.Fatalf("merging one shard: exit %d, %q", code, stderr)
+	}
+}

@@ -1,0 +1,518 @@
+// Package report writes the results of `tadd reproduce`: every figure of
+// the seed paper as PNG and SVG (gonum.org/v1/plot), the raw numbers as CSV
+// and JSON, an attack-transferability table, and one self-contained HTML
+// report with a short text of the findings, computed from the data.
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"html"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/tadd-project/tadd/core/experiment"
+)
+
+// Model is one evaluated model.
+type Model struct {
+	File        string             `json:"file"`
+	Temperature float64            `json:"temperature"`
+	Step        int                `json:"step"`
+	Role        string             `json:"role"`
+	Summary     experiment.Summary `json:"summary"`
+}
+
+// Results is everything a reproduction measured.
+type Results struct {
+	Dataset       string   `json:"dataset"`
+	Preset        string   `json:"preset"` // "quick" or "full"
+	Samples       int      `json:"samples"`
+	AttackSamples int      `json:"attack_samples"`
+	Attacks       []string `json:"attacks"`
+	Budget        string   `json:"budget"`         // the attack budget, in words
+	MaxIterations int      `json:"max_iterations"` // the cap on iterations per constant (0: none)
+	Models        []Model  `json:"models"`
+}
+
+func (r *Results) sort() {
+	sort.Slice(r.Models, func(i, j int) bool {
+		a, b := r.Models[i], r.Models[j]
+		if a.Temperature != b.Temperature {
+			return a.Temperature < b.Temperature
+		}
+		return a.Step < b.Step
+	})
+}
+
+func (r *Results) temperatures() []float64 {
+	var ts []float64
+	for _, m := range r.Models {
+		if len(ts) == 0 || ts[len(ts)-1] != m.Temperature {
+			ts = append(ts, m.Temperature)
+		}
+	}
+	return ts
+}
+
+func (r *Results) maxStep() int {
+	s := 0
+	for _, m := range r.Models {
+		s = max(s, m.Step)
+	}
+	return s
+}
+
+func (r *Results) find(t float64, step int) (Model, bool) {
+	for _, m := range r.Models {
+		if m.Temperature == t && m.Step == step {
+			return m, true
+		}
+	}
+	return Model{}, false
+}
+
+// Write writes results.json, results.csv, transfer.csv, figures/ and
+// report.html into dir.
+func Write(dir string, r Results) error {
+	r.sort()
+	if err := os.MkdirAll(filepath.Join(dir, "figures"), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := writeCSV(dir, r); err != nil {
+		return err
+	}
+	figs, err := figures(dir, r)
+	if err != nil {
+		return err
+	}
+	return writeHTML(dir, r, figs)
+}
+
+// CSVHeader is the first row of results.csv.
+func CSVHeader(attacks []string) []string {
+	h := []string{"dataset", "temperature", "step", "role", "file", "samples", "accuracy", "confidence", "mean_gradient_amplitude", "near_zero_fraction"}
+	for _, a := range attacks {
+		h = append(h, a+"_attempts", a+"_success_rate", a+"_mean", a+"_max")
+	}
+	return h
+}
+
+func f(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func writeCSV(dir string, r Results) error {
+	rows := [][]string{CSVHeader(r.Attacks)}
+	for _, m := range r.Models {
+		s := m.Summary
+		row := []string{r.Dataset, f(m.Temperature), strconv.Itoa(m.Step), m.Role, m.File, strconv.Itoa(s.Samples),
+			f(s.Accuracy), f(s.Confidence), f(s.MeanAmplitude), f(s.NearZero)}
+		for _, a := range r.Attacks {
+			ar := s.Robustness[a]
+			row = append(row, strconv.Itoa(ar.Attempts), f(ar.SuccessRate), f(ar.Mean), f(ar.Max))
+		}
+		rows = append(rows, row)
+	}
+	if err := writeRows(filepath.Join(dir, "results.csv"), rows); err != nil {
+		return err
+	}
+	trows := [][]string{{"temperature", "source_step", "target_step", "l2_transfer_rate"}}
+	for _, m := range r.Models {
+		var steps []int
+		for k := range m.Summary.TransferRate {
+			steps = append(steps, k)
+		}
+		sort.Ints(steps)
+		for _, k := range steps {
+			trows = append(trows, []string{f(m.Temperature), strconv.Itoa(m.Step), strconv.Itoa(k), f(m.Summary.TransferRate[k])})
+		}
+	}
+	return writeRows(filepath.Join(dir, "transfer.csv"), trows)
+}
+
+func writeRows(path string, rows [][]string) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(fh)
+	w.WriteAll(rows)
+	if err := w.Error(); err != nil {
+		fh.Close()
+		return err
+	}
+	return fh.Close()
+}
+
+// series is one line of a figure.
+type series struct {
+	name   string
+	pts    plotter.XYs
+	dashed bool
+	color  color.Color
+}
+
+var palette = []color.Color{
+	color.RGBA{30, 30, 30, 255}, color.RGBA{47, 91, 211, 255}, color.RGBA{192, 57, 43, 255},
+	color.RGBA{31, 143, 78, 255}, color.RGBA{142, 68, 173, 255}, color.RGBA{211, 132, 0, 255}, color.RGBA{22, 160, 170, 255},
+}
+
+// figure is a written figure: its base name and caption.
+type figure struct{ name, caption string }
+
+func lines(dir, name, title, xlabel, ylabel string, ss []series, logY bool, xs []float64, note string) (figure, error) {
+	p := plot.New()
+	p.Title.Text = title
+	if note != "" {
+		p.Title.Text += "\n" + note
+	}
+	p.X.Label.Text, p.Y.Label.Text = xlabel, ylabel
+	if logY {
+		// A log axis needs a positive, non-degenerate range: set it from
+		// the data (gonum/plot panics otherwise); with no positive value,
+		// stay linear.
+		lo, hi := math.Inf(1), 0.0
+		for _, s := range ss {
+			for _, q := range s.pts {
+				if q.Y > 0 {
+					lo, hi = math.Min(lo, q.Y), math.Max(hi, q.Y)
+				}
+			}
+		}
+		if hi > 0 {
+			p.Y.Scale = plot.LogScale{}
+			p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+			p.Y.Min, p.Y.Max = lo/2, hi*2
+		} else {
+			logY = false
+		}
+	}
+	if len(xs) > 0 {
+		var ticks []plot.Tick
+		for _, x := range xs {
+			ticks = append(ticks, plot.Tick{Value: x, Label: strconv.FormatFloat(x, 'g', -1, 64)})
+		}
+		p.X.Tick.Marker = plot.ConstantTicks(ticks)
+	}
+	p.Legend.Top = true
+	for i, s := range ss {
+		pts := s.pts
+		if logY {
+			var keep plotter.XYs
+			for _, q := range pts {
+				if q.Y > 0 {
+					keep = append(keep, q)
+				}
+			}
+			pts = keep
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		l, sc, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return figure{}, err
+		}
+		c := s.color
+		if c == nil {
+			c = palette[i%len(palette)]
+		}
+		l.Color, sc.Color = c, c
+		l.Width = vg.Points(1.5)
+		sc.Shape = draw.CircleGlyph{}
+		if s.dashed {
+			l.Dashes = []vg.Length{vg.Points(2), vg.Points(3)}
+		}
+		p.Add(l, sc)
+		p.Legend.Add(s.name, l, sc)
+	}
+	for _, ext := range []string{".png", ".svg"} {
+		if err := p.Save(6*vg.Inch, 4*vg.Inch, filepath.Join(dir, "figures", name+ext)); err != nil {
+			return figure{}, fmt.Errorf("figure %s: %w", name, err)
+		}
+	}
+	return figure{name: name, caption: title}, nil
+}
+
+var roleName = []string{"teacher", "assistant", "student", "step 3", "step 4", "step 5", "step 6"}
+
+func figures(dir string, r Results) ([]figure, error) {
+	ts := r.temperatures()
+	note := ""
+	if r.Preset == "quick" {
+		note = fmt.Sprintf("quick preset: %d samples, %d attacked", r.Samples, r.AttackSamples)
+		if r.MaxIterations > 0 {
+			note += fmt.Sprintf(", ≤ %d iterations per c", r.MaxIterations)
+		}
+	}
+	var figs []figure
+	add := func(fig figure, err error) error {
+		if err == nil {
+			figs = append(figs, fig)
+		}
+		return err
+	}
+	// vsT builds one series per chain step 0..2 of a per-model quantity
+	// against T; the teacher is dotted, as in the paper.
+	vsT := func(steps int, q func(Model) float64) []series {
+		var ss []series
+		for step := 0; step <= steps; step++ {
+			s := series{name: roleName[step], dashed: step == 0}
+			for _, t := range ts {
+				if m, ok := r.find(t, step); ok {
+					s.pts = append(s.pts, plotter.XY{X: t, Y: q(m)})
+				}
+			}
+			ss = append(ss, s)
+		}
+		return ss
+	}
+	tas := min(2, r.maxStep())
+	acc := func(m Model) float64 { return 100 * m.Summary.Accuracy }
+	if err := add(lines(dir, "fig3-accuracy", "Fig. 3: test accuracy at T = 1", "training temperature T", "accuracy (%)", vsT(tas, acc), false, ts, note)); err != nil {
+		return nil, err
+	}
+	if err := add(lines(dir, "fig4-near-zero-gradients", "Fig. 4: share of samples with gradient amplitude < 1e-10", "training temperature T", "share of samples (%)",
+		vsT(tas, func(m Model) float64 { return 100 * m.Summary.NearZero }), false, ts, note)); err != nil {
+		return nil, err
+	}
+	if err := add(lines(dir, "fig4-gradient-amplitude", "Fig. 4: mean input-gradient amplitude", "training temperature T", "mean |dF_y/dx|",
+		vsT(tas, func(m Model) float64 { return m.Summary.MeanAmplitude }), true, ts, note)); err != nil {
+		return nil, err
+	}
+	for _, a := range r.Attacks {
+		for _, stat := range []string{"mean", "max"} {
+			q := func(m Model) float64 {
+				ar := m.Summary.Robustness[a]
+				if ar.Successes == 0 {
+					return math.NaN()
+				}
+				if stat == "max" {
+					return ar.Max
+				}
+				return ar.Mean
+			}
+			ss := vsT(tas, q)
+			for i := range ss {
+				ss[i].pts = dropNaN(ss[i].pts)
+			}
+			if err := add(lines(dir, "fig5-"+a+"-"+stat, fmt.Sprintf("Fig. 5: %s minimal perturbation (%s), %s", stat, unit(a), a),
+				"training temperature T", stat+" "+unit(a), ss, false, ts, note)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := add(lines(dir, "fig6-confidence", "Fig. 6: confidence (eq. 14)", "training temperature T", "confidence",
+		vsT(tas, func(m Model) float64 { return m.Summary.Confidence }), false, ts, note)); err != nil {
+		return nil, err
+	}
+	// Fig. 7: accuracy against the distillation step, one line per T.
+	var steps []float64
+	for s := 0; s <= r.maxStep(); s++ {
+		steps = append(steps, float64(s))
+	}
+	var ss7 []series
+	for i, t := range ts {
+		s := series{name: "T=" + strconv.FormatFloat(t, 'g', -1, 64), color: palette[i%len(palette)]}
+		for st := 0; st <= r.maxStep(); st++ {
+			if m, ok := r.find(t, st); ok {
+				s.pts = append(s.pts, plotter.XY{X: float64(st), Y: acc(m)})
+			}
+		}
+		ss7 = append(ss7, s)
+	}
+	if err := add(lines(dir, "fig7-accuracy-by-step", "Fig. 7: test accuracy by distillation step", "distillation step (0 = teacher)", "accuracy (%)", ss7, false, steps, note)); err != nil {
+		return nil, err
+	}
+	// Fig. 8: robustness against T per step, and averaged over T.
+	for _, a := range r.Attacks {
+		mean := func(m Model) float64 {
+			if ar := m.Summary.Robustness[a]; ar.Successes > 0 {
+				return ar.Mean
+			}
+			return math.NaN()
+		}
+		ss := vsT(r.maxStep(), mean)
+		for i := range ss {
+			ss[i].pts = dropNaN(ss[i].pts)
+		}
+		if err := add(lines(dir, "fig8-"+a+"-by-T", fmt.Sprintf("Fig. 8: mean %s perturbation per distillation step", a), "training temperature T", "mean "+unit(a), ss, false, ts, note)); err != nil {
+			return nil, err
+		}
+		avg := series{name: "average over T"}
+		for st := 0; st <= r.maxStep(); st++ {
+			var sum float64
+			var n int
+			for _, t := range ts {
+				if m, ok := r.find(t, st); ok && !math.IsNaN(mean(m)) {
+					sum += mean(m)
+					n++
+				}
+			}
+			if n > 0 {
+				avg.pts = append(avg.pts, plotter.XY{X: float64(st), Y: sum / float64(n)})
+			}
+		}
+		if err := add(lines(dir, "fig8-"+a+"-average", fmt.Sprintf("Fig. 8: mean %s perturbation averaged over T", a), "distillation step (0 = teacher)", "mean "+unit(a), []series{avg}, false, steps, note)); err != nil {
+			return nil, err
+		}
+	}
+	return figs, nil
+}
+
+func dropNaN(pts plotter.XYs) plotter.XYs {
+	var out plotter.XYs
+	for _, p := range pts {
+		if !math.IsNaN(p.Y) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func unit(a string) string {
+	switch a {
+	case "l0":
+		return "L0 (pixels)"
+	case "linf":
+		return "L∞ distance"
+	}
+	return "L2 distance"
+}
+
+// Findings states, from the data, whether the student (with an assistant)
+// needed larger perturbations than the teacher, attack by attack.
+func Findings(r Results) []string {
+	r.sort()
+	var out []string
+	for _, a := range r.Attacks {
+		more, n := 0, 0
+		var detail []string
+		for _, t := range r.temperatures() {
+			te, ok1 := r.find(t, 0)
+			st, ok2 := r.find(t, 2)
+			if !ok1 || !ok2 || te.Summary.Robustness[a].Successes == 0 || st.Summary.Robustness[a].Successes == 0 {
+				continue
+			}
+			n++
+			d0, d2 := te.Summary.Robustness[a].Mean, st.Summary.Robustness[a].Mean
+			if d2 > d0 {
+				more++
+			}
+			detail = append(detail, fmt.Sprintf("T=%g: %.3g → %.3g", t, d0, d2))
+		}
+		if n == 0 {
+			out = append(out, fmt.Sprintf("%s: no temperature has both a teacher and a student with successful attacks; the claim cannot be checked.", a))
+			continue
+		}
+		verdict := "supports"
+		switch {
+		case more == 0:
+			verdict = "does not support"
+		case more < n:
+			verdict = "only partly supports"
+		}
+		out = append(out, fmt.Sprintf("%s: the student's mean minimal perturbation exceeds the teacher's at %d of %d temperatures (%s). This %s the paper's claim that the assistant makes the student more robust.",
+			a, more, n, strings.Join(detail, "; "), verdict))
+	}
+	var rates []string
+	for _, m := range r.Models {
+		for _, a := range r.Attacks {
+			if ar := m.Summary.Robustness[a]; ar.Attempts > 0 && ar.SuccessRate < 1 {
+				rates = append(rates, fmt.Sprintf("%s on the T=%g %s: %.0f%%", a, m.Temperature, m.Role, 100*ar.SuccessRate))
+			}
+		}
+	}
+	if len(rates) == 0 {
+		out = append(out, "Every attack succeeded on every sample it was run on: distillation changes the size of the perturbation needed, not whether one exists.")
+	} else {
+		out = append(out, "Attack success rates below 100%: "+strings.Join(rates, "; ")+".")
+	}
+	return out
+}
+
+func writeHTML(dir string, r Results, figs []figure) error {
+	var b strings.Builder
+	b.WriteString(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>TADD reproduction</title>
+<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#1d2330}
+figure{display:inline-block;margin:8px;vertical-align:top}figure svg{width:520px;height:auto;border:1px solid #e3e6ee}
+table{border-collapse:collapse;font-size:.85rem}td,th{border:1px solid #d5d9e2;padding:3px 6px;text-align:right}
+th{background:#f3f4f7}.note{color:#5b6478}</style></head><body>`)
+	fmt.Fprintf(&b, "<h1>Improving defensive distillation with a teacher assistant: reproduction on %s</h1>", html.EscapeString(r.Dataset))
+	fmt.Fprintf(&b, `<p class="note">Preset %s: accuracy, sensitivity and confidence over %d test images; attacks (%s) on the first %d of them, each with a random target; %s. Every model is evaluated at T = 1.</p>`,
+		html.EscapeString(r.Preset), r.Samples, html.EscapeString(strings.Join(r.Attacks, ", ")), r.AttackSamples, html.EscapeString(r.Budget))
+	b.WriteString("<h2>Findings</h2><ul>")
+	for _, s := range Findings(r) {
+		fmt.Fprintf(&b, "<li>%s</li>", html.EscapeString(s))
+	}
+	b.WriteString("</ul><h2>Figures</h2>")
+	for _, fg := range figs {
+		svg, err := os.ReadFile(filepath.Join(dir, "figures", fg.name+".svg"))
+		if err != nil {
+			return err
+		}
+		s := string(svg)
+		if i := strings.Index(s, "<svg"); i >= 0 {
+			s = s[i:]
+		}
+		fmt.Fprintf(&b, `<figure id="%s">%s<figcaption>%s (<a href="figures/%s.png">PNG</a>)</figcaption></figure>`, fg.name, s, html.EscapeString(fg.caption), fg.name)
+	}
+	b.WriteString("<h2>Numbers</h2><table><tr>")
+	for _, h := range CSVHeader(r.Attacks) {
+		fmt.Fprintf(&b, "<th>%s</th>", html.EscapeString(h))
+	}
+	b.WriteString("</tr>")
+	for _, m := range r.Models {
+		s := m.Summary
+		fmt.Fprintf(&b, "<tr><td>%s</td><td>%g</td><td>%d</td><td>%s</td><td>%s</td><td>%d</td><td>%.4f</td><td>%.4f</td><td>%.3g</td><td>%.3f</td>",
+			r.Dataset, m.Temperature, m.Step, m.Role, m.File, s.Samples, s.Accuracy, s.Confidence, s.MeanAmplitude, s.NearZero)
+		for _, a := range r.Attacks {
+			ar := s.Robustness[a]
+			fmt.Fprintf(&b, "<td>%d</td><td>%.2f</td><td>%.4g</td><td>%.4g</td>", ar.Attempts, ar.SuccessRate, ar.Mean, ar.Max)
+		}
+		b.WriteString("</tr>")
+	}
+	b.WriteString("</table><h2>Transferability (L2)</h2><p class=\"note\">Share of the L2 adversarial examples crafted on the row's model (and classified as their target there) that the column's model, of the same chain, also classifies as the target.</p>")
+	for _, t := range r.temperatures() {
+		fmt.Fprintf(&b, "<h3>T = %g</h3><table><tr><th>crafted on \\ tested on</th>", t)
+		for st := 0; st <= r.maxStep(); st++ {
+			fmt.Fprintf(&b, "<th>%s</th>", roleName[st])
+		}
+		b.WriteString("</tr>")
+		for st := 0; st <= r.maxStep(); st++ {
+			m, ok := r.find(t, st)
+			if !ok {
+				continue
+			}
+			fmt.Fprintf(&b, "<tr><th>%s</th>", roleName[st])
+			for k := 0; k <= r.maxStep(); k++ {
+				if v, ok := m.Summary.TransferRate[k]; ok {
+					fmt.Fprintf(&b, "<td>%.0f%%</td>", 100*v)
+				} else {
+					b.WriteString("<td>–</td>")
+				}
+			}
+			b.WriteString("</tr>")
+		}
+		b.WriteString("</table>")
+	}
+	b.WriteString("<p class=\"note\">Raw numbers: results.csv, results.json, transfer.csv.</p></body></html>\n")
+	return os.WriteFile(filepath.Join(dir, "report.html"), []byte(b.String()), 0o644)
+}
