@@ -60,7 +60,7 @@ func (f fixture) sample(t testing.TB, n int) ([][]float32, []Goal) {
 		x := f.digits.Image(i)
 		clf.Logits(z, x, 1)
 		l := int(f.digits.Labels[i])
-		if argmax(z) != l {
+		if nn.Argmax(z) != l {
 			continue
 		}
 		xs = append(xs, x)
@@ -113,8 +113,8 @@ func checkAdversarial(t *testing.T, clf Classifier, x []float32, r Result) {
 	}
 	z := make([]float32, clf.Classes())
 	clf.Logits(z, r.Adversarial, 1)
-	if !r.Goal.Reached(z, 0) || argmax(z) != r.Predicted {
-		t.Fatalf("adversarial image classified %d (logits %v), goal %+v", argmax(z), z, r.Goal)
+	if !r.Goal.Reached(z, 0) || nn.Argmax(z) != r.Predicted {
+		t.Fatalf("adversarial image classified %d (logits %v), goal %+v", nn.Argmax(z), z, r.Goal)
 	}
 	if r.Goal.Targeted() && r.Predicted != r.Goal.Target {
 		t.Fatalf("predicted %d, target %d", r.Predicted, r.Goal.Target)

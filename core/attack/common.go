@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/tadd-project/tadd/core/nn"
 )
 
 // Goal is what one attack on one image tries to achieve.
@@ -181,19 +183,9 @@ func finish(clf Classifier, x, adv []float32, g Goal, iterations int) Result {
 	}
 	r.Logits = make([]float32, clf.Classes())
 	clf.Logits(r.Logits, r.Adversarial, 1)
-	r.Predicted = argmax(r.Logits)
+	r.Predicted = nn.Argmax(r.Logits)
 	r.L0, r.L2, r.LInf = Distances(r.Adversarial, x, c)
 	return r
-}
-
-func argmax(z []float32) int {
-	best := 0
-	for i, v := range z {
-		if v > z[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // The change of variables that keeps images in the box: x = tanh(w)/2 + 1/2.

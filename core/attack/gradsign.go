@@ -3,6 +3,8 @@ package attack
 import (
 	"context"
 	"math"
+
+	"github.com/tadd-project/tadd/core/nn"
 )
 
 // GradientSign is the baseline the C&W attacks are compared against: one
@@ -26,7 +28,7 @@ func GradientSign(ctx context.Context, clf Classifier, x []float32, g Goal) (Res
 	}
 	// d CE(cls)/dZ = softmax(Z) − e_cls.
 	clf.Gradient(grad, z, x, 1, func(_ int, zi, wi []float32) {
-		m := zi[argmax(zi)]
+		m := zi[nn.Argmax(zi)]
 		var s float64
 		for j, v := range zi {
 			e := math.Exp(float64(v - m))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/core/nn"
 )
 
 // batch bounds how many samples are sent to the classifier at once.
@@ -36,7 +37,7 @@ func Accuracy(clf attack.Classifier, set *data.Set) float64 {
 		hi := min(lo+batch, set.Len())
 		clf.Logits(z, set.Images[lo*set.ImageSize():hi*set.ImageSize()], hi-lo)
 		for i := lo; i < hi; i++ {
-			if argmax(z[(i-lo)*k:(i-lo+1)*k]) == int(set.Labels[i]) {
+			if nn.Argmax(z[(i-lo)*k:(i-lo+1)*k]) == int(set.Labels[i]) {
 				correct++
 			}
 		}
@@ -76,7 +77,7 @@ func MeasureSensitivity(clf attack.Classifier, set *data.Set) Sensitivity {
 		hi := min(lo+batch, n)
 		clf.Gradient(g, z, set.Images[lo*is:hi*is], hi-lo, func(i int, zi, wi []float32) {
 			y := int(set.Labels[lo+i])
-			softmax(wi, zi)
+			nn.SoftmaxT(wi, zi, 1)
 			fy := wi[y]
 			for j := range wi {
 				wi[j] = -fy * wi[j]
@@ -116,8 +117,8 @@ func Confidence(clf attack.Classifier, set *data.Set) float64 {
 		hi := min(lo+batch, n)
 		clf.Logits(z, set.Images[lo*set.ImageSize():hi*set.ImageSize()], hi-lo)
 		for i := lo; i < hi; i++ {
-			softmax(p, z[(i-lo)*k:(i-lo+1)*k])
-			if c := argmax(p); c == int(set.Labels[i]) {
+			nn.SoftmaxT(p, z[(i-lo)*k:(i-lo+1)*k], 1)
+			if c := nn.Argmax(p); c == int(set.Labels[i]) {
 				sum += float64(p[c])
 			}
 		}
@@ -183,7 +184,7 @@ func MeasureRobustness(ctx context.Context, clf attack.Classifier, name string, 
 		if err != nil {
 			return Robustness{}, err
 		}
-		if argmax(z) != label {
+		if nn.Argmax(z) != label {
 			continue
 		}
 		for _, g := range goals {
@@ -253,27 +254,4 @@ feed:
 		rob.SuccessRate = float64(rob.Successes) / float64(rob.Attempts)
 	}
 	return rob, nil
-}
-
-func argmax(z []float32) int {
-	best := 0
-	for i, v := range z {
-		if v > z[best] {
-			best = i
-		}
-	}
-	return best
-}
-
-// softmax writes softmax(z) into dst in float32, stably.
-func softmax(dst, z []float32) {
-	m := z[argmax(z)]
-	var s float32
-	for j, v := range z {
-		dst[j] = float32(math.Exp(float64(v - m)))
-		s += dst[j]
-	}
-	for j := range dst {
-		dst[j] /= s
-	}
 }

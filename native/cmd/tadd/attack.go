@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tadd-project/tadd/core/attack"
+	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/render"
 	"github.com/tadd-project/tadd/native/modelfile"
 )
@@ -70,7 +71,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{err.Error()}
 	}
 	h, w, c := clf.InputShape()
-	fmt.Fprintf(stdout, "%s (%s, T=%g), test image %d: label %d, predicted %d\n", *model, meta.Role, meta.Temperature, *index, label, argmaxF(z))
+	fmt.Fprintf(stdout, "%s (%s, T=%g), test image %d: label %d, predicted %d\n", *model, meta.Role, meta.Temperature, *index, label, nn.Argmax(z))
 	var rows []*image.RGBA
 	for _, g := range goals {
 		start := time.Now()
@@ -102,14 +103,4 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "wrote %s (original | adversarial | perturbation, one row per goal)\n", *out)
 	}
 	return nil
-}
-
-func argmaxF(z []float32) int {
-	best := 0
-	for i, v := range z {
-		if v > z[best] {
-			best = i
-		}
-	}
-	return best
 }
