@@ -70,6 +70,11 @@ func TestBrowserAttackTimes(t *testing.T) {
 	}
 	target := (label + 3) % 10
 	setTarget(t, ctx, fmt.Sprint(target))
+	type run struct {
+		first, result  string
+		firstAt, total time.Duration
+	}
+	runs := map[string]run{}
 	for _, a := range []string{"l2", "l0", "linf"} {
 		click(t, ctx, "#atk-"+a)
 		began := time.Now()
@@ -77,14 +82,16 @@ func TestBrowserAttackTimes(t *testing.T) {
 		first := waitText(t, ctx, "#live", "iteration", 10*time.Second)
 		firstAt := time.Since(began)
 		res := waitText(t, ctx, "#result", "iterations", 10*time.Minute)
-		browserTime := time.Since(began)
+		runs[a] = run{strings.Join(strings.Fields(first), " "), strings.Join(strings.Fields(res), " "), firstAt, time.Since(began)}
+		t.Logf("%s %d→%d: browser %.1fs (first live update after %.2fs: %q): %s", a, label, target, runs[a].total.Seconds(), firstAt.Seconds(), runs[a].first, runs[a].result)
+	}
+	cancel() // the browser is no longer needed
+	for _, a := range []string{"l2", "l0", "linf"} {
+		browserBudget, _ := demo.Budgets().Run(context.Background(), a, clf, x, attack.Goal{Label: label, Target: target}, nil)
 		full, err := attack.Defaults().Run(context.Background(), a, clf, x, attack.Goal{Label: label, Target: target}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		browserBudget, _ := demo.Budgets().Run(context.Background(), a, clf, x, attack.Goal{Label: label, Target: target}, nil)
-		t.Logf("%s %d→%d: browser %.1fs (first live update after %.2fs: %q): %s", a, label, target, browserTime.Seconds(), firstAt.Seconds(),
-			strings.Join(strings.Fields(first), " "), strings.Join(strings.Fields(res), " "))
 		t.Logf("%s native, browser budget: success %v L0 %d L2 %.3f L∞ %.3f (%d iterations)", a, browserBudget.Success, browserBudget.L0, browserBudget.L2, browserBudget.LInf, browserBudget.Iterations)
 		t.Logf("%s native, paper budget:   success %v L0 %d L2 %.3f L∞ %.3f (%d iterations)", a, full.Success, full.L0, full.L2, full.LInf, full.Iterations)
 	}

@@ -63,26 +63,26 @@ func budgetText(s settings) string {
 }
 
 func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs_ := newFlags("reproduce", stderr)
+	flags := newFlags("reproduce", stderr)
 	var d dataFlags
-	ds := fs_.String("dataset", "mnist", "dataset: mnist or cifar10")
-	quick := fs_.Bool("quick", false, "minutes on a laptop: 100 samples, attacks on 5 with at most 100 iterations per constant")
-	samples := fs_.Int("samples", 0, "test images for accuracy, sensitivity, confidence (default: quick 100, full 10000)")
-	attackSamples := fs_.Int("attack-samples", 0, "of those, how many are attacked (default: quick 5, full all)")
-	temps := fs_.String("temperatures", "1,2,5,10,20,30,40", "temperatures")
-	steps := fs_.Int("steps", 6, "distillation steps after the teacher")
-	attacks := fs_.String("attacks", "l0,l2,linf", "attacks")
-	out := fs_.String("out", "", "output folder (default reproduce-DATASET)")
-	models := fs_.String("models", "", "model folder with manifest.json (default: the shipped MNIST models)")
-	epochs := fs_.Int("epochs", 10, "epochs for models that must be trained first")
-	iters := fs_.Int("max-iterations", 0, "cap attack iterations per constant (default: quick 100, full none)")
-	shardFlag := fs_.String("shard", "", "evaluate only the slice i/n of the samples (merge shards with tadd merge)")
-	seed := fs_.Uint64("seed", 1, "seed of the attacks' random targets")
-	workers := fs_.Int("workers", 0, "parallel workers (0 = all cores)")
-	quiet := fs_.Bool("quiet", false, "no progress bars")
-	fs_.StringVar(&d.dir, "data", "", "dataset directory")
-	fs_.BoolVar(&d.offline, "offline", false, "never download datasets")
-	if err := parse(fs_, args); err != nil {
+	ds := flags.String("dataset", "mnist", "dataset: mnist or cifar10")
+	quick := flags.Bool("quick", false, "minutes on a laptop: 100 samples, attacks on 5 with at most 100 iterations per constant")
+	samples := flags.Int("samples", 0, "test images for accuracy, sensitivity, confidence (default: quick 100, full 10000)")
+	attackSamples := flags.Int("attack-samples", 0, "of those, how many are attacked (default: quick 5, full all)")
+	temps := flags.String("temperatures", "1,2,5,10,20,30,40", "temperatures")
+	steps := flags.Int("steps", 6, "distillation steps after the teacher")
+	attacks := flags.String("attacks", "l0,l2,linf", "attacks")
+	out := flags.String("out", "", "output folder (default reproduce-DATASET)")
+	models := flags.String("models", "", "model folder with manifest.json (default: the shipped MNIST models)")
+	epochs := flags.Int("epochs", 10, "epochs for models that must be trained first")
+	iters := flags.Int("max-iterations", 0, "cap attack iterations per constant (default: quick 100, full none)")
+	shardFlag := flags.String("shard", "", "evaluate only the slice i/n of the samples (merge shards with tadd merge)")
+	seed := flags.Uint64("seed", 1, "seed of the attacks' random targets")
+	workers := flags.Int("workers", 0, "parallel workers (0 = all cores)")
+	quiet := flags.Bool("quiet", false, "no progress bars")
+	flags.StringVar(&d.dir, "data", "", "dataset directory")
+	flags.BoolVar(&d.offline, "offline", false, "never download datasets")
+	if err := parse(flags, args); err != nil {
 		return err
 	}
 	sh, err := experiment.ParseShard(*shardFlag)
@@ -281,17 +281,17 @@ func printFindings(w io.Writer, dir string, r report.Results) {
 }
 
 func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs_ := newFlags("merge", stderr)
-	out := fs_.String("out", "", "output folder; required")
-	if err := parse(fs_, args); err != nil {
+	flags := newFlags("merge", stderr)
+	out := flags.String("out", "", "output folder; required")
+	if err := parse(flags, args); err != nil {
 		return err
 	}
-	if *out == "" || fs_.NArg() == 0 {
+	if *out == "" || flags.NArg() == 0 {
 		return usageError{"usage: tadd merge --out DIR SHARD_DIR..."}
 	}
 	byModel := map[string][]samplesFile{}
 	var set *settings
-	for _, dir := range fs_.Args() {
+	for _, dir := range flags.Args() {
 		files, _ := filepath.Glob(filepath.Join(dir, "samples", "*.json"))
 		if len(files) == 0 {
 			return fmt.Errorf("%s: no samples/*.json (not a reproduce output?)", dir)

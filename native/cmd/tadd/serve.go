@@ -16,15 +16,15 @@ import (
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs_ := newFlags("serve", stderr)
-	addr := fs_.String("addr", "127.0.0.1:8080", "listen address")
-	site := fs_.String("site", "site/dist", "the built site (./build.sh puts it in site/dist)")
-	models := fs_.String("models", "", "model folder with manifest.json (default: the pretrained models built into tadd)")
-	if err := parse(fs_, args); err != nil {
+	flags := newFlags("serve", stderr)
+	addr := flags.String("addr", "127.0.0.1:8080", "listen address")
+	site := flags.String("site", "site/dist", "the built site (./build.sh puts it in site/dist)")
+	models := flags.String("models", "", "model folder with manifest.json (default: the pretrained models built into tadd)")
+	if err := parse(flags, args); err != nil {
 		return err
 	}
-	if fs_.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs_.Arg(0))}
+	if flags.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", flags.Arg(0))}
 	}
 	if _, err := os.Stat(*site + "/tadd.wasm"); err != nil {
 		return fmt.Errorf("no built site in %s (run ./build.sh first): %w", *site, err)
