@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 
 	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/data"
@@ -132,10 +133,11 @@ func Run(ctx context.Context, j Job) ([]Sample, error) {
 			}
 		}
 	}
-	workers := max(1, min(j.Workers, len(tasks)))
-	if j.Workers <= 0 {
-		workers = max(1, min(2, len(tasks)))
+	workers := j.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
 	}
+	workers = max(1, min(workers, len(tasks)))
 	type done struct {
 		t   task
 		r   attack.Result
