@@ -79,9 +79,18 @@ func TinyArchFor(in Shape) Arch {
 	}}
 }
 
-var archs = map[string]func() Arch{"mnist": MNISTArch, "cifar": CIFARArch, "tiny": TinyArch}
+// TinyCIFARArch is TinyArch on 32×32×3 images, for fast tests of the
+// CIFAR-10 pipeline.
+func TinyCIFARArch() Arch {
+	a := TinyArchFor(Shape{32, 32, 3})
+	a.Name = "tiny-cifar"
+	return a
+}
 
-// ArchByName returns a named architecture: "mnist", "cifar" or "tiny".
+var archs = map[string]func() Arch{"mnist": MNISTArch, "cifar": CIFARArch, "tiny": TinyArch, "tiny-cifar": TinyCIFARArch}
+
+// ArchByName returns a named architecture: "mnist", "cifar", "tiny" or
+// "tiny-cifar".
 func ArchByName(name string) (Arch, error) {
 	f, ok := archs[name]
 	if !ok {
