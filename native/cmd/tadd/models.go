@@ -7,22 +7,28 @@ import (
 	"os"
 
 	"github.com/tadd-project/tadd/native/manifest"
+	"github.com/tadd-project/tadd/pretrained"
 )
 
 func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("models", stderr)
 	verify := fs.Bool("verify", false, "check every file's size, SHA-256 and metadata against the manifest")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tadd models [--verify] [FOLDER]   (default: the models built into tadd)")
+		fs.PrintDefaults()
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 1 {
 		return usageError{"want at most one folder"}
 	}
-	dir := "pretrained"
+	dir, fsys := "the models built into tadd", pretrained.FS()
 	if fs.NArg() == 1 {
 		dir = fs.Arg(0)
+		fsys = os.DirFS(dir)
 	}
-	man, err := manifest.Read(os.DirFS(dir))
+	man, err := manifest.Read(fsys)
 	if err != nil {
 		return fmt.Errorf("models in %s: %w", dir, err)
 	}
@@ -34,7 +40,7 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := manifest.Verify(os.DirFS(dir), e); err != nil {
+			if err := manifest.Verify(fsys, e); err != nil {
 				status = "  BAD: " + err.Error()
 				bad++
 			} else {
