@@ -30,6 +30,23 @@ func Defaults() Configs {
 	return Configs{L2: DefaultL2(), L0: DefaultL0(), LInf: DefaultLInf()}
 }
 
+// QuickConfigs are the real algorithms with budgets that finish in
+// seconds: few iterations per constant, and larger Adam steps so that
+// pixels at exactly 0 or 1 (where tanh saturates) can move within them. The
+// web demo and `tadd reproduce --quick` use them.
+func QuickConfigs() Configs {
+	c := Defaults()
+	c.L2.BinarySearchSteps, c.L2.MaxIterations, c.L2.LearningRate, c.L2.InitialConst = 4, 100, 0.1, 1
+	c.L0.MaxIterations, c.L0.LearningRate, c.L0.InitialConst = 60, 0.1, 1
+	c.LInf.MaxIterations, c.LInf.LearningRate, c.LInf.InitialConst, c.LInf.DecreaseFactor = 60, 0.05, 0.1, 0.8
+	return c
+}
+
+// QuickText describes QuickConfigs against the paper's parameters.
+const QuickText = "L2: 4 binary-search steps [9], 100 iterations per step [10,000], " +
+	"learning rate 0.1 [0.01], initial c 1 [0.001]. L0: 60 iterations per c [1,000], learning rate 0.1 [0.01], initial c 1 [0.001]. " +
+	"L∞: 60 iterations per c [1,000], learning rate 0.05 [0.005], initial c 0.1 [1e-5], τ shrinks by 0.8 [0.9]."
+
 // WithMaxIterations returns c with every attack's iteration budget (per
 // value of the constant) capped at n, when n > 0.
 func (c Configs) WithMaxIterations(n int) Configs {

@@ -257,7 +257,7 @@ func figures(dir string, r Results) ([]figure, error) {
 	ts := r.temperatures()
 	note := ""
 	if r.Preset == "quick" {
-		note = fmt.Sprintf("quick preset: %d samples, %d attacked", r.Samples, r.AttackSamples)
+		note = fmt.Sprintf("quick preset: %d samples, %d attacked, quick attack budgets", r.Samples, r.AttackSamples)
 		if r.MaxIterations > 0 {
 			note += fmt.Sprintf(", ≤ %d iterations per c", r.MaxIterations)
 		}

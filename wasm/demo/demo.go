@@ -41,22 +41,14 @@ type ModelInfo struct {
 	Epochs       int     `json:"epochs"`
 }
 
-// Budgets are the attack parameters of the browser: the real algorithms
-// (binary search over c, Adam, early abort, L0's pixel removal, L∞'s τ
-// schedule) with smaller iteration budgets and larger steps than the
-// paper's, so that an attack finishes in seconds in WebAssembly.
-func Budgets() attack.Configs {
-	c := attack.Defaults()
-	c.L2.BinarySearchSteps, c.L2.MaxIterations, c.L2.LearningRate, c.L2.InitialConst = 4, 100, 0.1, 1
-	c.L0.MaxIterations, c.L0.LearningRate, c.L0.InitialConst = 60, 0.1, 1
-	c.LInf.MaxIterations, c.LInf.LearningRate, c.LInf.InitialConst, c.LInf.DecreaseFactor = 60, 0.05, 0.1, 0.8
-	return c
-}
+// Budgets are the attack parameters of the browser: attack.QuickConfigs,
+// the real algorithms (binary search over c, Adam, early abort, L0's pixel
+// removal, L∞'s τ schedule) with smaller budgets than the paper's, so that
+// an attack finishes in seconds in WebAssembly.
+func Budgets() attack.Configs { return attack.QuickConfigs() }
 
 // BudgetText describes Budgets for the page.
-const BudgetText = "Browser budgets (the paper's in brackets): L2: 4 binary-search steps [9], 100 iterations per step [10,000], " +
-	"learning rate 0.1 [0.01], initial c 1 [0.001]. L0: 60 iterations per c [1,000], learning rate 0.1 [0.01], initial c 1 [0.001]. " +
-	"L∞: 60 iterations per c [1,000], learning rate 0.05 [0.005], initial c 0.1 [1e-5], τ shrinks by 0.8 [0.9]."
+const BudgetText = "Browser budgets (the paper's in brackets): " + attack.QuickText
 
 // Live is the state of a running attack, as last reported.
 type Live struct {

@@ -56,17 +56,21 @@ func samplesPath(dir, model string, sh experiment.Shard) string {
 }
 
 func budgetText(s settings) string {
-	if s.MaxIterations > 0 {
-		return fmt.Sprintf("the paper's attack parameters with at most %d iterations per constant", s.MaxIterations)
+	b := "the paper's attack parameters"
+	if s.Preset == "quick" {
+		b = "quick attack budgets (" + attack.QuickText + ")"
 	}
-	return "the paper's full attack parameters"
+	if s.MaxIterations > 0 {
+		b += fmt.Sprintf(", at most %d iterations per constant", s.MaxIterations)
+	}
+	return b
 }
 
 func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags := newFlags("reproduce", stderr)
 	var d dataFlags
 	ds := flags.String("dataset", "mnist", "dataset: mnist or cifar10")
-	quick := flags.Bool("quick", false, "minutes on a laptop: 100 samples, attacks on 5 with at most 100 iterations per constant")
+	quick := flags.Bool("quick", false, "minutes on a laptop: 100 samples, attacks on 5 with the quick budgets (the web demo's)")
 	samples := flags.Int("samples", 0, "test images for accuracy, sensitivity, confidence (default: quick 100, full 10000)")
 	attackSamples := flags.Int("attack-samples", 0, "of those, how many are attacked (default: quick 5, full all)")
 	temps := flags.String("temperatures", "1,2,5,10,20,30,40", "temperatures")
@@ -75,7 +79,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	out := flags.String("out", "", "output folder (default reproduce-DATASET)")
 	models := flags.String("models", "", "model folder with manifest.json (default: the shipped MNIST models)")
 	epochs := flags.Int("epochs", 10, "epochs for models that must be trained first")
-	iters := flags.Int("max-iterations", 0, "cap attack iterations per constant (default: quick 100, full none)")
+	iters := flags.Int("max-iterations", 0, "cap attack iterations per constant (default: none)")
 	shardFlag := flags.String("shard", "", "evaluate only the slice i/n of the samples (merge shards with tadd merge)")
 	seed := flags.Uint64("seed", 1, "seed of the attacks' random targets")
 	workers := flags.Int("workers", 0, "parallel workers (0 = all cores)")
@@ -109,7 +113,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	set := settings{Dataset: *ds, Preset: "full", Samples: *samples, AttackSamples: *attackSamples, Attacks: names, MaxIterations: *iters, Seed: *seed}
 	if *quick {
 		set.Preset = "quick"
-		set.Samples, set.AttackSamples, set.MaxIterations = or(*samples, 100), or(*attackSamples, 5), or(*iters, 100)
+		set.Samples, set.AttackSamples = or(*samples, 100), or(*attackSamples, 5)
 	} else {
 		set.Samples = or(*samples, 10000)
 		set.AttackSamples = or(*attackSamples, set.Samples)
@@ -178,7 +182,11 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 	}
 	res := report.Results{Dataset: *ds, Preset: set.Preset, Samples: set.Samples, AttackSamples: set.AttackSamples, Attacks: names, Budget: budgetText(set), MaxIterations: set.MaxIterations}
-	cfgs := attack.Defaults().WithMaxIterations(set.MaxIterations)
+	cfgs := attack.Defaults()
+	if set.Preset == "quick" {
+		cfgs = attack.QuickConfigs()
+	}
+	cfgs = cfgs.WithMaxIterations(set.MaxIterations)
 	started := time.Now()
 	for _, t := range ts {
 		chain := map[int]*nn.Model{}
