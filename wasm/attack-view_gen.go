@@ -86,18 +86,7 @@ func (c *AttackView) classText(o demo.Outcome) string {
 
 // largest marks the comparison row with the largest perturbation.
 func (c *AttackView) largest(i int) string {
-	d := func(o demo.Outcome) float64 {
-		if !o.Result.Success {
-			return math.Inf(1)
-		}
-		switch c.App.Attack {
-		case "l0":
-			return float64(o.Result.L0)
-		case "linf":
-			return o.Result.LInf
-		}
-		return o.Result.L2
-	}
+	d := func(o demo.Outcome) float64 { return demo.Distance(c.App.Attack, o.Result) }
 	best := 0
 	for j, o := range c.App.Outcomes {
 		if d(o) > d(c.App.Outcomes[best]) {

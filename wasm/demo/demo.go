@@ -22,6 +22,7 @@ import (
 
 	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/core/metrics"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/render"
 	"github.com/tadd-project/tadd/core/weights"
@@ -408,20 +409,20 @@ func (a *App) run(ctx context.Context, name string, x []float32, g attack.Goal, 
 		a.Lock()
 		a.Outcomes = append(a.Outcomes, Outcome{Model: info, Result: r, Probs: p, Elapsed: time.Since(start)})
 		a.Live = &Live{Attack: name, Iteration: r.Iterations, Image: r.Adversarial, Probs: p, Elapsed: time.Since(start),
-			Distance: distance(name, r)}
+			Distance: Distance(name, r)}
 		a.Unlock()
 		a.Notify()
 	}
 }
 
-func distance(name string, r attack.Result) float64 {
-	switch name {
-	case "l0":
-		return float64(r.L0)
-	case "linf":
-		return r.LInf
+// Distance is the result's distance in the attack's own norm (pixels for
+// L0), or +Inf when the attack failed.
+func Distance(name string, r attack.Result) float64 {
+	if !r.Success {
+		return math.Inf(1)
 	}
-	return r.L2
+	d, _ := metrics.Distance(name, r)
+	return d
 }
 
 func (a *App) fail(err error) {
