@@ -32,6 +32,9 @@ type Chain struct {
 	Arch    nn.Arch
 	Steps   int          // distillations after the teacher, 0..MaxSteps
 	Config  train.Config // schedule of every model; Config.Temperature is T
+	// TeacherEpochs, when positive, replaces Config.Epochs for the teacher
+	// (step 0): high-T teachers need longer than the models distilled from them.
+	TeacherEpochs int
 }
 
 // Store keeps a chain's models and checkpoints (files on disk, in the CLI).
@@ -71,7 +74,9 @@ func Run(ctx context.Context, c Chain, trainSet, testSet *data.Set, store Store,
 	if events == nil {
 		events = func(Event) {}
 	}
-	cfgJSON, _ := json.Marshal(c.Config)
+	if c.TeacherEpochs < 0 {
+		return nil, fmt.Errorf("distill: %d teacher epochs", c.TeacherEpochs)
+	}
 	var metas []weights.Metadata
 	var prev *nn.Model
 	for step := 0; step <= c.Steps; step++ {
@@ -92,6 +97,10 @@ func Run(ctx context.Context, c Chain, trainSet, testSet *data.Set, store Store,
 		}
 		cfg := c.Config
 		cfg.Seed = c.Config.Seed + uint64(step) // a different initialisation per model
+		if step == 0 && c.TeacherEpochs > 0 {
+			cfg.Epochs = c.TeacherEpochs
+		}
+		cfgJSON, _ := json.Marshal(cfg)
 		meta = weights.Metadata{Dataset: c.Dataset, Arch: c.Arch.Name, Temperature: float64(cfg.Temperature),
 			Role: role, Step: step, Seed: cfg.Seed, TestAccuracy: -1, Config: string(cfgJSON)}
 		var targets []float32

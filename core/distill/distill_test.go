@@ -159,3 +159,25 @@ func TestChainRejectsBadSteps(t *testing.T) {
 		t.Fatal("7 steps accepted")
 	}
 }
+
+func TestTeacherEpochs(t *testing.T) {
+	trainSet, testSet := data.Bars(320, 16, 1), data.Bars(100, 16, 2)
+	c := chain(1)
+	c.Config.Epochs, c.TeacherEpochs = 2, 5
+	var epochs []int // the number of epochs each model announced while training
+	metas, err := Run(context.Background(), c, trainSet, testSet, newMemStore(), nil, func(e Event) {
+		if e.Progress.Batch == 1 && e.Progress.Epoch == 1 {
+			epochs = append(epochs, e.Progress.Epochs)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if metas[0].Epochs != 5 || metas[1].Epochs != 2 || len(epochs) != 2 || epochs[0] != 5 || epochs[1] != 2 {
+		t.Fatalf("teacher %d epochs, assistant %d, announced %v; want 5, 2", metas[0].Epochs, metas[1].Epochs, epochs)
+	}
+	c.TeacherEpochs = -1
+	if _, err := Run(context.Background(), c, trainSet, testSet, newMemStore(), nil, nil); err == nil {
+		t.Fatal("negative teacher epochs accepted")
+	}
+}

@@ -122,6 +122,7 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	out := fs.String("out", "", "output folder; required")
 	cfg := train.DefaultConfig(1)
 	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs per model")
+	teacherEpochs := fs.Int("teacher-epochs", 0, "epochs of the teacher (0 = --epochs)")
 	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "batch size")
 	fs.Float64Var(&cfg.LearningRate, "lr", cfg.LearningRate, "learning rate")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed of the teacher (step k uses seed+k)")
@@ -151,6 +152,9 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	if *teacherEpochs < 0 {
+		return usageError{fmt.Sprintf("--teacher-epochs %d: want 0 or more", *teacherEpochs)}
+	}
 	cfg.Temperature = float32(ts[0])
 	if err := cfg.Validate(); err != nil {
 		return usageError{err.Error()}
@@ -175,7 +179,7 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		store := fileStore{dir: *out, dataset: *ds, temp: t, dtype: dtype}
 		var bar *progressbar.ProgressBar
 		start := time.Now()
-		metas, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: arch, Steps: *steps, Config: c}, trainSet, testSet, store, nil,
+		metas, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: arch, Steps: *steps, Config: c, TeacherEpochs: *teacherEpochs}, trainSet, testSet, store, nil,
 			func(e distill.Event) { distillEvent(e, t, store, &bar, *quiet, stderr) })
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
