@@ -13,7 +13,51 @@ import (
 	"github.com/vugu/vugu/domrender"
 
 	"github.com/tadd-project/tadd/wasm/demo"
+	"github.com/tadd-project/tadd/wasm/kernels"
 )
+
+// engineText says where the page computes, for the controls panel.
+func engineText(kernels string, workers int) string {
+	where := "on the page's thread"
+	if workers == 1 {
+		where = "in 1 Web Worker"
+	} else if workers > 1 {
+		where = fmt.Sprintf("in %d Web Workers", workers)
+	}
+	return fmt.Sprintf("Kernels: %s. Attacks run %s.", kernels, where)
+}
+
+// startAttackWorkers moves the attacks into Web Workers, one per core (at
+// most 4) unless the page was opened with ?workers=0 or the browser cannot.
+// Until a worker is ready, and if none gets ready, the page runs attacks
+// itself.
+func startAttackWorkers(app *demo.App) {
+	boot := js.Global().Get("taddBoot")
+	if boot.Type() != js.TypeObject || boot.Get("module").IsUndefined() || js.Global().Get("Worker").IsUndefined() {
+		return
+	}
+	n := 2
+	if hc := js.Global().Get("navigator").Get("hardwareConcurrency"); hc.Type() == js.TypeNumber {
+		n = hc.Int()
+	}
+	if w := boot.Get("workers"); w.Type() == js.TypeString {
+		fmt.Sscanf(w.String(), "%d", &n)
+	}
+	n = min(max(n, 0), 4)
+	if n == 0 {
+		return
+	}
+	startWorkers(boot, n, func(p *workerPool) {
+		app.Lock()
+		app.Runner = p
+		app.Engine = engineText(p.Kernels(), p.Parallel())
+		app.Unlock()
+		app.Notify()
+		js.Global().Get("document").Get("body").Call("setAttribute", "data-workers", p.Parallel())
+	}, func(err error) {
+		js.Global().Get("console").Call("warn", "TADD: "+err.Error()+"; attacks run on the page")
+	})
+}
 
 // fetch gets a path relative to the page with the browser's fetch (net/http
 // would add a megabyte to the wasm). It blocks, so call it from a goroutine.
@@ -71,6 +115,11 @@ func yieldToBrowser() {
 }
 
 func main() {
+	kern := kernels.Load()
+	if inWorker() {
+		runWorker(kern)
+		return
+	}
 	renderer, err := domrender.New("#vugu_mount_point")
 	if err != nil {
 		panic(err)
@@ -82,6 +131,8 @@ func main() {
 		panic(err)
 	}
 	app := demo.New(fetch)
+	app.Kernels = kern
+	app.Engine = engineText(kern.Name(), 0)
 	app.Lock, app.Unlock = env.Lock, env.UnlockOnly
 	app.Notify = func() { env.Lock(); env.UnlockRender() }
 	app.Yield = yieldToBrowser
@@ -97,6 +148,8 @@ func main() {
 		}
 		return out
 	}))
+	// taddKernels() names the kernels the page's models run on.
+	js.Global().Set("taddKernels", js.FuncOf(func(js.Value, []js.Value) any { return kern.Name() }))
 	js.Global().Set("taddLogits", js.FuncOf(func(js.Value, []js.Value) any {
 		app.Lock()
 		defer app.Unlock()
@@ -121,6 +174,7 @@ func main() {
 		app.Unlock()
 		app.Choose(t, step)
 		js.Global().Get("document").Get("body").Call("setAttribute", "data-ready", "1")
+		startAttackWorkers(app)
 	}()
 	for ok := true; ok; ok = renderer.EventWait() {
 		if err := renderer.Render(buildEnv.RunBuild(root)); err != nil {

@@ -37,12 +37,31 @@ func buildSite(t *testing.T, dir string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building the wasm: %v\n%s", err, out)
 	}
-	for _, f := range []string{"../static/index.html", filepath.Join(runtime.GOROOT(), "lib/wasm/wasm_exec.js")} {
+	assembleKernels(t, dir)
+	files, _ := filepath.Glob("../static/*")
+	for _, f := range append(files, filepath.Join(runtime.GOROOT(), "lib/wasm/wasm_exec.js")) {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644)
+	}
+}
+
+// assembleKernels writes the browser's SIMD kernels into dir with wabt's
+// wat2wasm, as build.sh does.
+func assembleKernels(t *testing.T, dir string) {
+	t.Helper()
+	if _, err := exec.LookPath("wat2wasm"); err != nil {
+		t.Fatal("wat2wasm is not installed (Debian package wabt; .ci/run installs it)")
+	}
+	for _, k := range [][]string{
+		{"../../wasm/kernels/gemm.wat", "-o", filepath.Join(dir, "kernels-simd128.wasm")},
+		{"--enable-all", "../../wasm/kernels/gemm_relaxed.wat", "-o", filepath.Join(dir, "kernels-relaxed.wasm")},
+	} {
+		if out, err := exec.Command("wat2wasm", k...).CombinedOutput(); err != nil {
+			t.Fatalf("wat2wasm %v: %v\n%s", k, err, out)
+		}
 	}
 }
 
@@ -199,30 +218,48 @@ func setTarget(t *testing.T, ctx context.Context, v string) {
 	}
 }
 
+// TestDemoInChromium drives the page on its fast path (SIMD kernels, attacks
+// in Web Workers) and on its fallback (portable Go kernels, attacks on the
+// page's thread), as a browser without those features gets it.
 func TestDemoInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	ctx, cancel := browser(t)
-	defer cancel()
 	siteDir := t.TempDir()
 	buildSite(t, siteDir)
 	models, modelBytes := modelDir(t)
 	srv := httptest.NewServer(serve.New(os.DirFS(siteDir), os.DirFS(models)))
 	defer srv.Close()
+	for _, path := range []struct {
+		name, query, engine string
+	}{
+		{"fast", "?workers=2", "Kernels: wasm-relaxed-simd. Attacks run in 2 Web Workers."},
+		{"fallback", "?kernels=portable&workers=0", "Kernels: portable. Attacks run on the page's thread."},
+	} {
+		t.Run(path.name, func(t *testing.T) {
+			ctx, cancel := browser(t)
+			defer cancel()
+			demoFlow(t, ctx, srv.URL+"/"+path.query, path.engine, path.name+"-", modelBytes)
+		})
+	}
+}
 
+func demoFlow(t *testing.T, ctx context.Context, url, engine, shots string, modelBytes []byte) {
 	start := time.Now()
-	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL), chromedp.WaitVisible(`body[data-ready="1"]`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(`body[data-ready="1"]`)); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("page ready (model loaded) %.2fs after navigation", time.Since(start).Seconds())
+	if engine != "" {
+		waitText(t, ctx, "#engine", engine, 20*time.Second)
+	}
 
 	// Draw a "1": a vertical stroke down the middle of the pad.
 	drawn := time.Now()
 	draw(t, ctx, [][2]float64{{0.52, 0.15}, {0.5, 0.5}, {0.48, 0.85}})
 	waitText(t, ctx, "#prediction", "Prediction: 1", 10*time.Second)
 	t.Logf("drawing to prediction %.2fs", time.Since(drawn).Seconds())
-	screenshot(t, ctx, "drawn-1.png")
+	screenshot(t, ctx, shots+"drawn-1.png")
 
 	// Switch temperature and network.
 	click(t, ctx, "#T20")
@@ -268,7 +305,7 @@ func TestDemoInChromium(t *testing.T) {
 			t.Fatalf("%s: result %q", a, res)
 		}
 		t.Logf("%s attack in the browser: %.1fs: %s", a, time.Since(began).Seconds(), res)
-		screenshot(t, ctx, "attack-"+a+".png")
+		screenshot(t, ctx, shots+"attack-"+a+".png")
 	}
 
 	// Compare the chain.
@@ -278,7 +315,7 @@ func TestDemoInChromium(t *testing.T) {
 	if strings.Count(table, "→") != 3 {
 		t.Fatalf("comparison %q", table)
 	}
-	screenshot(t, ctx, "compare.png")
+	screenshot(t, ctx, shots+"compare.png")
 
 	// Stop mid-attack, on the full-size network.
 	click(t, ctx, "#T40")
@@ -300,5 +337,5 @@ func TestDemoInChromium(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2))); err != nil {
 		t.Fatal(err)
 	}
-	screenshot(t, ctx, "phone.png")
+	screenshot(t, ctx, shots+"phone.png")
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/core/kernel"
 	"github.com/tadd-project/tadd/core/metrics"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/render"
@@ -53,6 +54,7 @@ const BudgetText = "Browser budgets (the paper's in brackets): " + attack.QuickT
 
 // Live is the state of a running attack, as last reported.
 type Live struct {
+	Model      string // role of the model attacked
 	Attack     string
 	Iteration  int
 	Const      float64
@@ -92,7 +94,14 @@ type App struct {
 	Live     *Live
 	Outcomes []Outcome // last attack (one) or comparison (teacher, assistant, student)
 	cancel   context.CancelFunc
-	budgets  attack.Configs
+	// Runner runs the attacks: Web Workers in the browser when it has
+	// them; nil runs them in the App's own goroutines.
+	Runner Runner
+	// Kernels runs the models' arithmetic: the browser's SIMD kernels when
+	// the page loaded them, else (nil) the build's default.
+	Kernels kernel.Kernels
+	// Engine describes the kernels and where attacks run, for the page.
+	Engine string
 	// Lock and Unlock guard the state against the renderer; Notify asks
 	// for a re-render. In the browser they are vugu's EventEnv; in tests,
 	// a mutex.
@@ -107,8 +116,7 @@ type App struct {
 func New(fetch Fetcher) *App {
 	var mu sync.Mutex
 	return &App{fetch: fetch, cache: map[string]*nn.Model{}, Attack: "l2", Target: "untargeted", T: 1,
-		Input: make([]float32, 784), budgets: Budgets(),
-		Lock: mu.Lock, Unlock: mu.Unlock, Notify: func() {}, Yield: runtime.Gosched}
+		Input: make([]float32, 784), Lock: mu.Lock, Unlock: mu.Unlock, Notify: func() {}, Yield: runtime.Gosched}
 }
 
 // Init reads the manifest and the gallery. Call it before anything else.
@@ -194,7 +202,7 @@ func (a *App) model(info ModelInfo) (*nn.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading %s: %w", info.File, err)
 	}
-	m, _, err = weights.Load(b, nil)
+	m, _, err = weights.Load(b, a.Kernels)
 	if err != nil {
 		return nil, fmt.Errorf("loading %s: %w", info.File, err)
 	}
@@ -343,9 +351,9 @@ func (a *App) Start(compare bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	a.Running, a.Error, a.Outcomes = true, "", nil
-	name, x, cfgs := a.Attack, append([]float32(nil), a.Input...), a.budgets
-	a.Live = &Live{Attack: name, Distance: math.Inf(1), Image: x, Probs: a.Probs}
-	go a.run(ctx, name, x, goals[0], cfgs, targets)
+	name, x := a.Attack, append([]float32(nil), a.Input...)
+	a.Live = &Live{Model: cur.Role, Attack: name, Distance: math.Inf(1), Image: x, Probs: a.Probs}
+	go a.run(ctx, name, x, goals[0], targets)
 }
 
 // logitsOf recovers logits (up to a constant) from probabilities, for the
@@ -358,60 +366,127 @@ func logitsOf(p []float32) []float32 {
 	return z
 }
 
-func (a *App) run(ctx context.Context, name string, x []float32, g attack.Goal, cfgs attack.Configs, targets []ModelInfo) {
+// Job is one attack on one model: everything a Runner (in this goroutine or
+// in a Web Worker) needs.
+type Job struct {
+	Model  ModelInfo   `json:"model"`
+	Attack string      `json:"attack"`
+	Input  []float32   `json:"input"`
+	Goal   attack.Goal `json:"goal"`
+}
+
+// Runner runs attack jobs. Run blocks until the job ends (or ctx is
+// cancelled) and calls progress with snapshots while it runs. Runs may
+// overlap: the App runs a comparison's three jobs at once.
+type Runner interface {
+	Run(ctx context.Context, job Job, progress func(Live)) (attack.Result, error)
+	// Parallel says how many jobs run at the same time.
+	Parallel() int
+}
+
+// localRunner runs jobs in the App's own goroutines, with its model cache.
+type localRunner struct{ a *App }
+
+func (r localRunner) Parallel() int { return 1 }
+
+func (r localRunner) Run(ctx context.Context, job Job, progress func(Live)) (attack.Result, error) {
+	m, err := r.a.model(job.Model)
+	if err != nil {
+		return attack.Result{}, err
+	}
+	return RunJob(ctx, m, job, Budgets(), progress, r.a.Yield)
+}
+
+// RunJob runs job's attack on m with the browser budgets, reporting a Live
+// snapshot at most every 50 ms, each followed by yield (the host paints and
+// handles Stop then).
+func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, progress func(Live), yield func()) (attack.Result, error) {
+	if len(job.Input) != m.InputSize() {
+		return attack.Result{}, fmt.Errorf("input has %d values, the model takes %d", len(job.Input), m.InputSize())
+	}
+	clf := attack.NewModel(m, 1)
+	start := time.Now()
+	last := time.Time{}
+	probs := make([]float32, 10)
+	obs := func(s attack.Step) {
+		if time.Since(last) < 50*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		nn.SoftmaxT(probs, s.Logits, 1)
+		img := s.Image
+		if s.Best != nil {
+			img = s.Best
+		}
+		progress(Live{Model: job.Model.Role, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const, BinaryStep: s.BinaryStep, Tau: s.Tau,
+			Allowed: s.Allowed, Distance: s.BestDist, Image: append([]float32(nil), img...),
+			Probs: append([]float32(nil), probs...), Elapsed: time.Since(start)})
+		if yield != nil {
+			yield()
+		}
+	}
+	return cfgs.Run(ctx, job.Attack, clf, job.Input, job.Goal, obs)
+}
+
+func (a *App) runner() Runner {
+	if a.Runner != nil {
+		return a.Runner
+	}
+	return localRunner{a}
+}
+
+// run runs the attack on every target model, as many at once as the
+// runner allows, and records each outcome as it finishes.
+func (a *App) run(ctx context.Context, name string, x []float32, g attack.Goal, targets []ModelInfo) {
 	defer func() {
 		a.Lock()
 		a.Running, a.cancel = false, nil
 		a.Unlock()
 		a.Notify()
 	}()
+	r := a.runner()
+	slots := make(chan struct{}, max(1, r.Parallel()))
+	var wg sync.WaitGroup
 	for _, info := range targets {
-		m, err := a.model(info)
-		if err != nil {
-			a.fail(err)
-			return
-		}
-		clf := attack.NewModel(m, 1)
-		start := time.Now()
-		last := time.Time{}
-		probs := make([]float32, 10)
-		obs := func(s attack.Step) {
-			if time.Since(last) < 50*time.Millisecond {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
 				return
 			}
-			last = time.Now()
-			nn.SoftmaxT(probs, s.Logits, 1)
-			a.Lock()
-			img := s.Image
-			if s.Best != nil {
-				img = s.Best
+			defer func() { <-slots }()
+			start := time.Now()
+			job := Job{Model: info, Attack: name, Input: x, Goal: g}
+			res, err := r.Run(ctx, job, func(l Live) {
+				a.Lock()
+				a.Live = &l
+				a.Unlock()
+				a.Notify()
+			})
+			if err != nil {
+				if ctx.Err() == nil {
+					a.fail(err)
+				}
+				return
 			}
-			a.Live = &Live{Attack: name, Iteration: s.Iteration, Const: s.Const, BinaryStep: s.BinaryStep, Tau: s.Tau,
-				Allowed: s.Allowed, Distance: s.BestDist, Image: append([]float32(nil), img...),
-				Probs: append([]float32(nil), probs...), Elapsed: time.Since(start)}
+			p := make([]float32, 10)
+			nn.SoftmaxT(p, res.Logits, 1)
+			a.Lock()
+			a.Outcomes = append(a.Outcomes, Outcome{Model: info, Result: res, Probs: p, Elapsed: time.Since(start)})
+			sort.Slice(a.Outcomes, func(i, j int) bool { return a.Outcomes[i].Model.Step < a.Outcomes[j].Model.Step })
+			a.Live = &Live{Model: info.Role, Attack: name, Iteration: res.Iterations, Image: res.Adversarial, Probs: p,
+				Elapsed: time.Since(start), Distance: Distance(name, res)}
 			a.Unlock()
 			a.Notify()
-			a.Yield() // let the browser paint and handle input
-		}
-		r, err := cfgs.Run(ctx, name, clf, x, g, obs)
-		if err != nil {
-			if ctx.Err() != nil {
-				a.Lock()
-				a.Error = "stopped"
-				a.Unlock()
-				return
-			}
-			a.fail(err)
-			return
-		}
-		p := make([]float32, 10)
-		nn.SoftmaxT(p, r.Logits, 1)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
 		a.Lock()
-		a.Outcomes = append(a.Outcomes, Outcome{Model: info, Result: r, Probs: p, Elapsed: time.Since(start)})
-		a.Live = &Live{Attack: name, Iteration: r.Iterations, Image: r.Adversarial, Probs: p, Elapsed: time.Since(start),
-			Distance: Distance(name, r)}
+		a.Error = "stopped"
 		a.Unlock()
-		a.Notify()
 	}
 }
 
@@ -461,4 +536,42 @@ func dataURL(img *image.RGBA) string {
 		return ""
 	}
 	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes())
+}
+
+// liveJSON is Live on the wire between a Web Worker and the page: JSON has
+// no infinity, so a distance without an adversarial example yet is null.
+type liveJSON struct {
+	Model      string        `json:"model"`
+	Attack     string        `json:"attack"`
+	Iteration  int           `json:"iteration"`
+	Const      float64       `json:"const"`
+	BinaryStep int           `json:"binary_step"`
+	Tau        float64       `json:"tau"`
+	Allowed    int           `json:"allowed"`
+	Distance   *float64      `json:"distance"`
+	Image      []float32     `json:"image"`
+	Probs      []float32     `json:"probs"`
+	Elapsed    time.Duration `json:"elapsed_ns"`
+}
+
+// MarshalJSON encodes l, with an infinite Distance as null.
+func (l Live) MarshalJSON() ([]byte, error) {
+	w := liveJSON{l.Model, l.Attack, l.Iteration, l.Const, l.BinaryStep, l.Tau, l.Allowed, nil, l.Image, l.Probs, l.Elapsed}
+	if !math.IsInf(l.Distance, 0) && !math.IsNaN(l.Distance) {
+		w.Distance = &l.Distance
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON decodes what MarshalJSON wrote.
+func (l *Live) UnmarshalJSON(b []byte) error {
+	var w liveJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*l = Live{w.Model, w.Attack, w.Iteration, w.Const, w.BinaryStep, w.Tau, w.Allowed, math.Inf(1), w.Image, w.Probs, w.Elapsed}
+	if w.Distance != nil {
+		l.Distance = *w.Distance
+	}
+	return nil
 }

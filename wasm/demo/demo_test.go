@@ -1,14 +1,20 @@
 package demo
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/data"
 )
 
@@ -105,8 +111,8 @@ func TestAttacksRunLiveAndSucceed(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			a := ready(t)
 			a.UseGallery(0)
-			var notes int
-			a.Notify = func() { notes++ }
+			var notes atomic.Int32
+			a.Notify = func() { notes.Add(1) }
 			a.Lock()
 			a.Attack, a.Target = name, "3"
 			a.Start(false)
@@ -119,8 +125,8 @@ func TestAttacksRunLiveAndSucceed(t *testing.T) {
 			if !r.Success || r.Predicted != 3 {
 				t.Fatalf("%s: success %v predicted %d", name, r.Success, r.Predicted)
 			}
-			if notes < 2 || a.Live == nil || a.Live.Iteration == 0 {
-				t.Fatalf("%d notifications, live %+v", notes, a.Live)
+			if notes.Load() < 2 || a.Live == nil || a.Live.Iteration == 0 {
+				t.Fatalf("%d notifications, live %+v", notes.Load(), a.Live)
 			}
 			if !strings.HasPrefix(HeatPNG(r.Adversarial, a.Input), "data:image/png") {
 				t.Fatal("no heat map")
@@ -152,6 +158,72 @@ func TestStopAndCompare(t *testing.T) {
 	for _, o := range a.Outcomes {
 		if !o.Result.Success {
 			t.Fatalf("%s: attack failed", o.Model.Role)
+		}
+	}
+}
+
+func TestLiveJSONRoundTrip(t *testing.T) {
+	for _, l := range []Live{
+		{Model: "teacher", Attack: "l2", Iteration: 7, Const: 0.5, BinaryStep: 2, Distance: math.Inf(1), Image: []float32{0, 0.5}, Probs: []float32{1}},
+		{Model: "student", Attack: "linf", Tau: 0.25, Allowed: 3, Distance: 1.5, Elapsed: 3 * time.Millisecond},
+	} {
+		b, err := json.Marshal(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Live
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, l) {
+			t.Fatalf("round trip of %+v gave %+v (%s)", l, got, b)
+		}
+	}
+}
+
+// parallelRunner runs jobs in this process, three at a time, and records
+// how many ran at once.
+type parallelRunner struct {
+	local    Runner
+	mu       sync.Mutex
+	running  int
+	maxSeen  int
+	progress int
+}
+
+func (r *parallelRunner) Parallel() int { return 3 }
+
+func (r *parallelRunner) Run(ctx context.Context, job Job, progress func(Live)) (attack.Result, error) {
+	r.mu.Lock()
+	r.running++
+	r.maxSeen = max(r.maxSeen, r.running)
+	r.mu.Unlock()
+	time.Sleep(20 * time.Millisecond) // let the other jobs start
+	defer func() { r.mu.Lock(); r.running--; r.mu.Unlock() }()
+	return r.local.Run(ctx, job, func(l Live) {
+		r.mu.Lock()
+		r.progress++
+		r.mu.Unlock()
+		progress(l)
+	})
+}
+
+func TestCompareRunsInParallel(t *testing.T) {
+	a := ready(t)
+	r := &parallelRunner{local: localRunner{a}}
+	a.Runner = r
+	a.UseGallery(1)
+	a.Lock()
+	a.Attack = "l2"
+	a.Start(true)
+	a.Unlock()
+	wait(t, a)
+	if len(a.Outcomes) != 3 || r.maxSeen != 3 {
+		t.Fatalf("%d outcomes (%q), %d jobs at once; want 3 and 3", len(a.Outcomes), a.Error, r.maxSeen)
+	}
+	for i, o := range a.Outcomes {
+		if o.Model.Step != i || !o.Result.Success {
+			t.Fatalf("outcome %d: step %d success %v", i, o.Model.Step, o.Result.Success)
 		}
 	}
 }

@@ -1,0 +1,84 @@
+//go:build js && wasm
+
+package kernels
+
+import (
+	"runtime"
+	"unsafe"
+
+	"github.com/tadd-project/tadd/core/kernel"
+)
+
+//go:wasmimport tadd_kernels kind
+func kind() int32
+
+//go:wasmimport tadd_kernels gemm
+func gemm(c, a, b unsafe.Pointer, m, k, n, ars, acs, acc int32)
+
+// Kind of kernel module the loader attached.
+const (
+	None    = 0 // no SIMD kernels: use the portable Go ones
+	SIMD128 = 1 // f32x4 multiply and add
+	Relaxed = 2 // f32x4.relaxed_madd (fused where the CPU has FMA)
+)
+
+// Kind says which kernel module the page loaded.
+func Kind() int { return int(kind()) }
+
+// SIMD is the kernel.Kernels of the loaded WebAssembly SIMD module.
+type SIMD struct{ kind int }
+
+// Load returns the SIMD kernels when the page loaded them, and the portable
+// Go kernels otherwise.
+func Load() kernel.Kernels {
+	if k := Kind(); k != None {
+		return SIMD{kind: k}
+	}
+	return kernel.Portable{}
+}
+
+// Name says which module runs: "wasm-simd128" or "wasm-relaxed-simd".
+func (s SIMD) Name() string {
+	if s.kind == Relaxed {
+		return "wasm-relaxed-simd"
+	}
+	return "wasm-simd128"
+}
+
+// Gemm computes C = A·B, or C += A·B, as kernel.Kernels documents, in the
+// WebAssembly module, on the slices in place.
+func (SIMD) Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) {
+	if m == 0 || n == 0 {
+		return
+	}
+	checkGemm(c, a, b, m, k, n, ars, acs)
+	acc := int32(0)
+	if accumulate {
+		acc = 1
+	}
+	var pa, pb unsafe.Pointer
+	if k > 0 {
+		pa, pb = unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b))
+	}
+	gemm(unsafe.Pointer(unsafe.SliceData(c)), pa, pb, int32(m), int32(k), int32(n), int32(ars), int32(acs), acc)
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(b)
+	runtime.KeepAlive(c)
+}
+
+// checkGemm panics when a slice is too short for the shapes: the module
+// would otherwise read or write other Go memory.
+func checkGemm(c, a, b []float32, m, k, n, ars, acs int) {
+	if len(c) < m*n {
+		panic("kernels: Gemm: c too short")
+	}
+	if k == 0 {
+		return
+	}
+	if len(b) < k*n {
+		panic("kernels: Gemm: b too short")
+	}
+	if ars < 0 || acs < 0 || len(a) <= (m-1)*ars+(k-1)*acs {
+		panic("kernels: Gemm: a too short")
+	}
+}

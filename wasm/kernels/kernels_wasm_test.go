@@ -1,0 +1,177 @@
+//go:build js && wasm
+
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/tadd-project/tadd/core/kernel"
+	"github.com/tadd-project/tadd/core/nn"
+)
+
+// TestLoaded checks the loader attached what TADD_WANT_KERNELS says
+// ("portable", "wasm-simd128" or "wasm-relaxed-simd"), so that a missing
+// module fails the test instead of silently testing the portable kernels.
+func TestLoaded(t *testing.T) {
+	want := os.Getenv("TADD_WANT_KERNELS")
+	if want == "" {
+		t.Skip("TADD_WANT_KERNELS not set")
+	}
+	if got := Load().Name(); got != want {
+		t.Fatalf("kernels %q, want %q", got, want)
+	}
+}
+
+type shape struct{ m, k, n int }
+
+// shapes are edge sizes (empty, 1×1, not multiples of 4 or 8) and the real
+// shapes of the MNIST net at batch 1 (forward and input gradient).
+var shapes = []shape{
+	{0, 0, 0}, {0, 5, 3}, {3, 0, 5}, {5, 3, 0}, {1, 1, 1}, {1, 7, 1}, {2, 3, 5}, {3, 5, 7}, {4, 4, 4},
+	{5, 9, 9}, {7, 1, 13}, {8, 8, 8}, {9, 17, 33}, {13, 31, 3}, {16, 16, 16}, {17, 2, 12},
+	{676, 9, 32}, {576, 288, 32}, {100, 288, 64}, {64, 576, 64}, {1, 1024, 200}, {1, 200, 10},
+	{576, 32, 288}, {100, 64, 288}, {64, 64, 576}, {1, 10, 200}, {1, 200, 1024},
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64())
+	}
+	return s
+}
+
+// TestGemmMatchesPortable compares the SIMD GEMM with the portable Go one on
+// every shape, for A row-major, A transposed and padded rows, with and
+// without accumulation, and checks nothing beyond C is written.
+func TestGemmMatchesPortable(t *testing.T) {
+	fast := Load()
+	if _, ok := fast.(SIMD); !ok {
+		t.Skip("no SIMD kernels loaded")
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, s := range shapes {
+		for _, layout := range []string{"NN", "TN", "padded"} {
+			ars, acs, alen := s.k, 1, s.m*s.k
+			switch layout {
+			case "TN":
+				ars, acs = 1, s.m
+			case "padded":
+				ars, alen = s.k+3, s.m*(s.k+3)
+			}
+			for _, accumulate := range []bool{false, true} {
+				name := fmt.Sprintf("%dx%dx%d/%s/acc=%v", s.m, s.k, s.n, layout, accumulate)
+				a, b := randSlice(r, alen), randSlice(r, s.k*s.n)
+				c0 := randSlice(r, s.m*s.n+8) // 8 guard values after C
+				want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
+				kernel.Portable{}.Gemm(want, a, b, s.m, s.k, s.n, ars, acs, accumulate)
+				fast.Gemm(got, a, b, s.m, s.k, s.n, ars, acs, accumulate)
+				for i := range got {
+					// Both sum k products in different orders (and
+					// relaxed SIMD may fuse): allow float32 rounding of a
+					// sum of k terms of size ~1.
+					tol := 1e-5 * float64(s.k+1) * 4
+					if d := math.Abs(float64(got[i] - want[i])); d > tol || math.IsNaN(float64(got[i])) {
+						if i >= s.m*s.n {
+							t.Fatalf("%s: wrote guard value %d: %v, was %v", name, i-s.m*s.n, got[i], c0[i])
+						}
+						t.Fatalf("%s: C[%d] = %v, portable %v (diff %g > %g)", name, i, got[i], want[i], d, tol)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestGemmAfterMemoryGrowth allocates enough to grow Go's linear memory
+// between two calls and checks both old and new slices still compute right.
+func TestGemmAfterMemoryGrowth(t *testing.T) {
+	fast := Load()
+	if _, ok := fast.(SIMD); !ok {
+		t.Skip("no SIMD kernels loaded")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	m, k, n := 33, 70, 21
+	a, b := randSlice(r, m*k), randSlice(r, k*n)
+	want := make([]float32, m*n)
+	kernel.Portable{}.Gemm(want, a, b, m, k, n, k, 1, false)
+	check := func(when string, a, b []float32) {
+		got := make([]float32, m*n)
+		fast.Gemm(got, a, b, m, k, n, k, 1, false)
+		for i := range got {
+			if math.Abs(float64(got[i]-want[i])) > 1e-3 {
+				t.Fatalf("%s: C[%d] = %v, want %v", when, i, got[i], want[i])
+			}
+		}
+	}
+	check("before growth", a, b)
+	big := make([]float32, 64<<20) // 256 MB: Go must grow its memory
+	big[len(big)-1] = 1
+	check("after growth, old slices", a, b)
+	a2, b2 := big[len(big)-m*k-k*n:len(big)-k*n], big[len(big)-k*n:]
+	copy(a2, a)
+	copy(b2, b)
+	check("after growth, slices in new memory", a2, b2)
+}
+
+func TestGemmPanicsOnShortSlices(t *testing.T) {
+	fast := Load()
+	if _, ok := fast.(SIMD); !ok {
+		t.Skip("no SIMD kernels loaded")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic for a short C")
+		}
+	}()
+	fast.Gemm(make([]float32, 3), make([]float32, 4), make([]float32, 4), 2, 2, 2, 2, 1, false)
+}
+
+func BenchmarkGemm(b *testing.B) {
+	for _, s := range []shape{{576, 288, 32}, {100, 288, 64}, {64, 576, 64}, {576, 32, 288}, {128, 1024, 200}} {
+		r := rand.New(rand.NewPCG(1, 1))
+		a, bb, c := randSlice(r, s.m*s.k), randSlice(r, s.k*s.n), make([]float32, s.m*s.n)
+		for _, k := range []kernel.Kernels{kernel.Portable{}, Load()} {
+			b.Run(fmt.Sprintf("%s/%dx%dx%d", k.Name(), s.m, s.k, s.n), func(b *testing.B) {
+				for b.Loop() {
+					k.Gemm(c, a, bb, s.m, s.k, s.n, s.k, 1, false)
+				}
+				b.ReportMetric(float64(2*s.m*s.k*s.n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkForwardInputGradient is one attack iteration of the MNIST net at
+// batch 1 and 9 (forward pass and input gradient), portable against SIMD.
+func BenchmarkForwardInputGradient(b *testing.B) {
+	for _, batch := range []int{1, 9} {
+		for _, k := range []kernel.Kernels{kernel.Portable{}, Load()} {
+			m, err := nn.New(nn.MNISTArch(), k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			m.Init(1)
+			r := rand.New(rand.NewPCG(1, 1))
+			x := make([]float32, batch*m.InputSize())
+			for i := range x {
+				x[i] = r.Float32()
+			}
+			dz := make([]float32, 10*batch)
+			for i := range batch {
+				dz[10*i+3], dz[10*i+7] = 1, -1
+			}
+			b.Run(fmt.Sprintf("%s/batch%d", k.Name(), batch), func(b *testing.B) {
+				for b.Loop() {
+					m.Forward(x, batch, false)
+					m.InputGradient(dz, batch)
+				}
+				b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/iter")
+			})
+		}
+	}
+}

@@ -1,0 +1,134 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"syscall/js"
+
+	"github.com/tadd-project/tadd/core/kernel"
+	"github.com/tadd-project/tadd/core/nn"
+	"github.com/tadd-project/tadd/core/weights"
+	"github.com/tadd-project/tadd/wasm/demo"
+)
+
+// The page and its attack workers (site/static/attack-worker.js) exchange
+// plain objects {type, id, data}: the page posts "run" (data: a demo.Job as
+// JSON) and "stop"; a worker answers "ready" once (data: its kernels), then
+// "progress" (a demo.Live), and "done" (an attack.Result) or "error" (a
+// message) for each job.
+
+// inWorker says whether this instance runs in a Web Worker (no document).
+func inWorker() bool { return js.Global().Get("document").IsUndefined() }
+
+// yieldToWorkerLoop blocks until a MessageChannel message arrives: with every
+// goroutine blocked, the Go runtime returns to the worker's event loop,
+// which delivers "stop" before the attack resumes. Unlike setTimeout, a
+// message is not clamped to 4 ms.
+func yieldToWorkerLoop(ch js.Value) {
+	done := make(chan struct{})
+	var cb js.Func
+	cb = js.FuncOf(func(js.Value, []js.Value) any {
+		cb.Release()
+		close(done)
+		return nil
+	})
+	ch.Get("port1").Set("onmessage", cb)
+	ch.Get("port2").Call("postMessage", nil)
+	<-done
+}
+
+// runWorker serves attack jobs until the worker is terminated. It runs one
+// job at a time, with its own model cache and the kernels the worker loaded.
+func runWorker(kern kernel.Kernels) {
+	self := js.Global()
+	post := func(typ string, id int, data string) {
+		self.Call("postMessage", map[string]any{"type": typ, "id": id, "data": data})
+	}
+	var mu sync.Mutex
+	cancels := map[int]context.CancelFunc{} // of the running or queued jobs
+	type request struct {
+		id  int
+		job string
+		ctx context.Context
+	}
+	jobs := make(chan request, 8)
+	onMessage := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		d := args[0].Get("data")
+		if d.Type() != js.TypeObject {
+			return nil
+		}
+		id := d.Get("id").Int()
+		switch d.Get("type").String() {
+		case "run":
+			ctx, cancel := context.WithCancel(context.Background())
+			select {
+			case jobs <- request{id, d.Get("data").String(), ctx}:
+				mu.Lock()
+				cancels[id] = cancel
+				mu.Unlock()
+			default:
+				cancel()
+				post("error", id, "worker busy")
+			}
+		case "stop":
+			mu.Lock()
+			if cancel, ok := cancels[id]; ok {
+				cancel()
+			}
+			mu.Unlock()
+		}
+		return nil
+	})
+	self.Set("onmessage", onMessage)
+	post("ready", 0, kern.Name())
+
+	cache := map[string]*nn.Model{}
+	channel := js.Global().Get("MessageChannel").New()
+	for req := range jobs {
+		res, err := workerJob(req.ctx, req.job, cache, kern, func(l demo.Live) {
+			b, _ := json.Marshal(l)
+			post("progress", req.id, string(b))
+		}, func() { yieldToWorkerLoop(channel) })
+		mu.Lock()
+		if cancel, ok := cancels[req.id]; ok {
+			cancel()
+			delete(cancels, req.id)
+		}
+		mu.Unlock()
+		if err != nil {
+			post("error", req.id, err.Error())
+			continue
+		}
+		post("done", req.id, res)
+	}
+}
+
+// workerJob decodes and runs one job and returns its result as JSON.
+func workerJob(ctx context.Context, jobJSON string, cache map[string]*nn.Model, kern kernel.Kernels,
+	progress func(demo.Live), yield func()) (string, error) {
+	var job demo.Job
+	if err := json.Unmarshal([]byte(jobJSON), &job); err != nil {
+		return "", fmt.Errorf("bad job: %w", err)
+	}
+	m, ok := cache[job.Model.File]
+	if !ok {
+		b, err := fetch("pretrained/" + job.Model.File)
+		if err != nil {
+			return "", fmt.Errorf("loading %s: %w", job.Model.File, err)
+		}
+		if m, _, err = weights.Load(b, kern); err != nil {
+			return "", fmt.Errorf("loading %s: %w", job.Model.File, err)
+		}
+		cache[job.Model.File] = m
+	}
+	res, err := demo.RunJob(ctx, m, job, demo.Budgets(), progress, yield)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(res)
+	return string(b), err
+}
