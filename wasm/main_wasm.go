@@ -148,6 +148,20 @@ func main() {
 		}
 		return out
 	}))
+	// taddBench(n, batch) times n forward passes plus input gradients of the
+	// chosen model on this thread (one attack iteration), in ms each.
+	js.Global().Set("taddBench", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) != 2 {
+			return "usage: taddBench(iterations, batch)"
+		}
+		app.Lock()
+		m := app.Model()
+		app.Unlock()
+		if m == nil {
+			return "no model loaded"
+		}
+		return demo.TimeIteration(m, args[0].Int(), args[1].Int()).Seconds() * 1000
+	}))
 	// taddKernels() names the kernels the page's models run on.
 	js.Global().Set("taddKernels", js.FuncOf(func(js.Value, []js.Value) any { return kern.Name() }))
 	js.Global().Set("taddLogits", js.FuncOf(func(js.Value, []js.Value) any {

@@ -59,3 +59,12 @@ func checkGemm(c, a, b []float32, m, k, n, ars, acs int) {
 		panic("kernel: Gemm: a too short")
 	}
 }
+
+// Col2Im is implemented by Kernels that also run the convolution's col2im
+// step (the browser's SIMD kernels, where it is a large share of an input
+// gradient): Col2Im adds the ((h-2)·(w-2))×(9c) patch-matrix gradient dcols
+// of a 3×3 valid convolution onto the h×w×c NHWC image gradient dimg, in
+// the (ky, kx, c) order of im2col. Layers fall back to their own Go loop.
+type Col2Im interface {
+	Col2Im(dimg, dcols []float32, h, w, c int)
+}

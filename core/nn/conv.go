@@ -66,9 +66,14 @@ func (l *Conv2D) im2col(cols, img []float32) {
 	}
 }
 
-// col2im adds the patch-matrix gradient dcols back onto the image gradient.
+// col2im adds the patch-matrix gradient dcols back onto the image gradient,
+// with the kernels' own Col2Im when they have one.
 func (l *Conv2D) col2im(dimg, dcols []float32) {
 	w, c := l.in.W, l.in.C
+	if ck, ok := l.kern.(kernel.Col2Im); ok {
+		ck.Col2Im(dimg, dcols, l.in.H, w, c)
+		return
+	}
 	rowLen := convK * c
 	k := convK * rowLen
 	for oy := range l.out.H {

@@ -89,12 +89,12 @@ func TestKernelsInChromium(t *testing.T) {
 			if code != 0 || !strings.Contains(text, "PASS") {
 				t.Fatalf("kernel tests exited %d:\n%s", code, text)
 			}
-			for _, want := range []string{"--- PASS: TestLoaded", "TestGemmMatchesPortable", "TestGemmAfterMemoryGrowth"} {
+			for _, want := range []string{"--- PASS: TestLoaded", "TestGemmMatchesPortable", "TestGemmAfterMemoryGrowth", "TestCol2ImMatchesGo", "TestModelMatchesPortable"} {
 				if !strings.Contains(text, want) {
 					t.Fatalf("no %q in:\n%s", want, text)
 				}
 			}
-			if mode != "portable" && strings.Contains(text, "--- SKIP: TestGemmMatchesPortable") {
+			if mode != "portable" && strings.Contains(text, "--- SKIP") {
 				t.Fatalf("SIMD kernels not tested:\n%s", text)
 			}
 			t.Logf("%s: %d lines of test output, exit 0", mode, len(out))

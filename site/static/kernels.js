@@ -23,6 +23,7 @@
 		go.importObject.tadd_kernels = {
 			kind: () => kind,
 			gemm: (c, a, b, m, k, n, ars, acs, acc) => ex.gemm(c, a, b, m, k, n, ars, acs, acc),
+			col2im: (dimg, dcols, h, w, c) => ex.col2im(dimg, dcols, h, w, c),
 		};
 		return {
 			get kind() { return kind; },

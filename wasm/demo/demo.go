@@ -257,6 +257,39 @@ func probabilities(m *nn.Model, x []float32) []float32 {
 	return p
 }
 
+// Model returns the chosen model, or nil when it is not loaded. Call with
+// the lock held.
+func (a *App) Model() *nn.Model {
+	cur, ok := a.Current()
+	if !ok {
+		return nil
+	}
+	return a.cache[cur.File]
+}
+
+// TimeIteration returns the mean time of one attack iteration of m (a
+// forward pass and an input gradient) on a batch of random images, over n
+// iterations after one warm-up.
+func TimeIteration(m *nn.Model, n, batch int) time.Duration {
+	n, batch = max(n, 1), max(batch, 1)
+	x := make([]float32, batch*m.InputSize())
+	for i := range x {
+		x[i] = float32(i%97) / 97
+	}
+	dz := make([]float32, batch*m.Classes())
+	for i := 0; i < len(dz); i += m.Classes() {
+		dz[i] = 1
+	}
+	m.Forward(x, batch, false)
+	m.InputGradient(dz, batch)
+	start := time.Now()
+	for range n {
+		m.Forward(x, batch, false)
+		m.InputGradient(dz, batch)
+	}
+	return time.Since(start) / time.Duration(n)
+}
+
 // Logits returns the chosen model's logits for the current input, or nil
 // when the model is not loaded. Call with the lock held.
 func (a *App) Logits() []float32 {

@@ -227,3 +227,16 @@ func TestCompareRunsInParallel(t *testing.T) {
 		}
 	}
 }
+
+func TestTimeIteration(t *testing.T) {
+	a := ready(t)
+	a.Lock()
+	m := a.Model()
+	a.Unlock()
+	if m == nil {
+		t.Fatal("no model loaded")
+	}
+	if d := TimeIteration(m, 3, 2); d <= 0 {
+		t.Fatalf("iteration time %v", d)
+	}
+}

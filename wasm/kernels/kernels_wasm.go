@@ -15,6 +15,9 @@ func kind() int32
 //go:wasmimport tadd_kernels gemm
 func gemm(c, a, b unsafe.Pointer, m, k, n, ars, acs, acc int32)
 
+//go:wasmimport tadd_kernels col2im
+func col2im(dimg, dcols unsafe.Pointer, h, w, c int32)
+
 // Kind of kernel module the loader attached.
 const (
 	None    = 0 // no SIMD kernels: use the portable Go ones
@@ -81,4 +84,17 @@ func checkGemm(c, a, b []float32, m, k, n, ars, acs int) {
 	if ars < 0 || acs < 0 || len(a) <= (m-1)*ars+(k-1)*acs {
 		panic("kernels: Gemm: a too short")
 	}
+}
+
+// Col2Im implements kernel.Col2Im in the WebAssembly module.
+func (SIMD) Col2Im(dimg, dcols []float32, h, w, c int) {
+	if h < 3 || w < 3 || c <= 0 {
+		return
+	}
+	if len(dimg) < h*w*c || len(dcols) < (h-2)*(w-2)*9*c {
+		panic("kernels: Col2Im: slice too short")
+	}
+	col2im(unsafe.Pointer(unsafe.SliceData(dimg)), unsafe.Pointer(unsafe.SliceData(dcols)), int32(h), int32(w), int32(c))
+	runtime.KeepAlive(dimg)
+	runtime.KeepAlive(dcols)
 }

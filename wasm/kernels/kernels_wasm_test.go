@@ -3,7 +3,10 @@
 package kernels
 
 import (
+	"context"
+
 	"fmt"
+	"github.com/tadd-project/tadd/core/attack"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -35,6 +38,7 @@ var shapes = []shape{
 	{5, 9, 9}, {7, 1, 13}, {8, 8, 8}, {9, 17, 33}, {13, 31, 3}, {16, 16, 16}, {17, 2, 12},
 	{676, 9, 32}, {576, 288, 32}, {100, 288, 64}, {64, 576, 64}, {1, 1024, 200}, {1, 200, 10},
 	{576, 32, 288}, {100, 64, 288}, {64, 64, 576}, {1, 10, 200}, {1, 200, 1024},
+	{1024, 200, 1}, {200, 200, 1}, {9, 17, 1}, {4, 3, 1}, {6, 4, 1}, // dense input gradients, dxᵀ = W·dyᵀ
 }
 
 func randSlice(r *rand.Rand, n int) []float32 {
@@ -172,6 +176,114 @@ func BenchmarkForwardInputGradient(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/iter")
 			})
+		}
+	}
+}
+
+// BenchmarkL2Iteration is one iteration of the C&W L2 attack (quick budgets,
+// one binary-search step) on the MNIST net at batch 1: forward pass, input
+// gradient and the attack's own work, portable against SIMD.
+func BenchmarkL2Iteration(b *testing.B) {
+	for _, k := range []kernel.Kernels{kernel.Portable{}, Load()} {
+		m, err := nn.New(nn.MNISTArch(), k)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Init(1)
+		x := make([]float32, m.InputSize())
+		for i := range x {
+			x[i] = float32(i%29) / 29
+		}
+		cfg := attack.QuickConfigs().L2
+		cfg.BinarySearchSteps, cfg.MaxIterations, cfg.AbortEarly = 1, 50, false
+		b.Run(k.Name(), func(b *testing.B) {
+			iters := 0
+			for b.Loop() {
+				rs, err := attack.L2(context.Background(), attack.NewModel(m, 1), cfg, x, []attack.Goal{{Label: 0, Target: 1}}, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				iters += rs[0].Iterations
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(iters)/1000, "ms/iter")
+		})
+	}
+}
+
+// col2imRef is the convolution's col2im in plain Go.
+func col2imRef(dimg, dcols []float32, h, w, c int) {
+	k := 9 * c
+	for oy := range h - 2 {
+		for ox := range w - 2 {
+			src := dcols[(oy*(w-2)+ox)*k:]
+			for ky := range 3 {
+				for j := range 3 * c {
+					dimg[((oy+ky)*w+ox)*c+j] += src[ky*3*c+j]
+				}
+			}
+		}
+	}
+}
+
+func TestCol2ImMatchesGo(t *testing.T) {
+	fast, ok := Load().(SIMD)
+	if !ok {
+		t.Skip("no SIMD kernels loaded")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, s := range []struct{ h, w, c int }{{3, 3, 1}, {5, 4, 1}, {4, 7, 3}, {6, 6, 5}, {28, 28, 1}, {26, 26, 32}, {12, 12, 32}, {10, 10, 64}, {9, 11, 7}} {
+		dcols := randSlice(r, (s.h-2)*(s.w-2)*9*s.c)
+		img0 := randSlice(r, s.h*s.w*s.c+8)
+		want, got := append([]float32(nil), img0...), append([]float32(nil), img0...)
+		col2imRef(want, dcols, s.h, s.w, s.c)
+		fast.Col2Im(got, dcols, s.h, s.w, s.c)
+		for i := range got {
+			if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("%+v: dimg[%d] = %v, want %v", s, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestModelMatchesPortable runs the MNIST net's forward pass and input
+// gradient (batch 1 and 3) on the SIMD and the portable kernels with the
+// same weights: what an attack computes must not depend on the kernels.
+func TestModelMatchesPortable(t *testing.T) {
+	fast := Load()
+	if _, ok := fast.(SIMD); !ok {
+		t.Skip("no SIMD kernels loaded")
+	}
+	ref, err := nn.New(nn.MNISTArch(), kernel.Portable{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref.Init(3)
+	m, _ := nn.New(nn.MNISTArch(), fast)
+	copy(m.Params, ref.Params)
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{1, 3} {
+		x := make([]float32, n*784)
+		for i := range x {
+			x[i] = r.Float32()
+		}
+		dz := randSlice(r, n*10)
+		zr := append([]float32(nil), ref.Forward(x, n, false)...)
+		zf := m.Forward(x, n, false)
+		gr := append([]float32(nil), ref.InputGradient(dz, n)...)
+		gf := m.InputGradient(dz, n)
+		for i := range zr {
+			if math.Abs(float64(zr[i]-zf[i])) > 1e-4*(1+math.Abs(float64(zr[i]))) {
+				t.Fatalf("batch %d logit %d: SIMD %v, portable %v", n, i, zf[i], zr[i])
+			}
+		}
+		var scale float64
+		for _, v := range gr {
+			scale = max(scale, math.Abs(float64(v)))
+		}
+		for i := range gr {
+			if math.Abs(float64(gr[i]-gf[i])) > 1e-4*scale {
+				t.Fatalf("batch %d input gradient %d: SIMD %v, portable %v", n, i, gf[i], gr[i])
+			}
 		}
 	}
 }

@@ -47,6 +47,9 @@ func module(relaxed bool) string {
 ;;
 ;; gemm(c, a, b, m, k, n, ars, acs, acc): C = A·B, or C += A·B when acc != 0,
 ;; with A(i,p) at a + 4*(i*ars + p*acs), B k×n and C m×n dense row-major.
+;;
+;; col2im(dimg, dcols, h, w, c): adds the ((h-2)*(w-2))×(9c) patch-matrix
+;; gradient of a 3×3 valid convolution onto the h×w×c NHWC image gradient.
 (module
   (import "env" "mem" (memory 0))
 `, kind)
@@ -54,6 +57,9 @@ func module(relaxed bool) string {
 	for _, t := range tiles {
 		b.WriteString(tile(t.rows, t.cols, relaxed))
 	}
+	b.WriteString(gemv(4, relaxed))
+	b.WriteString(gemv(1, relaxed))
+	b.WriteString(col2im)
 	b.WriteString(")\n")
 	return b.String()
 }
@@ -67,6 +73,21 @@ func driver() string {
     (local.set $n4 (i32.shl (local.get $n) (i32.const 2)))
     (local.set $ars4 (i32.shl (local.get $ars) (i32.const 2)))
     (local.set $acs4 (i32.shl (local.get $acs) (i32.const 2)))
+    ;; One column and rows of A contiguous: dot products, vectorised along k.
+    (if (i32.and (i32.eq (local.get $n) (i32.const 1)) (i32.eq (local.get $acs) (i32.const 1))) (then
+      (block $g4_done (loop $g4
+        (br_if $g4_done (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $m)))
+        (call $gemv4 (i32.add (local.get $c) (i32.shl (local.get $i) (i32.const 2)))
+          (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $ars4))) (local.get $b) (local.get $k) (local.get $ars4) (local.get $acc))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $g4)))
+      (block $g1_done (loop $g1
+        (br_if $g1_done (i32.ge_u (local.get $i) (local.get $m)))
+        (call $gemv1 (i32.add (local.get $c) (i32.shl (local.get $i) (i32.const 2)))
+          (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $ars4))) (local.get $b) (local.get $k) (local.get $ars4) (local.get $acc))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $g1)))
+      (return)))
 `)
 	for _, band := range []int{4, 1} {
 		fmt.Fprintf(&b, `    (block $rows%[1]d_done (loop $rows%[1]d
@@ -200,3 +221,98 @@ func tile(rows, cols int, relaxed bool) string {
 	b.WriteString("  )\n")
 	return b.String()
 }
+
+// gemv is rows dot products C(i) = Σ_p A(i,p)·b(p) for a single column of
+// B, with A's rows contiguous: f32x4 along k, a scalar tail, then the lanes
+// summed.
+func gemv(rows int, relaxed bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `  (func $gemv%d (param $pc i32) (param $pa i32) (param $pb i32) (param $k i32) (param $ars4 i32) (param $acc i32)
+    (local $p i32) (local $bv v128) (local $bs f32)
+`, rows)
+	for r := 0; r < rows; r++ {
+		fmt.Fprintf(&b, "    (local $v%[1]d v128) (local $s%[1]d f32) (local $pa%[1]d i32)\n", r)
+	}
+	for r := 0; r < rows; r++ {
+		fmt.Fprintf(&b, "    (local.set $pa%d (i32.add (local.get $pa) (i32.mul (local.get $ars4) (i32.const %d))))\n", r, r)
+	}
+	b.WriteString(`    (block $vdone (loop $vec
+      (br_if $vdone (i32.gt_u (i32.add (local.get $p) (i32.const 4)) (local.get $k)))
+      (local.set $bv (v128.load (i32.add (local.get $pb) (i32.shl (local.get $p) (i32.const 2)))))
+`)
+	for r := 0; r < rows; r++ {
+		load := fmt.Sprintf("(v128.load (i32.add (local.get $pa%d) (i32.shl (local.get $p) (i32.const 2))))", r)
+		if relaxed {
+			fmt.Fprintf(&b, "      (local.set $v%[1]d (f32x4.relaxed_madd %[2]s (local.get $bv) (local.get $v%[1]d)))\n", r, load)
+		} else {
+			fmt.Fprintf(&b, "      (local.set $v%[1]d (f32x4.add (local.get $v%[1]d) (f32x4.mul %[2]s (local.get $bv))))\n", r, load)
+		}
+	}
+	b.WriteString(`      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br $vec)))
+`)
+	for r := 0; r < rows; r++ {
+		fmt.Fprintf(&b, "    (local.set $s%[1]d (f32.add (f32.add (f32x4.extract_lane 0 (local.get $v%[1]d)) (f32x4.extract_lane 1 (local.get $v%[1]d)))\n", r)
+		fmt.Fprintf(&b, "      (f32.add (f32x4.extract_lane 2 (local.get $v%[1]d)) (f32x4.extract_lane 3 (local.get $v%[1]d)))))\n", r)
+	}
+	b.WriteString(`    (block $sdone (loop $scalar
+      (br_if $sdone (i32.ge_u (local.get $p) (local.get $k)))
+      (local.set $bs (f32.load (i32.add (local.get $pb) (i32.shl (local.get $p) (i32.const 2)))))
+`)
+	for r := 0; r < rows; r++ {
+		fmt.Fprintf(&b, "      (local.set $s%[1]d (f32.add (local.get $s%[1]d) (f32.mul (f32.load (i32.add (local.get $pa%[1]d) (i32.shl (local.get $p) (i32.const 2)))) (local.get $bs))))\n", r)
+	}
+	b.WriteString(`      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $scalar)))
+`)
+	for r := 0; r < rows; r++ {
+		fmt.Fprintf(&b, "    (if (local.get $acc) (then (local.set $s%[1]d (f32.add (local.get $s%[1]d) (f32.load offset=%[2]d (local.get $pc))))))\n", r, 4*r)
+		fmt.Fprintf(&b, "    (f32.store offset=%[2]d (local.get $pc) (local.get $s%[1]d))\n", r, 4*r)
+	}
+	b.WriteString("  )\n")
+	return b.String()
+}
+
+// col2im is the convolution's patch-matrix gradient added back onto the
+// image: for each output pixel and kernel row, 3c contiguous floats of
+// dcols are added to 3c contiguous floats of dimg, four at a time.
+const col2im = `  (func (export "col2im") (param $dimg i32) (param $dcols i32) (param $h i32) (param $w i32) (param $c i32)
+    (local $oy i32) (local $ox i32) (local $ky i32) (local $row i32) (local $row4 i32) (local $w4c i32)
+    (local $d i32) (local $s i32) (local $end i32) (local $vend i32)
+    (local.set $row (i32.mul (i32.const 3) (local.get $c)))
+    (local.set $row4 (i32.shl (local.get $row) (i32.const 2)))
+    (local.set $w4c (i32.shl (i32.mul (local.get $w) (local.get $c)) (i32.const 2)))
+    (local.set $s (local.get $dcols))
+    (block $ydone (loop $y
+      (br_if $ydone (i32.ge_s (local.get $oy) (i32.sub (local.get $h) (i32.const 2))))
+      (local.set $ox (i32.const 0))
+      (block $xdone (loop $x
+        (br_if $xdone (i32.ge_s (local.get $ox) (i32.sub (local.get $w) (i32.const 2))))
+        (local.set $ky (i32.const 0))
+        (block $kdone (loop $k
+          (br_if $kdone (i32.ge_s (local.get $ky) (i32.const 3)))
+          ;; d = dimg + 4*(((oy+ky)*w + ox)*c)
+          (local.set $d (i32.add (local.get $dimg) (i32.shl (i32.mul (i32.add (i32.mul (i32.add (local.get $oy) (local.get $ky)) (local.get $w))
+            (local.get $ox)) (local.get $c)) (i32.const 2))))
+          (local.set $end (i32.add (local.get $d) (local.get $row4)))
+          (local.set $vend (i32.sub (local.get $end) (i32.const 12)))
+          (block $vdone (loop $v
+            (br_if $vdone (i32.ge_u (local.get $d) (local.get $vend)))
+            (v128.store (local.get $d) (f32x4.add (v128.load (local.get $d)) (v128.load (local.get $s))))
+            (local.set $d (i32.add (local.get $d) (i32.const 16)))
+            (local.set $s (i32.add (local.get $s) (i32.const 16)))
+            (br $v)))
+          (block $sdone (loop $sc
+            (br_if $sdone (i32.ge_u (local.get $d) (local.get $end)))
+            (f32.store (local.get $d) (f32.add (f32.load (local.get $d)) (f32.load (local.get $s))))
+            (local.set $d (i32.add (local.get $d) (i32.const 4)))
+            (local.set $s (i32.add (local.get $s) (i32.const 4)))
+            (br $sc)))
+          (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
+          (br $k)))
+        (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+        (br $x)))
+      (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+      (br $y)))
+  )
+`
