@@ -6,6 +6,8 @@
 #   ./build.sh           build the web demo (site/dist) and bin/tadd
 #   ./build.sh site      build only the web demo
 #   ./build.sh worker    build the Cloudflare Worker (site/worker) for wrangler
+#   ./build.sh playground build the desktop playground (bin/tadd-playground; cgo,
+#                        X11 and OpenGL headers: libgl1-mesa-dev xorg-dev)
 #   ./build.sh test      run every test, with and without GOEXPERIMENT=simd
 #   ./build.sh bench     run the benchmarks (figures for BENCHMARKS.md)
 set -euo pipefail
@@ -54,6 +56,19 @@ build_worker() {
 	echo "built site/worker ($(du -h site/worker/build/app.wasm | cut -f1) Worker wasm, $(gzip -9 -c site/worker/build/app.wasm | wc -c) bytes gzipped)"
 }
 
+# playground_deps says whether this machine can build and test the desktop
+# playground: a C compiler, the X11/OpenGL headers and Xvfb.
+playground_deps() {
+	command -v gcc >/dev/null 2>&1 && command -v xvfb-run >/dev/null 2>&1 &&
+		pkg-config --exists gl x11 xrandr xcursor xinerama xi xxf86vm 2>/dev/null
+}
+
+build_playground() {
+	mkdir -p bin
+	env $(simd_env) go build -tags playground -o bin/tadd-playground ./native/cmd/tadd-playground
+	echo "built bin/tadd-playground (start it with bin/tadd playground)"
+}
+
 build_native() {
 	mkdir -p bin
 	env $(simd_env) go build -o bin/tadd ./native/cmd/tadd
@@ -74,6 +89,9 @@ worker)
 native)
 	build_native
 	;;
+playground)
+	build_playground
+	;;
 test)
 	go mod download
 	build_worker
@@ -82,6 +100,16 @@ test)
 	GOOS=js GOARCH=wasm go vet ./wasm/... ./core/...
 	echo "== tests, portable kernels"
 	go test -count=1 -timeout 30m ./...
+	if playground_deps; then
+		echo "== desktop playground (ebiten, under Xvfb)"
+		go vet -tags playground ./native/...
+		go test -count=1 -tags playground ./native/playground
+	elif [ -n "${CI:-}" ]; then
+		echo "CI lacks the playground's build dependencies (.ci/run installs them)" >&2
+		exit 1
+	else
+		echo "== desktop playground skipped: needs gcc, xvfb and the X11/OpenGL headers (see .ci/run)"
+	fi
 	if [ -n "$(simd_env)" ]; then
 		echo "== tests, SIMD kernels (GOEXPERIMENT=simd)"
 		env $(simd_env) go vet ./...
@@ -92,7 +120,7 @@ bench)
 	env $(simd_env) go test -run '^$' -bench . -benchtime 2s ./core/...
 	;;
 *)
-	echo "usage: $0 [all|site|worker|native|test|bench]" >&2
+	echo "usage: $0 [all|site|worker|native|playground|test|bench]" >&2
 	exit 2
 	;;
 esac

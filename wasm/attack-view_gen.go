@@ -50,10 +50,18 @@ func (c *AttackView) target() int {
 
 func (c *AttackView) liveText() string {
 	l := c.App.Live
-	if !c.App.Running {
-		return fmt.Sprintf("%s · finished after %d iterations · %.1fs", l.Attack, l.Iteration, l.Elapsed.Seconds())
+	who := l.Attack
+	if l.Model != "" {
+		who = l.Model + " · " + l.Attack
 	}
-	s := fmt.Sprintf("%s · iteration %d · %.1fs", l.Attack, l.Iteration, l.Elapsed.Seconds())
+	if !c.App.Running {
+		verb := "finished"
+		if c.App.Error == "stopped" {
+			verb = "stopped"
+		}
+		return fmt.Sprintf("%s · %s after %d iterations · %.1fs", who, verb, l.Iteration, l.Elapsed.Seconds())
+	}
+	s := fmt.Sprintf("%s · iteration %d · %.1fs", who, l.Iteration, l.Elapsed.Seconds())
 	if l.Const > 0 {
 		s += fmt.Sprintf(" · c = %.3g", l.Const)
 	}

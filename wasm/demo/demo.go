@@ -418,9 +418,16 @@ type Runner interface {
 }
 
 // localRunner runs jobs in the App's own goroutines, with its model cache.
-type localRunner struct{ a *App }
+type localRunner struct {
+	a        *App
+	parallel int
+}
 
-func (r localRunner) Parallel() int { return 1 }
+// LocalRunner runs a's jobs in this process, up to parallel at once (one
+// core each): the desktop playground's runner.
+func LocalRunner(a *App, parallel int) Runner { return localRunner{a, max(parallel, 1)} }
+
+func (r localRunner) Parallel() int { return max(r.parallel, 1) }
 
 func (r localRunner) Run(ctx context.Context, job Job, progress func(Live)) (attack.Result, error) {
 	m, err := r.a.model(job.Model)
@@ -465,7 +472,7 @@ func (a *App) runner() Runner {
 	if a.Runner != nil {
 		return a.Runner
 	}
-	return localRunner{a}
+	return localRunner{a, 1}
 }
 
 // run runs the attack on every target model, as many at once as the

@@ -210,7 +210,7 @@ func (r *parallelRunner) Run(ctx context.Context, job Job, progress func(Live)) 
 
 func TestCompareRunsInParallel(t *testing.T) {
 	a := ready(t)
-	r := &parallelRunner{local: localRunner{a}}
+	r := &parallelRunner{local: localRunner{a, 1}}
 	a.Runner = r
 	a.UseGallery(1)
 	a.Lock()

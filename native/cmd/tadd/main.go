@@ -27,14 +27,15 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"train":     {"train one model (hard labels, or soft labels of --teacher)", runTrain},
-		"evaluate":  {"measure accuracy, sensitivity, confidence and (--attacks) robustness", runEvaluate},
-		"attack":    {"run a C&W attack on one test image and write PNGs", runAttack},
-		"distill":   {"train teacher → assistant → student … chains at one or more T", runDistill},
-		"models":    {"list (and --verify) the models of a folder's manifest", runModels},
-		"serve":     {"serve the web demo and the pretrained models on 127.0.0.1", runServe},
-		"reproduce": {"compute every figure of the paper into a report (--quick: minutes)", runReproduce},
-		"merge":     {"combine the outputs of sharded reproduce runs", runMerge},
+		"train":      {"train one model (hard labels, or soft labels of --teacher)", runTrain},
+		"evaluate":   {"measure accuracy, sensitivity, confidence and (--attacks) robustness", runEvaluate},
+		"attack":     {"run a C&W attack on one test image and write PNGs", runAttack},
+		"distill":    {"train teacher → assistant → student … chains at one or more T", runDistill},
+		"models":     {"list (and --verify) the models of a folder's manifest", runModels},
+		"serve":      {"serve the web demo and the pretrained models on 127.0.0.1", runServe},
+		"reproduce":  {"compute every figure of the paper into a report (--quick: minutes)", runReproduce},
+		"merge":      {"combine the outputs of sharded reproduce runs", runMerge},
+		"playground": {"open the desktop playground (a window; built by ./build.sh playground)", runPlayground},
 	}
 }
 

@@ -154,3 +154,20 @@ func TestDistillChainAndModels(t *testing.T) {
 		}
 	}
 }
+
+func TestPlaygroundNeedsDisplayAndBinary(t *testing.T) {
+	t.Setenv("DISPLAY", "")
+	t.Setenv("WAYLAND_DISPLAY", "")
+	if code, _, stderr := runCLI(t, context.Background(), "playground"); code != 1 || !strings.Contains(stderr, "no display") {
+		t.Fatalf("without a display: exit %d, %q", code, stderr)
+	}
+	t.Setenv("DISPLAY", ":99")
+	t.Setenv("PATH", t.TempDir())
+	bin, err := playgroundBinary()
+	if err == nil {
+		t.Skipf("a tadd-playground is installed beside the test binary: %s", bin)
+	}
+	if code, _, stderr := runCLI(t, context.Background(), "playground"); code != 1 || !strings.Contains(stderr, "./build.sh playground") {
+		t.Fatalf("without the binary: exit %d, %q", code, stderr)
+	}
+}

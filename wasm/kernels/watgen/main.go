@@ -277,11 +277,10 @@ func gemv(rows int, relaxed bool) string {
 // image: for each output pixel and kernel row, 3c contiguous floats of
 // dcols are added to 3c contiguous floats of dimg, four at a time.
 const col2im = `  (func (export "col2im") (param $dimg i32) (param $dcols i32) (param $h i32) (param $w i32) (param $c i32)
-    (local $oy i32) (local $ox i32) (local $ky i32) (local $row i32) (local $row4 i32) (local $w4c i32)
+    (local $oy i32) (local $ox i32) (local $ky i32) (local $row i32) (local $row4 i32)
     (local $d i32) (local $s i32) (local $end i32) (local $vend i32)
     (local.set $row (i32.mul (i32.const 3) (local.get $c)))
     (local.set $row4 (i32.shl (local.get $row) (i32.const 2)))
-    (local.set $w4c (i32.shl (i32.mul (local.get $w) (local.get $c)) (i32.const 2)))
     (local.set $s (local.get $dcols))
     (block $ydone (loop $y
       (br_if $ydone (i32.ge_s (local.get $oy) (i32.sub (local.get $h) (i32.const 2))))
