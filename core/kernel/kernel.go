@@ -68,3 +68,20 @@ func checkGemm(c, a, b []float32, m, k, n, ars, acs int) {
 type Col2Im interface {
 	Col2Im(dimg, dcols []float32, h, w, c int)
 }
+
+// Transposer is implemented by Kernels with their own matrix transpose (the
+// browser's SIMD kernels: there the input gradient's weight transposes are
+// a large share of an attack iteration).
+type Transposer interface {
+	Transpose(dst, src []float32, rows, cols int)
+}
+
+// TransposeWith writes the transpose of the rows×cols matrix src into dst
+// with kern's own Transpose when it has one, else with Transpose.
+func TransposeWith(kern Kernels, dst, src []float32, rows, cols int) {
+	if t, ok := kern.(Transposer); ok {
+		t.Transpose(dst, src, rows, cols)
+		return
+	}
+	Transpose(dst, src, rows, cols)
+}

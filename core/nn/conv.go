@@ -115,7 +115,7 @@ func (l *Conv2D) Backward(dy []float32, n int, needDX, needDW bool) []float32 {
 	}
 	if needDX {
 		l.wt = grow(l.wt, co*k)
-		kernel.Transpose(l.wt, l.W, k, co)
+		kernel.TransposeWith(l.kern, l.wt, l.W, k, co)
 		l.dcol = grow(l.dcol, p*k)
 		l.dx = grow(l.dx, n*l.in.Size())
 		clear(l.dx)

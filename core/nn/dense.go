@@ -10,7 +10,7 @@ type Dense struct {
 	W, B   []float32
 	DW, DB []float32
 
-	x, y, wt, dx, dyt, dxt []float32
+	x, y, wt, dx []float32
 }
 
 // NewDense returns a dense layer from in (flattened) to units outputs.
@@ -55,10 +55,6 @@ func (l *Dense) Forward(x []float32, n int, _ bool) []float32 {
 	return l.y
 }
 
-// smallBatch is the largest batch for which Dense computes its input
-// gradient without transposing W.
-const smallBatch = 16
-
 // Backward: dW += xᵀ·dy, db += Σ dy, dx = dy·Wᵀ.
 func (l *Dense) Backward(dy []float32, n int, needDX, needDW bool) []float32 {
 	ni, no := l.in.Size(), l.out.C
@@ -73,20 +69,9 @@ func (l *Dense) Backward(dy []float32, n int, needDX, needDW bool) []float32 {
 	if !needDX {
 		return nil
 	}
-	l.dx = grow(l.dx, n*ni)
-	if n <= smallBatch {
-		// dxᵀ = W·dyᵀ reads W in place: transposing dy and the result costs
-		// n·(In+Out), far less than transposing W (In·Out) at the batch
-		// sizes of an attack.
-		l.dyt = grow(l.dyt, no*n)
-		kernel.Transpose(l.dyt, dy[:n*no], n, no)
-		l.dxt = grow(l.dxt, ni*n)
-		kernel.GemmNN(l.kern, l.dxt, l.W, l.dyt, ni, no, n, false)
-		kernel.Transpose(l.dx, l.dxt, ni, n)
-		return l.dx
-	}
 	l.wt = grow(l.wt, no*ni)
-	kernel.Transpose(l.wt, l.W, ni, no)
+	kernel.TransposeWith(l.kern, l.wt, l.W, ni, no)
+	l.dx = grow(l.dx, n*ni)
 	kernel.GemmNN(l.kern, l.dx, dy, l.wt, n, no, ni, false)
 	return l.dx
 }

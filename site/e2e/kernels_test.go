@@ -89,7 +89,7 @@ func TestKernelsInChromium(t *testing.T) {
 			if code != 0 || !strings.Contains(text, "PASS") {
 				t.Fatalf("kernel tests exited %d:\n%s", code, text)
 			}
-			for _, want := range []string{"--- PASS: TestLoaded", "TestGemmMatchesPortable", "TestGemmAfterMemoryGrowth", "TestCol2ImMatchesGo", "TestModelMatchesPortable"} {
+			for _, want := range []string{"--- PASS: TestLoaded", "TestGemmMatchesPortable", "TestGemmAfterMemoryGrowth", "TestCol2ImMatchesGo", "TestModelMatchesPortable", "TestTransposeMatchesGo"} {
 				if !strings.Contains(text, want) {
 					t.Fatalf("no %q in:\n%s", want, text)
 				}

@@ -24,6 +24,7 @@
 			kind: () => kind,
 			gemm: (c, a, b, m, k, n, ars, acs, acc) => ex.gemm(c, a, b, m, k, n, ars, acs, acc),
 			col2im: (dimg, dcols, h, w, c) => ex.col2im(dimg, dcols, h, w, c),
+			transpose: (dst, src, rows, cols) => ex.transpose(dst, src, rows, cols),
 		};
 		return {
 			get kind() { return kind; },

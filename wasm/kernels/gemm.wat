@@ -7,6 +7,7 @@
 ;; gemm(c, a, b, m, k, n, ars, acs, acc): C = A·B, or C += A·B when acc != 0,
 ;; with A(i,p) at a + 4*(i*ars + p*acs), B k×n and C m×n dense row-major.
 ;;
+;; transpose(dst, src, rows, cols): dst (cols×rows) = srcᵀ (rows×cols).
 ;; col2im(dimg, dcols, h, w, c): adds the ((h-2)*(w-2))×(9c) patch-matrix
 ;; gradient of a 3×3 valid convolution onto the h×w×c NHWC image gradient.
 (module
@@ -386,5 +387,64 @@
         (br $x)))
       (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
       (br $y)))
+  )
+  (func (export "transpose") (param $dst i32) (param $src i32) (param $rows i32) (param $cols i32)
+    (local $i i32) (local $j i32) (local $rows4 i32) (local $cols4 i32) (local $s i32) (local $d i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $rows4 (i32.shl (local.get $rows) (i32.const 2)))
+    (local.set $cols4 (i32.shl (local.get $cols) (i32.const 2)))
+    (block $idone (loop $iloop
+      (br_if $idone (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $rows)))
+      (local.set $j (i32.const 0))
+      (block $jdone (loop $jloop
+        (br_if $jdone (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $cols)))
+        ;; s = src + 4*(i*cols + j), d = dst + 4*(j*rows + i)
+        (local.set $s (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $cols)) (local.get $j)) (i32.const 2))))
+        (local.set $d (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $rows)) (local.get $i)) (i32.const 2))))
+        (local.set $r0 (v128.load (local.get $s)))
+        (local.set $r1 (v128.load (i32.add (local.get $s) (local.get $cols4))))
+        (local.set $r2 (v128.load (i32.add (local.get $s) (i32.shl (local.get $cols4) (i32.const 1)))))
+        (local.set $r3 (v128.load (i32.add (local.get $s) (i32.mul (local.get $cols4) (i32.const 3)))))
+        ;; (a0 b0 a1 b1), (a2 b2 a3 b3), (c0 d0 c1 d1), (c2 d2 c3 d3)
+        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+        (v128.store (local.get $d) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $d) (local.get $rows4))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $d) (i32.shl (local.get $rows4) (i32.const 1)))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+        (v128.store (i32.add (local.get $d) (i32.mul (local.get $rows4) (i32.const 3)))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $jloop)))
+      ;; the last cols%4 columns of these four rows
+      (block $edone (loop $eloop
+        (br_if $edone (i32.ge_u (local.get $j) (local.get $cols)))
+        (call $tcol (local.get $dst) (local.get $src) (local.get $rows) (local.get $cols) (local.get $i) (local.get $j))
+        (call $tcol (local.get $dst) (local.get $src) (local.get $rows) (local.get $cols) (i32.add (local.get $i) (i32.const 1)) (local.get $j))
+        (call $tcol (local.get $dst) (local.get $src) (local.get $rows) (local.get $cols) (i32.add (local.get $i) (i32.const 2)) (local.get $j))
+        (call $tcol (local.get $dst) (local.get $src) (local.get $rows) (local.get $cols) (i32.add (local.get $i) (i32.const 3)) (local.get $j))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $eloop)))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $iloop)))
+    ;; the last rows%4 rows
+    (block $rdone (loop $rloop
+      (br_if $rdone (i32.ge_u (local.get $i) (local.get $rows)))
+      (local.set $j (i32.const 0))
+      (block $cdone (loop $cloop
+        (br_if $cdone (i32.ge_u (local.get $j) (local.get $cols)))
+        (call $tcol (local.get $dst) (local.get $src) (local.get $rows) (local.get $cols) (local.get $i) (local.get $j))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $cloop)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $rloop)))
+  )
+  (func $tcol (param $dst i32) (param $src i32) (param $rows i32) (param $cols i32) (param $i i32) (param $j i32)
+    (f32.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $rows)) (local.get $i)) (i32.const 2)))
+      (f32.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $cols)) (local.get $j)) (i32.const 2)))))
   )
 )

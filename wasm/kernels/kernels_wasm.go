@@ -15,6 +15,9 @@ func kind() int32
 //go:wasmimport tadd_kernels gemm
 func gemm(c, a, b unsafe.Pointer, m, k, n, ars, acs, acc int32)
 
+//go:wasmimport tadd_kernels transpose
+func transpose(dst, src unsafe.Pointer, rows, cols int32)
+
 //go:wasmimport tadd_kernels col2im
 func col2im(dimg, dcols unsafe.Pointer, h, w, c int32)
 
@@ -97,4 +100,17 @@ func (SIMD) Col2Im(dimg, dcols []float32, h, w, c int) {
 	col2im(unsafe.Pointer(unsafe.SliceData(dimg)), unsafe.Pointer(unsafe.SliceData(dcols)), int32(h), int32(w), int32(c))
 	runtime.KeepAlive(dimg)
 	runtime.KeepAlive(dcols)
+}
+
+// Transpose implements kernel.Transposer in the WebAssembly module.
+func (SIMD) Transpose(dst, src []float32, rows, cols int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	if len(dst) < rows*cols || len(src) < rows*cols {
+		panic("kernels: Transpose: slice too short")
+	}
+	transpose(unsafe.Pointer(unsafe.SliceData(dst)), unsafe.Pointer(unsafe.SliceData(src)), int32(rows), int32(cols))
+	runtime.KeepAlive(dst)
+	runtime.KeepAlive(src)
 }

@@ -287,3 +287,22 @@ func TestModelMatchesPortable(t *testing.T) {
 		}
 	}
 }
+
+func TestTransposeMatchesGo(t *testing.T) {
+	fast, ok := Load().(SIMD)
+	if !ok {
+		t.Skip("no SIMD kernels loaded")
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, s := range [][2]int{{1, 1}, {1, 7}, {7, 1}, {3, 5}, {4, 4}, {5, 9}, {8, 12}, {13, 6}, {288, 32}, {576, 64}, {1024, 200}, {200, 10}, {9, 32}} {
+		src := randSlice(r, s[0]*s[1])
+		want, got := make([]float32, s[0]*s[1]+4), make([]float32, s[0]*s[1]+4)
+		kernel.Transpose(want, src, s[0], s[1])
+		fast.Transpose(got, src, s[0], s[1])
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%dx%d: dst[%d] = %v, want %v", s[0], s[1], i, got[i], want[i])
+			}
+		}
+	}
+}
