@@ -41,11 +41,10 @@ func (c *AttackView) top() int {
 }
 
 func (c *AttackView) target() int {
-	var t int
-	if _, err := fmt.Sscan(c.App.Target, &t); err != nil {
-		return -1
+	if c.App.Live != nil && c.App.Live.Target >= 0 {
+		return c.App.Live.Target
 	}
-	return t
+	return -1
 }
 
 func (c *AttackView) liveText() string {
@@ -92,8 +91,45 @@ func (c *AttackView) classText(o demo.Outcome) string {
 	return fmt.Sprintf("→ %d", o.Result.Predicted)
 }
 
-// largest marks the comparison row with the largest perturbation.
+func (c *AttackView) firstColumn() string {
+	if c.App.AllTargets && !c.App.Compared {
+		return "target"
+	}
+	return "network"
+}
+
+func (c *AttackView) rowName(o demo.Outcome) string {
+	switch {
+	case c.App.AllTargets && c.App.Compared:
+		return fmt.Sprintf("%s → %d", o.Model.Role, o.Result.Goal.Target)
+	case c.App.AllTargets:
+		return fmt.Sprintf("class %d", o.Result.Goal.Target)
+	}
+	return o.Model.Role
+}
+
+func (c *AttackView) legend() string {
+	if c.App.AllTargets && !c.App.Compared {
+		return "Highlighted: the target class the network is closest to (the smallest perturbation, in the attack's own measure)."
+	}
+	return "Highlighted: the network that needed the largest perturbation (in the attack's own measure) — the most robust here."
+}
+
+// largest marks the comparison row with the largest perturbation, or with
+// every target on one network, the smallest.
 func (c *AttackView) largest(i int) string {
+	if c.App.AllTargets && !c.App.Compared {
+		best, bestD := -1, math.Inf(1)
+		for j, o := range c.App.Outcomes {
+			if d := demo.Distance(c.App.Attack, o.Result); d < bestD {
+				best, bestD = j, d
+			}
+		}
+		if i == best {
+			return "largest"
+		}
+		return ""
+	}
 	d := func(o demo.Outcome) float64 { return demo.Distance(c.App.Attack, o.Result) }
 	best := 0
 	for j, o := range c.App.Outcomes {
@@ -272,7 +308,28 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					_ = vgparent
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tr", Attr: []vugu.VGAttribute(nil)}
 					vgparent.AppendChild(vgn)
-					vgn.SetInnerHTML(vugu.HTML("\x3Cth\x3Enetwork\x3C/th\x3E\x3Cth\x3Eresult\x3C/th\x3E\x3Cth\x3EL0\x3C/th\x3E\x3Cth\x3EL2\x3C/th\x3E\x3Cth\x3EL∞\x3C/th\x3E\x3Cth\x3Etime\x3C/th\x3E"))
+					{
+						vgparent := vgn
+						_ = vgparent
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
+						vgparent.AppendChild(vgn)
+						vgn.SetInnerHTML(c.firstColumn())
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
+						vgparent.AppendChild(vgn)
+						vgn.SetInnerHTML(vugu.HTML("result"))
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
+						vgparent.AppendChild(vgn)
+						vgn.SetInnerHTML(vugu.HTML("L0"))
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
+						vgparent.AppendChild(vgn)
+						vgn.SetInnerHTML(vugu.HTML("L2"))
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
+						vgparent.AppendChild(vgn)
+						vgn.SetInnerHTML(vugu.HTML("L∞"))
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
+						vgparent.AppendChild(vgn)
+						vgn.SetInnerHTML(vugu.HTML("time"))
+					}
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 					vgparent.AppendChild(vgn)
 					for i, o := range c.App.Outcomes {
@@ -292,7 +349,7 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgparent.AppendChild(vgn)
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
 							vgparent.AppendChild(vgn)
-							vgn.SetInnerHTML(o.Model.Role)
+							vgn.SetInnerHTML(c.rowName(o))
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 							vgparent.AppendChild(vgn)
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
@@ -332,12 +389,7 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		if len(c.App.Outcomes) > 1 {
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "small"}}}
 			vgparent.AppendChild(vgn)
-			{
-				vgparent := vgn
-				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Highlighted: the network that needed the largest perturbation\n    (in the attack's own measure) — the most robust here."}
-				vgparent.AppendChild(vgn)
-			}
+			vgn.SetInnerHTML(c.legend())
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
 		vgparent.AppendChild(vgn)

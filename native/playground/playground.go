@@ -113,7 +113,7 @@ func (u *UI) Buttons() []Button {
 		add("atk-"+atk.id, atk.label, 56, a.Attack == atk.id, !a.Running)
 	}
 	row(194)
-	for _, t := range []struct{ id, label string }{{"untargeted", "any class"}, {"least", "least likely"}} {
+	for _, t := range []struct{ id, label string }{{"untargeted", "any class"}, {"least", "least likely"}, {"all", "every class"}} {
 		add("target-"+t.id, t.label, 96, a.Target == t.id, !a.Running)
 	}
 	row(228)

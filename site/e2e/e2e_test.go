@@ -317,6 +317,20 @@ func demoFlow(t *testing.T, ctx context.Context, url, engine, shots string, mode
 	}
 	screenshot(t, ctx, shots+"compare.png")
 
+	// Every other class: nine targeted attacks, split over the workers.
+	setTarget(t, ctx, "all")
+	click(t, ctx, "#run")
+	deadline := time.Now().Add(3 * time.Minute)
+	for strings.Count(text(ctx, "#comparison"), "class ") < 9 {
+		if time.Now().After(deadline) {
+			t.Fatalf("every target: %q", text(ctx, "#comparison"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	waitText(t, ctx, "#live", "finished", 30*time.Second)
+	waitText(t, ctx, ".view", "the target class the network is closest to", 5*time.Second)
+	screenshot(t, ctx, shots+"every-target.png")
+
 	// Stop mid-attack, on the full-size network.
 	click(t, ctx, "#T40")
 	waitText(t, ctx, "#modelinfo", "at T=40", 20*time.Second)

@@ -55,6 +55,7 @@ const BudgetText = "Browser budgets (the paper's in brackets): " + attack.QuickT
 // Live is the state of a running attack, as last reported.
 type Live struct {
 	Model      string // role of the model attacked
+	Target     int    // the goal's class, or attack.Untargeted
 	Attack     string
 	Iteration  int
 	Const      float64
@@ -89,11 +90,14 @@ type App struct {
 	Input    []float32 // 28×28, what the model sees
 	Probs    []float32
 	Attack   string // l2, l0, linf
-	Target   string // a class "0".."9", "untargeted", "least"
+	Target   string // a class "0".."9", "untargeted", "least", "all" (every other class)
 	Running  bool
 	Live     *Live
-	Outcomes []Outcome // last attack (one) or comparison (teacher, assistant, student)
-	cancel   context.CancelFunc
+	Outcomes []Outcome // last attack (one), comparison (teacher, assistant, student) or every target
+	// Compared and AllTargets say how the last run was started: on the
+	// chain's first three models, and against every other class.
+	Compared, AllTargets bool
+	cancel               context.CancelFunc
 	// Runner runs the attacks: Web Workers in the browser when it has
 	// them; nil runs them in the App's own goroutines.
 	Runner Runner
@@ -366,12 +370,12 @@ func (a *App) Start(compare bool) {
 	if !ok {
 		return
 	}
-	targets := []ModelInfo{cur}
+	models := []ModelInfo{cur}
 	if compare {
-		targets = nil
+		models = nil
 		for _, s := range a.Steps() {
 			if s.Step <= 2 {
-				targets = append(targets, s)
+				models = append(models, s)
 			}
 		}
 	}
@@ -384,9 +388,16 @@ func (a *App) Start(compare bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	a.Running, a.Error, a.Outcomes = true, "", nil
+	a.Compared, a.AllTargets = compare, a.Target == "all"
 	name, x := a.Attack, append([]float32(nil), a.Input...)
-	a.Live = &Live{Model: cur.Role, Attack: name, Distance: math.Inf(1), Image: x, Probs: a.Probs}
-	go a.run(ctx, name, x, goals[0], targets)
+	var jobs []Job
+	for _, m := range models {
+		for _, g := range goals {
+			jobs = append(jobs, Job{Model: m, Attack: name, Input: x, Goal: g})
+		}
+	}
+	a.Live = &Live{Model: cur.Role, Target: goals[0].Target, Attack: name, Distance: math.Inf(1), Image: x, Probs: a.Probs}
+	go a.run(ctx, jobs)
 }
 
 // logitsOf recovers logits (up to a constant) from probabilities, for the
@@ -434,7 +445,9 @@ func (r localRunner) Run(ctx context.Context, job Job, progress func(Live)) (att
 	if err != nil {
 		return attack.Result{}, err
 	}
-	return RunJob(ctx, m, job, Budgets(), progress, r.a.Yield)
+	// Jobs may run at once on the same model (every target, or the page
+	// predicting meanwhile): each gets a replica with its own buffers.
+	return RunJob(ctx, m.Replica(), job, Budgets(), progress, r.a.Yield)
 }
 
 // RunJob runs job's attack on m with the browser budgets, reporting a Live
@@ -458,7 +471,7 @@ func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, prog
 		if s.Best != nil {
 			img = s.Best
 		}
-		progress(Live{Model: job.Model.Role, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const, BinaryStep: s.BinaryStep, Tau: s.Tau,
+		progress(Live{Model: job.Model.Role, Target: job.Goal.Target, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const, BinaryStep: s.BinaryStep, Tau: s.Tau,
 			Allowed: s.Allowed, Distance: s.BestDist, Image: append([]float32(nil), img...),
 			Probs: append([]float32(nil), probs...), Elapsed: time.Since(start)})
 		if yield != nil {
@@ -475,9 +488,9 @@ func (a *App) runner() Runner {
 	return localRunner{a, 1}
 }
 
-// run runs the attack on every target model, as many at once as the
-// runner allows, and records each outcome as it finishes.
-func (a *App) run(ctx context.Context, name string, x []float32, g attack.Goal, targets []ModelInfo) {
+// run runs the jobs, as many at once as the runner allows, and records
+// each outcome as it finishes.
+func (a *App) run(ctx context.Context, jobs []Job) {
 	defer func() {
 		a.Lock()
 		a.Running, a.cancel = false, nil
@@ -487,7 +500,7 @@ func (a *App) run(ctx context.Context, name string, x []float32, g attack.Goal, 
 	r := a.runner()
 	slots := make(chan struct{}, max(1, r.Parallel()))
 	var wg sync.WaitGroup
-	for _, info := range targets {
+	for _, job := range jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -498,7 +511,6 @@ func (a *App) run(ctx context.Context, name string, x []float32, g attack.Goal, 
 			}
 			defer func() { <-slots }()
 			start := time.Now()
-			job := Job{Model: info, Attack: name, Input: x, Goal: g}
 			res, err := r.Run(ctx, job, func(l Live) {
 				a.Lock()
 				a.Live = &l
@@ -514,10 +526,16 @@ func (a *App) run(ctx context.Context, name string, x []float32, g attack.Goal, 
 			p := make([]float32, 10)
 			nn.SoftmaxT(p, res.Logits, 1)
 			a.Lock()
-			a.Outcomes = append(a.Outcomes, Outcome{Model: info, Result: res, Probs: p, Elapsed: time.Since(start)})
-			sort.Slice(a.Outcomes, func(i, j int) bool { return a.Outcomes[i].Model.Step < a.Outcomes[j].Model.Step })
-			a.Live = &Live{Model: info.Role, Attack: name, Iteration: res.Iterations, Image: res.Adversarial, Probs: p,
-				Elapsed: time.Since(start), Distance: Distance(name, res)}
+			a.Outcomes = append(a.Outcomes, Outcome{Model: job.Model, Result: res, Probs: p, Elapsed: time.Since(start)})
+			sort.Slice(a.Outcomes, func(i, j int) bool {
+				oi, oj := a.Outcomes[i], a.Outcomes[j]
+				if oi.Model.Step != oj.Model.Step {
+					return oi.Model.Step < oj.Model.Step
+				}
+				return oi.Result.Goal.Target < oj.Result.Goal.Target
+			})
+			a.Live = &Live{Model: job.Model.Role, Target: job.Goal.Target, Attack: job.Attack, Iteration: res.Iterations, Image: res.Adversarial, Probs: p,
+				Elapsed: time.Since(start), Distance: Distance(job.Attack, res)}
 			a.Unlock()
 			a.Notify()
 		}()
@@ -582,6 +600,7 @@ func dataURL(img *image.RGBA) string {
 // no infinity, so a distance without an adversarial example yet is null.
 type liveJSON struct {
 	Model      string        `json:"model"`
+	Target     int           `json:"target"`
 	Attack     string        `json:"attack"`
 	Iteration  int           `json:"iteration"`
 	Const      float64       `json:"const"`
@@ -596,7 +615,7 @@ type liveJSON struct {
 
 // MarshalJSON encodes l, with an infinite Distance as null.
 func (l Live) MarshalJSON() ([]byte, error) {
-	w := liveJSON{l.Model, l.Attack, l.Iteration, l.Const, l.BinaryStep, l.Tau, l.Allowed, nil, l.Image, l.Probs, l.Elapsed}
+	w := liveJSON{l.Model, l.Target, l.Attack, l.Iteration, l.Const, l.BinaryStep, l.Tau, l.Allowed, nil, l.Image, l.Probs, l.Elapsed}
 	if !math.IsInf(l.Distance, 0) && !math.IsNaN(l.Distance) {
 		w.Distance = &l.Distance
 	}
@@ -609,7 +628,7 @@ func (l *Live) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*l = Live{w.Model, w.Attack, w.Iteration, w.Const, w.BinaryStep, w.Tau, w.Allowed, math.Inf(1), w.Image, w.Probs, w.Elapsed}
+	*l = Live{w.Model, w.Target, w.Attack, w.Iteration, w.Const, w.BinaryStep, w.Tau, w.Allowed, math.Inf(1), w.Image, w.Probs, w.Elapsed}
 	if w.Distance != nil {
 		l.Distance = *w.Distance
 	}

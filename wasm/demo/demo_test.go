@@ -240,3 +240,33 @@ func TestTimeIteration(t *testing.T) {
 		t.Fatalf("iteration time %v", d)
 	}
 }
+
+func TestEveryTarget(t *testing.T) {
+	a := ready(t)
+	r := &parallelRunner{local: localRunner{a, 1}}
+	a.Runner = r
+	a.UseGallery(1)
+	a.Lock()
+	a.Attack, a.Target = "l2", "all"
+	label := a.Predicted()
+	a.Start(false)
+	a.Unlock()
+	wait(t, a)
+	if len(a.Outcomes) != 9 || !a.AllTargets || a.Compared {
+		t.Fatalf("%d outcomes (%q), all %v compared %v", len(a.Outcomes), a.Error, a.AllTargets, a.Compared)
+	}
+	seen := map[int]bool{}
+	for _, o := range a.Outcomes {
+		g := o.Result.Goal
+		if g.Label != label || g.Target == label || seen[g.Target] {
+			t.Fatalf("goal %+v (label %d)", g, label)
+		}
+		seen[g.Target] = true
+		if o.Result.Success && o.Result.Predicted != g.Target {
+			t.Fatalf("target %d: classified %d", g.Target, o.Result.Predicted)
+		}
+	}
+	if r.maxSeen < 2 {
+		t.Fatalf("targets ran one at a time (%d at once)", r.maxSeen)
+	}
+}

@@ -222,6 +222,7 @@ func (g *game) Draw(screen *ebiten.Image) {
 	live := a.Live
 	outcomes := append([]demo.Outcome(nil), a.Outcomes...)
 	running, errText := a.Running, a.Error
+	allTargets, compared := a.AllTargets, a.Compared
 	cur, _ := a.Current()
 	loading := a.Loading
 	t := a.T
@@ -313,21 +314,28 @@ func (g *game) Draw(screen *ebiten.Image) {
 		say(screen, fmt.Sprintf("classified %d  L0 %d px  L2 %.3f  Linf %.3f", o.Predicted, o.L0, o.L2, o.LInf), r.X0, r.Y0+28, ink)
 		say(screen, fmt.Sprintf("%d iterations in %.1fs", o.Iterations, outcomes[0].Elapsed.Seconds()), r.X0, r.Y0+46, muted)
 	case len(outcomes) > 1:
-		say(screen, "network     class  L0    L2     Linf   time", r.X0, r.Y0+10, muted)
+		say(screen, "model       class  L0    L2     Linf   time", r.X0, r.Y0+10, muted)
 		best := -1
 		if live != nil {
-			best = largest(outcomes, live.Attack)
+			best = pick(outcomes, live.Attack, allTargets && !compared)
 		}
+		step := min(18, 120/len(outcomes))
 		for i, o := range outcomes {
 			col := ink
 			if i == best && !running {
 				col = good
 			}
-			say(screen, fmt.Sprintf("%-10s  -> %d  %4d  %.3f  %.3f  %.1fs", o.Model.Role, o.Result.Predicted, o.Result.L0, o.Result.L2,
-				o.Result.LInf, o.Elapsed.Seconds()), r.X0, r.Y0+28+18*i, col)
+			name := o.Model.Role
+			if allTargets {
+				name = fmt.Sprintf("%.7s>%d", o.Model.Role, o.Result.Goal.Target)
+			}
+			say(screen, fmt.Sprintf("%-10s  -> %d  %4d  %.3f  %.3f  %.1fs", name, o.Result.Predicted, o.Result.L0, o.Result.L2,
+				o.Result.LInf, o.Elapsed.Seconds()), r.X0, r.Y0+28+step*i, col)
 		}
-		if !running {
-			say(screen, "green: needed the largest perturbation", r.X0, r.Y0+28+18*len(outcomes), muted)
+		if !running && allTargets && !compared {
+			say(screen, "green: the nearest target (smallest change)", r.X0, r.Y0+28+step*len(outcomes), muted)
+		} else if !running {
+			say(screen, "green: needed the largest perturbation", r.X0, r.Y0+28+step*len(outcomes), muted)
 		}
 	}
 	if g.ui.Status != "" {
@@ -367,12 +375,16 @@ func liveText(l *demo.Live, running bool) string {
 	return s
 }
 
-// largest is the outcome that needed the largest perturbation in the
-// attack's own measure.
-func largest(os []demo.Outcome, attack string) int {
-	best, bestD := -1, -1.0
+// pick is the outcome that needed the largest perturbation in the
+// attack's own measure, or with smallest, the one that needed the least.
+func pick(os []demo.Outcome, attack string, smallest bool) int {
+	best, bestD := -1, 0.0
 	for i, o := range os {
-		if d := demo.Distance(attack, o.Result); !math.IsInf(d, 1) && d > bestD {
+		d := demo.Distance(attack, o.Result)
+		if math.IsInf(d, 1) {
+			continue
+		}
+		if best < 0 || (smallest && d < bestD) || (!smallest && d > bestD) {
 			best, bestD = i, d
 		}
 	}
