@@ -45,26 +45,18 @@ func (s SIMD) Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) {
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
-	if rem := m % 4; rem != 0 && (ars == 1 || acs == 1) {
-		// The last rows go through a 4-row tile too, padded with zero rows,
-		// so that a row's result does not depend on where it falls (a
+	if rem := m % 4; rem != 0 && acs == 1 && ars != 1 {
+		// Row-major A, whose rows are samples in the dense layers: the last
+		// rows go through a 4-row tile too, padded with zero rows, so that a
+		// sample's result does not depend on where it falls in a batch (a
 		// sample alone or in a batch rounds the same: sharded runs merge
 		// exactly).
 		i0 := m - rem
 		pa := make([]float32, 4*k)
-		if ars == 1 { // Aᵀ: k×4, A(r, p) at pa[p*4+r]
-			for p := range k {
-				for r := range rem {
-					pa[p*4+r] = a[i0+r+p*acs]
-				}
-			}
-			s.tiles(c[i0*n:], pa, b, 4, k, n, 1, 4, rem)
-		} else {
-			for r := range rem {
-				copy(pa[r*k:(r+1)*k], a[(i0+r)*ars:(i0+r)*ars+k])
-			}
-			s.tiles(c[i0*n:], pa, b, 4, k, n, k, 1, rem)
+		for r := range rem {
+			copy(pa[r*k:(r+1)*k], a[(i0+r)*ars:(i0+r)*ars+k])
 		}
+		s.tiles(c[i0*n:], pa, b, 4, k, n, k, 1, rem)
 		m = i0
 		if m == 0 {
 			return

@@ -45,17 +45,24 @@ func (l *MaxPool) Forward(x []float32, n int, _ bool) []float32 {
 		img := x[i*is : (i+1)*is]
 		for oy := range l.out.H {
 			for ox := range l.out.W {
+				// The 2×2 window: two pixels of the top row, two of the
+				// bottom, each c channels, contiguous in NHWC.
 				base := ((2*oy)*w + 2*ox) * c
-				for ch := range c {
-					best := base + ch
-					for _, d := range [3]int{c, w * c, w*c + c} {
-						if img[base+ch+d] > img[best] {
-							best = base + ch + d
-						}
+				top, bot := img[base:base+2*c], img[base+w*c:base+w*c+2*c]
+				o := i*os + (oy*l.out.W+ox)*c
+				ys, args := l.y[o:o+c], l.arg[o:o+c]
+				for ch := range ys {
+					v, at := top[ch], base+ch
+					if u := top[c+ch]; u > v {
+						v, at = u, base+c+ch
 					}
-					o := i*os + (oy*l.out.W+ox)*c + ch
-					l.y[o] = img[best]
-					l.arg[o] = int32(best)
+					if u := bot[ch]; u > v {
+						v, at = u, base+w*c+ch
+					}
+					if u := bot[c+ch]; u > v {
+						v, at = u, base+w*c+c+ch
+					}
+					ys[ch], args[ch] = v, int32(at)
 				}
 			}
 		}
