@@ -30,6 +30,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	seed := fs.Uint64("seed", 1, "seed of the random target")
 	fs.StringVar(&d.dir, "data", "", "dataset directory")
 	fs.BoolVar(&d.offline, "offline", false, "never download datasets")
+	device := deviceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -43,7 +44,12 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := attack.CheckName(*name); err != nil {
 		return usageError{err.Error()}
 	}
-	m, meta, err := modelfile.Load(*model, nil)
+	kern, release, err := deviceKernels(*device, stderr)
+	if err != nil {
+		return err
+	}
+	defer release()
+	m, meta, err := modelfile.Load(*model, kern)
 	if err != nil {
 		return err
 	}

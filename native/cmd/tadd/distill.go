@@ -132,6 +132,7 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	fs.StringVar(&d.dir, "data", "", "dataset directory")
 	fs.BoolVar(&d.offline, "offline", false, "never download datasets")
+	device := deviceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -159,6 +160,11 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := cfg.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
+	kern, release, err := deviceKernels(*device, stderr)
+	if err != nil {
+		return err
+	}
+	defer release()
 	trainSet, testSet, err := loadDataset(ctx, *ds, d, stderr)
 	if err != nil {
 		return err
@@ -179,7 +185,7 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		store := fileStore{dir: *out, dataset: *ds, temp: t, dtype: dtype}
 		var bar *progressbar.ProgressBar
 		start := time.Now()
-		metas, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: arch, Steps: *steps, Config: c, TeacherEpochs: *teacherEpochs}, trainSet, testSet, store, nil,
+		metas, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: arch, Steps: *steps, Config: c, TeacherEpochs: *teacherEpochs}, trainSet, testSet, store, kern,
 			func(e distill.Event) { distillEvent(e, t, store, &bar, *quiet, stderr) })
 		if err != nil {
 			if errors.Is(err, context.Canceled) {

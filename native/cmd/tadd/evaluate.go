@@ -55,6 +55,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	fs.StringVar(&d.dir, "data", "", "dataset directory")
 	fs.BoolVar(&d.offline, "offline", false, "never download datasets")
+	device := deviceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -75,7 +76,12 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	path := fs.Arg(0)
-	m, meta, err := modelfile.Load(path, nil)
+	kern, release, err := deviceKernels(*device, stderr)
+	if err != nil {
+		return err
+	}
+	defer release()
+	m, meta, err := modelfile.Load(path, kern)
 	if err != nil {
 		return err
 	}

@@ -86,6 +86,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	quiet := flags.Bool("quiet", false, "no progress bars")
 	flags.StringVar(&d.dir, "data", "", "dataset directory")
 	flags.BoolVar(&d.offline, "offline", false, "never download datasets")
+	device := deviceFlag(flags)
 	if err := parse(flags, args); err != nil {
 		return err
 	}
@@ -140,17 +141,22 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		man = &manifest.Manifest{}
 	}
 	trainedDir := filepath.Join(*out, "models")
+	kern, release, err := deviceKernels(*device, stderr)
+	if err != nil {
+		return err
+	}
+	defer release()
 	load := func(t float64, step int) (*nn.Model, report.Model, error) {
 		if e, ok := man.Find(*ds, t, step); ok {
 			b, err := fs.ReadFile(modelFS, e.File)
 			if err != nil {
 				return nil, report.Model{}, err
 			}
-			m, _, err := weights.Load(b, nil)
+			m, _, err := weights.Load(b, kern)
 			return m, report.Model{File: e.File, Temperature: t, Step: step, Role: e.Role}, err
 		}
 		store := fileStore{dir: trainedDir, dataset: *ds, temp: t, dtype: weights.F16}
-		if m, meta, err := store.Model(step, nil); err == nil {
+		if m, meta, err := store.Model(step, kern); err == nil {
 			return m, report.Model{File: store.Name(step), Temperature: t, Step: step, Role: meta.Role}, nil
 		}
 		return nil, report.Model{}, distill.ErrMissing
@@ -176,7 +182,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		os.MkdirAll(trainedDir, 0o755)
 		var bar *progressbar.ProgressBar
 		store := fileStore{dir: trainedDir, dataset: *ds, temp: t, dtype: weights.F16}
-		if _, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: mustArch(defaultArch(*ds)), Steps: *steps, Config: cfg}, trainSet, test, store, nil,
+		if _, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: mustArch(defaultArch(*ds)), Steps: *steps, Config: cfg}, trainSet, test, store, kern,
 			func(e distill.Event) { distillEvent(e, t, store, &bar, *quiet, stderr) }); err != nil {
 			return err
 		}

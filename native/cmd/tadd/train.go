@@ -36,10 +36,12 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	out := fs.String("out", "", "output model file (.safetensors); required")
 	teacher := fs.String("teacher", "", "distill: train on this model's soft labels at --temperature")
 	limit := fs.Int("train-samples", 0, "use only the first N training images (0 = all)")
+	testLimit := fs.Int("test-samples", 0, "measure the final accuracy on the first N test images (0 = all)")
 	f16 := fs.Bool("f16", false, "store the weights as F16")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	fs.StringVar(&d.dir, "data", "", "dataset directory (default $TADD_DATA, the Go module cache, then download)")
 	fs.BoolVar(&d.offline, "offline", false, "never download datasets")
+	device := deviceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -60,12 +62,20 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	kern, release, err := deviceKernels(*device, stderr)
+	if err != nil {
+		return err
+	}
+	defer release()
 	trainSet, testSet, err := loadDataset(ctx, *ds, d, stderr)
 	if err != nil {
 		return err
 	}
 	if *limit > 0 {
 		trainSet = trainSet.Subset(*limit)
+	}
+	if *testLimit > 0 {
+		testSet = testSet.Subset(*testLimit)
 	}
 	dtype := weights.F32
 	if *f16 {
@@ -75,7 +85,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Seed: cfg.Seed, TestAccuracy: -1}
 	var targets []float32
 	if *teacher != "" {
-		tm, tmeta, err := modelfile.Load(*teacher, nil)
+		tm, tmeta, err := modelfile.Load(*teacher, kern)
 		if err != nil {
 			return err
 		}
@@ -88,7 +98,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		meta.Parent = *teacher
 	}
 	res, err := trainModel(ctx, trainJob{arch: arch, cfg: cfg, set: trainSet, test: testSet, targets: targets,
-		meta: meta, out: *out, dtype: dtype, quiet: *quiet}, stderr)
+		meta: meta, out: *out, dtype: dtype, quiet: *quiet, kern: kern}, stderr)
 	if err != nil {
 		return err
 	}
@@ -107,6 +117,7 @@ type trainJob struct {
 	out     string
 	dtype   weights.DType
 	quiet   bool
+	kern    kernel.Kernels // nil: the CPU's
 }
 
 type trainResult struct {
@@ -120,7 +131,11 @@ func trainModel(ctx context.Context, j trainJob, stderr io.Writer) (trainResult,
 	cfgJSON, _ := json.Marshal(j.cfg)
 	j.meta.Config = string(cfgJSON)
 	ckptPath := j.out + ".ckpt"
-	m, err := nn.New(j.arch, kernel.Default())
+	kern := j.kern
+	if kern == nil {
+		kern = kernel.Default()
+	}
+	m, err := nn.New(j.arch, kern)
 	if err != nil {
 		return trainResult{}, err
 	}

@@ -1,0 +1,105 @@
+package vulkan
+
+import (
+	_ "embed"
+	"fmt"
+	"sync"
+)
+
+//go:embed shaders/gemm.spv
+var gemmSPIRV []byte
+
+// Kernels is a kernel.Kernels whose GEMM runs on a Vulkan device. This
+// first step of the GPU backend copies the operands into device-visible
+// buffers on each call and the result back; the layers stay on the CPU.
+type Kernels struct {
+	d    *Device
+	gemm *Pipeline
+
+	mu      sync.Mutex
+	a, b, c *Buffer
+}
+
+// NewKernels builds the compute pipelines on d.
+func NewKernels(d *Device) (*Kernels, error) {
+	p, err := d.NewPipeline(gemmSPIRV, 3, 9*4)
+	if err != nil {
+		return nil, fmt.Errorf("vulkan: gemm pipeline: %w", err)
+	}
+	return &Kernels{d: d, gemm: p}, nil
+}
+
+// Name says which device runs the kernels.
+func (k *Kernels) Name() string { return "vulkan: " + k.d.Info.String() }
+
+// Close releases the buffers and pipelines (not the device).
+func (k *Kernels) Close() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, b := range []*Buffer{k.a, k.b, k.c} {
+		if b != nil {
+			b.Free()
+		}
+	}
+	k.a, k.b, k.c = nil, nil, nil
+	k.gemm.Close()
+}
+
+// ensure returns buf, reallocated when it holds fewer than n floats.
+func (k *Kernels) ensure(buf **Buffer, n int) error {
+	if *buf != nil && (*buf).Len() >= n {
+		return nil
+	}
+	if *buf != nil {
+		(*buf).Free()
+		*buf = nil
+	}
+	b, err := k.d.NewBuffer(max(n, 1024))
+	if err != nil {
+		return err
+	}
+	*buf = b
+	return nil
+}
+
+// Gemm computes C = A·B, or C += A·B, as kernel.Kernels documents, on the
+// device. A device failure panics: the kernel seam has no error path, and
+// a half-computed product must not pass for a result.
+func (k *Kernels) Gemm(c, a, b []float32, m, kk, n, ars, acs int, accumulate bool) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if kk == 0 {
+		if !accumulate {
+			clear(c[:m*n])
+		}
+		return
+	}
+	if len(c) < m*n || len(b) < kk*n || len(a) <= (m-1)*ars+(kk-1)*acs {
+		panic("vulkan: Gemm: slice too short")
+	}
+	alen := (m-1)*ars + (kk-1)*acs + 1
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, e := range []struct {
+		buf **Buffer
+		n   int
+	}{{&k.a, alen}, {&k.b, kk * n}, {&k.c, m * n}} {
+		if err := k.ensure(e.buf, e.n); err != nil {
+			panic(err)
+		}
+	}
+	copy(k.a.Floats(), a[:alen])
+	copy(k.b.Floats(), b[:kk*n])
+	acc := uint32(0)
+	if accumulate {
+		acc = 1
+		copy(k.c.Floats(), c[:m*n])
+	}
+	push := []uint32{uint32(m), uint32(kk), uint32(n), uint32(ars), uint32(acs), acc, 0, 0, 0}
+	groups := [3]uint32{uint32((n + 15) / 16), uint32((m + 15) / 16), 1}
+	if err := k.gemm.Run([]*Buffer{k.c, k.a, k.b}, push, groups); err != nil {
+		panic(err)
+	}
+	copy(c[:m*n], k.c.Floats())
+}
