@@ -44,6 +44,7 @@ func TestKernelsInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	requireChromium(t)
 	dir := t.TempDir()
 	cmd := exec.Command("go", "test", "-c", "-o", filepath.Join(dir, "kernels.test.wasm"), "../../wasm/kernels")
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
