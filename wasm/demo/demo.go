@@ -541,10 +541,23 @@ func (a *App) run(ctx context.Context, jobs []Job) {
 		}()
 	}
 	wg.Wait()
+	a.Lock()
+	defer a.Unlock()
 	if ctx.Err() != nil {
-		a.Lock()
 		a.Error = "stopped"
-		a.Unlock()
+		return
+	}
+	if a.AllTargets && !a.Compared && len(a.Outcomes) > 0 {
+		// Show the nearest adversarial example: the class the network is
+		// closest to.
+		best := a.Outcomes[0]
+		for _, o := range a.Outcomes[1:] {
+			if Distance(jobs[0].Attack, o.Result) < Distance(jobs[0].Attack, best.Result) {
+				best = o
+			}
+		}
+		a.Live = &Live{Model: best.Model.Role, Target: best.Result.Goal.Target, Attack: jobs[0].Attack, Iteration: best.Result.Iterations,
+			Image: best.Result.Adversarial, Probs: best.Probs, Elapsed: best.Elapsed, Distance: Distance(jobs[0].Attack, best.Result)}
 	}
 }
 

@@ -270,3 +270,23 @@ func TestEveryTarget(t *testing.T) {
 		t.Fatalf("targets ran one at a time (%d at once)", r.maxSeen)
 	}
 }
+
+func TestEveryTargetShowsTheNearest(t *testing.T) {
+	a := ready(t)
+	a.UseGallery(1)
+	a.Lock()
+	a.Attack, a.Target = "l2", "all"
+	a.Start(false)
+	a.Unlock()
+	wait(t, a)
+	a.Lock()
+	defer a.Unlock()
+	if len(a.Outcomes) != 9 || a.Live == nil {
+		t.Fatalf("%d outcomes, live %v", len(a.Outcomes), a.Live)
+	}
+	for _, o := range a.Outcomes {
+		if d := Distance("l2", o.Result); d < a.Live.Distance {
+			t.Fatalf("shown: target %d at %.3f, but target %d needs only %.3f", a.Live.Target, a.Live.Distance, o.Result.Goal.Target, d)
+		}
+	}
+}
