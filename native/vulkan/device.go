@@ -9,7 +9,7 @@
 // run it on machines without a GPU.
 package vulkan
 
-//go:generate glslangValidator -V --target-env vulkan1.1 -o shaders/gemm.spv shaders/gemm.comp
+//go:generate sh -c "for f in shaders/*.comp; do glslangValidator -V --target-env vulkan1.1 -o ${f%.comp}.spv $f || exit 1; done"
 
 import (
 	"bytes"

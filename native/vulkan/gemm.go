@@ -1,13 +1,28 @@
 package vulkan
 
 import (
-	_ "embed"
+	"embed"
 	"fmt"
 	"sync"
 )
 
-//go:embed shaders/gemm.spv
-var gemmSPIRV []byte
+// shaders holds the SPIR-V of every compute shader (shaders/*.comp,
+// compiled by go generate).
+//
+//go:embed shaders/*.spv
+var shaders embed.FS
+
+// spirv returns the compiled shader name (without extension).
+func spirv(name string) []byte {
+	b, err := shaders.ReadFile("shaders/" + name + ".spv")
+	if err != nil {
+		panic("vulkan: no shader " + name) // a build error: the .spv files are embedded
+	}
+	return b
+}
+
+// gemmPush is the gemm shader's push constants.
+const gemmPush = 11 * 4
 
 // Kernels is a kernel.Kernels whose GEMM runs on a Vulkan device. This
 // first step of the GPU backend copies the operands into device-visible
@@ -22,7 +37,7 @@ type Kernels struct {
 
 // NewKernels builds the compute pipelines on d.
 func NewKernels(d *Device) (*Kernels, error) {
-	p, err := d.NewPipeline(gemmSPIRV, 3, 9*4)
+	p, err := d.NewPipeline(spirv("gemm"), 3, gemmPush)
 	if err != nil {
 		return nil, fmt.Errorf("vulkan: gemm pipeline: %w", err)
 	}
@@ -96,7 +111,7 @@ func (k *Kernels) Gemm(c, a, b []float32, m, kk, n, ars, acs int, accumulate boo
 		acc = 1
 		copy(k.c.Floats(), c[:m*n])
 	}
-	push := []uint32{uint32(m), uint32(kk), uint32(n), uint32(ars), uint32(acs), acc, 0, 0, 0}
+	push := []uint32{uint32(m), uint32(kk), uint32(n), uint32(ars), uint32(acs), uint32(n), 1, acc, 0, 0, 0}
 	groups := [3]uint32{uint32((n + 15) / 16), uint32((m + 15) / 16), 1}
 	if err := k.gemm.Run([]*Buffer{k.c, k.a, k.b}, push, groups); err != nil {
 		panic(err)

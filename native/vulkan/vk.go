@@ -304,6 +304,7 @@ type api struct {
 	destroyPipeline                        func(dev uintptr, p uint64, alloc unsafe.Pointer)
 	createDescriptorPool                   func(dev uintptr, info *descriptorPoolCreateInfo, alloc unsafe.Pointer, out *uint64) int32
 	destroyDescriptorPool                  func(dev uintptr, p uint64, alloc unsafe.Pointer)
+	resetDescriptorPool                    func(dev uintptr, p uint64, flags uint32) int32
 	allocateDescriptorSets                 func(dev uintptr, info *descriptorSetAllocateInfo, out *uint64) int32
 	updateDescriptorSets                   func(dev uintptr, nw uint32, w *writeDescriptorSet, nc uint32, c unsafe.Pointer)
 	createCommandPool                      func(dev uintptr, info *commandPoolCreateInfo, alloc unsafe.Pointer, out *uint64) int32
@@ -392,6 +393,7 @@ func (a *api) resolveInstance(instance uintptr) error {
 		"vkDestroyPipeline":                        &a.destroyPipeline,
 		"vkCreateDescriptorPool":                   &a.createDescriptorPool,
 		"vkDestroyDescriptorPool":                  &a.destroyDescriptorPool,
+		"vkResetDescriptorPool":                    &a.resetDescriptorPool,
 		"vkAllocateDescriptorSets":                 &a.allocateDescriptorSets,
 		"vkUpdateDescriptorSets":                   &a.updateDescriptorSets,
 		"vkCreateCommandPool":                      &a.createCommandPool,

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tadd-project/tadd/core/attack"
@@ -158,22 +159,29 @@ func TestL2AttackMatchesCPU(t *testing.T) {
 	}
 }
 
-// TestShaderUpToDate recompiles the GLSL sources and compares them with
-// the committed SPIR-V (go generate ./native/vulkan rebuilds it).
-func TestShaderUpToDate(t *testing.T) {
+// TestShadersUpToDate recompiles every GLSL source and compares it with the
+// committed SPIR-V (go generate ./native/vulkan rebuilds them).
+func TestShadersUpToDate(t *testing.T) {
 	if _, err := exec.LookPath("glslangValidator"); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal("glslangValidator missing in CI (.ci/run installs glslang-tools)")
 		}
 		t.Skip("glslangValidator not installed")
 	}
-	out := filepath.Join(t.TempDir(), "gemm.spv")
-	if b, err := exec.Command("glslangValidator", "-V", "--target-env", "vulkan1.1", "-o", out, "shaders/gemm.comp").CombinedOutput(); err != nil {
-		t.Fatalf("glslangValidator: %v\n%s", err, b)
+	srcs, _ := filepath.Glob("shaders/*.comp")
+	if len(srcs) < 10 {
+		t.Fatalf("%d shader sources", len(srcs))
 	}
-	got, _ := os.ReadFile(out)
-	if !bytes.Equal(got, gemmSPIRV) {
-		t.Fatal("shaders/gemm.spv is stale: run go generate ./native/vulkan")
+	for _, src := range srcs {
+		name := strings.TrimSuffix(filepath.Base(src), ".comp")
+		out := filepath.Join(t.TempDir(), name+".spv")
+		if b, err := exec.Command("glslangValidator", "-V", "--target-env", "vulkan1.1", "-o", out, src).CombinedOutput(); err != nil {
+			t.Fatalf("glslangValidator %s: %v\n%s", src, err, b)
+		}
+		got, _ := os.ReadFile(out)
+		if !bytes.Equal(got, spirv(name)) {
+			t.Errorf("shaders/%s.spv is stale: run go generate ./native/vulkan", name)
+		}
 	}
 }
 

@@ -1,8 +1,9 @@
 #version 450
-// C = A·B, or C += A·B, for TADD's kernel seam: A is m×k read through two
-// strides, A(i,p) = a[aoff + i*ars + p*acs]; B is k×n and C m×n, dense and
-// row-major. 16×16 output tiles per workgroup, with 16×16 tiles of A and B
-// staged in shared memory.
+// C = A·B, or C += A·B: A is m×k and B k×n, each read through two strides,
+// A(i,p) = a[aoff + i*ars + p*acs], B(p,j) = b[boff + p*brs + j*bcs], so
+// that transposed operands need no copy; C is m×n, dense and row-major, at
+// coff. 16×16 output tiles per workgroup, with 16×16 tiles of A and B staged
+// in shared memory.
 layout(local_size_x = 16, local_size_y = 16) in;
 
 layout(std430, binding = 0) buffer Cbuf { float c[]; };
@@ -10,7 +11,7 @@ layout(std430, binding = 1) readonly buffer Abuf { float a[]; };
 layout(std430, binding = 2) readonly buffer Bbuf { float b[]; };
 
 layout(push_constant) uniform Params {
-	uint m, k, n, ars, acs, accumulate, aoff, boff, coff;
+	uint m, k, n, ars, acs, brs, bcs, accumulate, aoff, boff, coff;
 } p;
 
 shared float As[16][17];
@@ -23,7 +24,7 @@ void main() {
 	for (uint t = 0; t < p.k; t += 16) {
 		uint ak = t + tx, bk = t + ty;
 		As[ty][tx] = (row < p.m && ak < p.k) ? a[p.aoff + row * p.ars + ak * p.acs] : 0.0;
-		Bs[ty][tx] = (bk < p.k && col < p.n) ? b[p.boff + bk * p.n + col] : 0.0;
+		Bs[ty][tx] = (bk < p.k && col < p.n) ? b[p.boff + bk * p.brs + col * p.bcs] : 0.0;
 		barrier();
 		for (uint i = 0; i < 16; i++) {
 			sum = fma(As[ty][i], Bs[i][tx], sum);
