@@ -35,6 +35,9 @@ type Chain struct {
 	// TeacherEpochs, when positive, replaces Config.Epochs for the teacher
 	// (step 0): high-T teachers need longer than the models distilled from them.
 	TeacherEpochs int
+	// Train trains one model; nil is train.Run (the GPU backend passes its
+	// own, with the same contract).
+	Train func(context.Context, train.Job, *train.State) (*train.State, error)
 }
 
 // Store keeps a chain's models and checkpoints (files on disk, in the CLI).
@@ -109,7 +112,7 @@ func Run(ctx context.Context, c Chain, trainSet, testSet *data.Set, store Store,
 			// Soft labels of the previous model at T, computed once.
 			targets = nn.NewPool(prev, cfg.Workers).Probabilities(trainSet.Images, trainSet.Len(), cfg.Temperature)
 		}
-		m, err = trainStep(ctx, step, role, c.Arch, cfg, meta, trainSet, targets, store, kern, events)
+		m, err = trainStep(ctx, step, role, c, cfg, meta, trainSet, targets, store, kern, events)
 		if err != nil {
 			return nil, err
 		}
@@ -128,9 +131,9 @@ func Run(ctx context.Context, c Chain, trainSet, testSet *data.Set, store Store,
 	return metas, nil
 }
 
-func trainStep(ctx context.Context, step int, role string, arch nn.Arch, cfg train.Config, meta weights.Metadata, set *data.Set,
+func trainStep(ctx context.Context, step int, role string, c Chain, cfg train.Config, meta weights.Metadata, set *data.Set,
 	targets []float32, store Store, kern kernel.Kernels, events func(Event)) (*nn.Model, error) {
-	m, err := nn.New(arch, kern)
+	m, err := nn.New(c.Arch, kern)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +159,11 @@ func trainStep(ctx context.Context, step int, role string, arch nn.Arch, cfg tra
 			return store.SaveCheckpoint(step, m, cm, weights.Checkpoint{Epoch: s.Epoch, Iterations: s.Iterations, Velocity: s.Velocity})
 		},
 	}
-	if _, err := train.Run(ctx, job, state); err != nil {
+	run := c.Train
+	if run == nil {
+		run = train.Run
+	}
+	if _, err := run(ctx, job, state); err != nil {
 		return nil, fmt.Errorf("distill %s: %w", store.Name(step), err)
 	}
 	return m, nil

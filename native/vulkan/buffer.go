@@ -15,7 +15,7 @@ type Buffer struct {
 	ptr  unsafe.Pointer
 }
 
-// NewBuffer allocates a buffer of n float32s.
+// NewBuffer allocates a buffer of n float32s, zeroed.
 func (d *Device) NewBuffer(n int) (*Buffer, error) {
 	a := d.api
 	b := &Buffer{d: d, size: uint64(max(n, 1)) * 4}
@@ -50,6 +50,7 @@ func (d *Device) NewBuffer(n int) (*Buffer, error) {
 		b.Free()
 		return nil, err
 	}
+	clear(b.Floats()) // device memory comes uninitialised
 	return b, nil
 }
 

@@ -259,7 +259,7 @@ func (n *Net) backward(bs int, train, needDW, needInput bool) error {
 				if err = n.gemm(n.grads, l.woff, l.cols, 0, 1, k, dy, 0, co, 1, k, bs*p, co, true); err != nil {
 					return err
 				}
-				if err = n.dispatch("biasgrad", []*Buffer{n.grads, dy}, []uint32{uint32(bs * p), uint32(co), uint32(l.boff)}, co); err != nil {
+				if err = n.rec.Dispatch(n.pipes["biasgrad"], []*Buffer{n.grads, dy}, []uint32{uint32(bs * p), uint32(co), uint32(l.boff)}, [3]uint32{uint32(co), 1, 1}); err != nil {
 					return err
 				}
 			}
@@ -276,7 +276,7 @@ func (n *Net) backward(bs int, train, needDW, needInput bool) error {
 				if err = n.gemm(n.grads, l.woff, x, 0, 1, ni, dy, 0, no, 1, ni, bs, no, true); err != nil {
 					return err
 				}
-				if err = n.dispatch("biasgrad", []*Buffer{n.grads, dy}, []uint32{uint32(bs), uint32(no), uint32(l.boff)}, no); err != nil {
+				if err = n.rec.Dispatch(n.pipes["biasgrad"], []*Buffer{n.grads, dy}, []uint32{uint32(bs), uint32(no), uint32(l.boff)}, [3]uint32{uint32(no), 1, 1}); err != nil {
 					return err
 				}
 			}

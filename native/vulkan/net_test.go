@@ -1,12 +1,15 @@
 package vulkan
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/tadd-project/tadd/core/data"
 	"github.com/tadd-project/tadd/core/kernel"
 	"github.com/tadd-project/tadd/core/nn"
+	"github.com/tadd-project/tadd/core/train"
 )
 
 // close reports the largest difference between a and b relative to the
@@ -70,25 +73,6 @@ func TestNetForwardAndInputGradient(t *testing.T) {
 	}
 }
 
-// dropoutMasks draws the masks the CPU model's dropout layers use after
-// m.SeedDropout(a, b), by running layers seeded the same way on ones.
-func dropoutMasks(m *nn.Model, a, b uint64, bs int) [][]float32 {
-	var masks [][]float32
-	for i, spec := range m.Arch.Layers {
-		if spec.Kind != "dropout" || spec.Rate <= 0 {
-			continue
-		}
-		l := nn.NewDropout(m.Layers[i].In(), spec.Rate)
-		l.Seed(a, b^uint64(i)<<32)
-		ones := make([]float32, bs*m.Layers[i].In().Size())
-		for j := range ones {
-			ones[j] = 1
-		}
-		masks = append(masks, append([]float32(nil), l.Forward(ones, bs, true)...))
-	}
-	return masks
-}
-
 // TestNetTrainStep runs SGD steps with dropout at T=5 on the device and
 // on the CPU from the same weights, masks and batches, and compares the
 // losses and the weights after each.
@@ -100,7 +84,7 @@ func TestNetTrainStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Init(7)
-	const bs, T = 8, 5
+	const bs, T = 128, 5
 	net, err := NewNet(d, m, bs)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +100,7 @@ func TestNetTrainStep(t *testing.T) {
 			targets[i*10+r.IntN(10)] = 1
 		}
 		m.SeedDropout(11, uint64(step))
-		masks := dropoutMasks(m, 11, uint64(step), bs)
+		masks := DropoutMasks(m, 11, uint64(step), bs)
 		m.ZeroGrads()
 		z := m.Forward(x, bs, true)
 		dz := make([]float32, bs*10)
@@ -138,5 +122,43 @@ func TestNetTrainStep(t *testing.T) {
 		if e := maxRelDiff(got, m.Params); e > 1e-4 {
 			t.Fatalf("step %d: weights differ by %g (relative)", step, e)
 		}
+	}
+}
+
+// TestTrainMatchesCPU trains the tiny net for two epochs on synthetic data
+// with train.Run (one worker) and with Train, and compares the weights.
+func TestTrainMatchesCPU(t *testing.T) {
+	d := openAny(t)
+	defer d.Close()
+	set := data.Bars(300, 28, 5)
+	cfg := train.DefaultConfig(2)
+	cfg.Epochs, cfg.BatchSize, cfg.LearningRate, cfg.Workers, cfg.Seed = 2, 32, 0.05, 1, 9
+	var models []*nn.Model
+	var accs []float64
+	for _, dev := range []string{"cpu", "vulkan"} {
+		m, err := nn.New(nn.TinyArch(), kernel.Portable{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(cfg.Seed)
+		var last train.Progress
+		job := train.Job{Model: m, Train: set, Config: cfg, Progress: func(p train.Progress) { last = p }}
+		if dev == "cpu" {
+			_, err = train.Run(context.Background(), job, nil)
+		} else {
+			_, err = Train(context.Background(), d, job, nil)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		models = append(models, m)
+		accs = append(accs, last.Accuracy)
+		t.Logf("%s: loss %.4f, training accuracy %.3f", dev, last.Loss, last.Accuracy)
+	}
+	if e := maxRelDiff(models[1].Params, models[0].Params); e > 1e-3 {
+		t.Fatalf("weights after training differ by %g (relative)", e)
+	}
+	if math.Abs(accs[0]-accs[1]) > 0.02 {
+		t.Fatalf("training accuracy CPU %.3f, device %.3f", accs[0], accs[1])
 	}
 }

@@ -44,12 +44,12 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := attack.CheckName(*name); err != nil {
 		return usageError{err.Error()}
 	}
-	kern, release, err := deviceKernels(*device, stderr)
+	dev, err := openDevice(*device, stderr)
 	if err != nil {
 		return err
 	}
-	defer release()
-	m, meta, err := modelfile.Load(*model, kern)
+	defer dev.release()
+	m, meta, err := modelfile.Load(*model, dev.modelKernels())
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,8 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if test.ImageSize() != m.InputSize() {
 		return fmt.Errorf("%s: %s images do not fit architecture %q", *model, meta.Dataset, meta.Arch)
 	}
-	clf := attack.NewModel(m, 0)
+	clf, closeClf := dev.classifier(m)
+	defer closeClf()
 	x := test.Image(*index)
 	label := int(test.Labels[*index])
 	z := make([]float32, clf.Classes())

@@ -160,11 +160,11 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := cfg.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
-	kern, release, err := deviceKernels(*device, stderr)
+	dev, err := openDevice(*device, stderr)
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer dev.release()
 	trainSet, testSet, err := loadDataset(ctx, *ds, d, stderr)
 	if err != nil {
 		return err
@@ -185,7 +185,7 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		store := fileStore{dir: *out, dataset: *ds, temp: t, dtype: dtype}
 		var bar *progressbar.ProgressBar
 		start := time.Now()
-		metas, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: arch, Steps: *steps, Config: c, TeacherEpochs: *teacherEpochs}, trainSet, testSet, store, kern,
+		metas, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: arch, Steps: *steps, Config: c, TeacherEpochs: *teacherEpochs, Train: dev.train}, trainSet, testSet, store, dev.modelKernels(),
 			func(e distill.Event) { distillEvent(e, t, store, &bar, *quiet, stderr) })
 		if err != nil {
 			if errors.Is(err, context.Canceled) {

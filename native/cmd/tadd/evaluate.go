@@ -76,12 +76,12 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	path := fs.Arg(0)
-	kern, release, err := deviceKernels(*device, stderr)
+	dev, err := openDevice(*device, stderr)
 	if err != nil {
 		return err
 	}
-	defer release()
-	m, meta, err := modelfile.Load(path, kern)
+	defer dev.release()
+	m, meta, err := modelfile.Load(path, dev.kern)
 	if err != nil {
 		return err
 	}

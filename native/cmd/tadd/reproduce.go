@@ -141,11 +141,12 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		man = &manifest.Manifest{}
 	}
 	trainedDir := filepath.Join(*out, "models")
-	kern, release, err := deviceKernels(*device, stderr)
+	dev, err := openDevice(*device, stderr)
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer dev.release()
+	kern := dev.kern
 	load := func(t float64, step int) (*nn.Model, report.Model, error) {
 		if e, ok := man.Find(*ds, t, step); ok {
 			b, err := fs.ReadFile(modelFS, e.File)
@@ -182,7 +183,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		os.MkdirAll(trainedDir, 0o755)
 		var bar *progressbar.ProgressBar
 		store := fileStore{dir: trainedDir, dataset: *ds, temp: t, dtype: weights.F16}
-		if _, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: mustArch(defaultArch(*ds)), Steps: *steps, Config: cfg}, trainSet, test, store, kern,
+		if _, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: mustArch(defaultArch(*ds)), Steps: *steps, Config: cfg, Train: dev.train}, trainSet, test, store, dev.modelKernels(),
 			func(e distill.Event) { distillEvent(e, t, store, &bar, *quiet, stderr) }); err != nil {
 			return err
 		}

@@ -62,11 +62,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	kern, release, err := deviceKernels(*device, stderr)
+	dev, err := openDevice(*device, stderr)
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer dev.release()
 	trainSet, testSet, err := loadDataset(ctx, *ds, d, stderr)
 	if err != nil {
 		return err
@@ -85,7 +85,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Seed: cfg.Seed, TestAccuracy: -1}
 	var targets []float32
 	if *teacher != "" {
-		tm, tmeta, err := modelfile.Load(*teacher, kern)
+		tm, tmeta, err := modelfile.Load(*teacher, dev.modelKernels())
 		if err != nil {
 			return err
 		}
@@ -98,7 +98,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		meta.Parent = *teacher
 	}
 	res, err := trainModel(ctx, trainJob{arch: arch, cfg: cfg, set: trainSet, test: testSet, targets: targets,
-		meta: meta, out: *out, dtype: dtype, quiet: *quiet, kern: kern}, stderr)
+		meta: meta, out: *out, dtype: dtype, quiet: *quiet, kern: dev.modelKernels(), run: dev.train}, stderr)
 	if err != nil {
 		return err
 	}
@@ -118,6 +118,8 @@ type trainJob struct {
 	dtype   weights.DType
 	quiet   bool
 	kern    kernel.Kernels // nil: the CPU's
+	// run trains (train.Run when nil).
+	run func(context.Context, train.Job, *train.State) (*train.State, error)
 }
 
 type trainResult struct {
@@ -181,7 +183,11 @@ func trainModel(ctx context.Context, j trainJob, stderr io.Writer) (trainResult,
 			return modelfile.SaveCheckpoint(ckptPath, m, meta, weights.Checkpoint{Epoch: s.Epoch, Iterations: s.Iterations, Velocity: s.Velocity})
 		},
 	}
-	if _, err := train.Run(ctx, job, state); err != nil {
+	run := j.run
+	if run == nil {
+		run = train.Run
+	}
+	if _, err := run(ctx, job, state); err != nil {
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintf(stderr, "\ninterrupted: run the same command again to resume from %s\n", ckptPath)
 		}

@@ -20,15 +20,23 @@ shared float Bs[16][17];
 void main() {
 	uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
 	uint row = gl_WorkGroupID.y * 16 + ty, col = gl_WorkGroupID.x * 16 + tx;
-	float sum = 0.0;
+	// Each tile's 16 products are summed with fma, and the tiles' partial
+	// sums added with Kahan's compensation: weight gradients sum over
+	// every pixel of every image of a batch (k in the 100,000s).
+	precise float sum = 0.0, comp = 0.0;
 	for (uint t = 0; t < p.k; t += 16) {
 		uint ak = t + tx, bk = t + ty;
 		As[ty][tx] = (row < p.m && ak < p.k) ? a[p.aoff + row * p.ars + ak * p.acs] : 0.0;
 		Bs[ty][tx] = (bk < p.k && col < p.n) ? b[p.boff + bk * p.brs + col * p.bcs] : 0.0;
 		barrier();
+		float part = 0.0;
 		for (uint i = 0; i < 16; i++) {
-			sum = fma(As[ty][i], Bs[i][tx], sum);
+			part = fma(As[ty][i], Bs[i][tx], part);
 		}
+		precise float y = part - comp;
+		precise float s = sum + y;
+		comp = (s - sum) - y;
+		sum = s;
 		barrier();
 	}
 	if (row < p.m && col < p.n) {
