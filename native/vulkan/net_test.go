@@ -162,3 +162,105 @@ func TestTrainMatchesCPU(t *testing.T) {
 		t.Fatalf("training accuracy CPU %.3f, device %.3f", accs[0], accs[1])
 	}
 }
+
+// TestAdamStep checks the Adam shader (the attacks' optimizer) against the
+// update computed in float64 on the host, over three steps.
+func TestAdamStep(t *testing.T) {
+	d := openAny(t)
+	defer d.Close()
+	const n = 1000
+	p, err := d.NewPipeline(spirv("adam"), 4, 7*4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	rec, err := d.NewRecorder(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	bufs := make([]*Buffer, 4) // w, m, v, g
+	for i := range bufs {
+		if bufs[i], err = d.NewBuffer(n); err != nil {
+			t.Fatal(err)
+		}
+		defer bufs[i].Free()
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	w, m, v := make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := range w {
+		w[i] = r.NormFloat64()
+		bufs[0].Floats()[i] = float32(w[i])
+	}
+	const lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
+	for step := 1; step <= 3; step++ {
+		for i := range n {
+			g := float32(r.NormFloat64())
+			bufs[3].Floats()[i] = g
+			m[i] = b1*m[i] + (1-b1)*float64(g)
+			v[i] = b2*v[i] + (1-b2)*float64(g)*float64(g)
+			c1, c2 := 1-math.Pow(b1, float64(step)), 1-math.Pow(b2, float64(step))
+			w[i] -= lr * (m[i] / c1) / (math.Sqrt(v[i]/c2) + eps)
+		}
+		c1, c2 := float32(1-math.Pow(b1, float64(step))), float32(1-math.Pow(b2, float64(step)))
+		if err := rec.Begin(); err != nil {
+			t.Fatal(err)
+		}
+		if err := rec.Dispatch(p, bufs, []uint32{n, f32(lr), f32(b1), f32(b2), f32(eps), f32(c1), f32(c2)}, groups1D(n)); err != nil {
+			rec.Abort()
+			t.Fatal(err)
+		}
+		if err := rec.Submit(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			if got := float64(bufs[0].Floats()[i]); math.Abs(got-w[i]) > 1e-5 {
+				t.Fatalf("step %d: w[%d] = %v, want %v", step, i, got, w[i])
+			}
+		}
+	}
+}
+
+// BenchmarkAttackIteration is one attack iteration (forward pass, then the
+// input gradient) of the MNIST net at batch 1 on the device-resident net.
+func BenchmarkAttackIteration(b *testing.B) {
+	d := openAny(b)
+	defer d.Close()
+	m, _ := nn.New(nn.MNISTArch(), kernel.Portable{})
+	m.Init(1)
+	c := NewClassifier(d, m)
+	defer c.Close()
+	x := randInputs(rand.New(rand.NewPCG(1, 1)), 784)
+	g, z := make([]float32, 784), make([]float32, 10)
+	for b.Loop() {
+		c.Gradient(g, z, x, 1, func(_ int, _, w []float32) { w[3], w[7] = 1, -1 })
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/iter")
+}
+
+// BenchmarkTrainStep is one SGD step of the MNIST net at batch 128.
+func BenchmarkTrainStep(b *testing.B) {
+	d := openAny(b)
+	defer d.Close()
+	m, _ := nn.New(nn.MNISTArch(), kernel.Portable{})
+	m.Init(1)
+	const bs = 128
+	net, err := NewNet(d, m, bs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer net.Close()
+	r := rand.New(rand.NewPCG(1, 1))
+	x := randInputs(r, bs*784)
+	y := make([]float32, bs*10)
+	for i := range bs {
+		y[i*10+i%10] = 1
+	}
+	masks := DropoutMasks(m, 1, 1, bs)
+	for b.Loop() {
+		if _, _, err := net.TrainStep(x, y, masks, bs, Step{Temperature: 1, LearningRate: 0.01, Momentum: 0.9, Nesterov: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(bs*b.N)/b.Elapsed().Seconds(), "samples/s")
+}
