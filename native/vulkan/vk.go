@@ -3,7 +3,6 @@ package vulkan
 import (
 	"errors"
 	"fmt"
-	"os"
 	"unsafe"
 
 	"github.com/ebitengine/purego"
@@ -325,32 +324,6 @@ type api struct {
 // ErrNoLoader is returned when no Vulkan loader (libvulkan.so.1, or the
 // file TADD_VULKAN_LOADER names) can be opened.
 var ErrNoLoader = errors.New("vulkan: no Vulkan loader (libvulkan.so.1; Debian: libvulkan1)")
-
-// load opens the Vulkan loader and resolves every entry point; instance is
-// 0 for the global ones, then the created instance for the rest.
-func load() (*api, error) {
-	var lib uintptr
-	var err error
-	names := []string{"libvulkan.so.1", "libvulkan.so", "libvulkan.1.dylib", "libMoltenVK.dylib"}
-	if p := os.Getenv("TADD_VULKAN_LOADER"); p != "" {
-		names = []string{p} // a loader at a path of the user's choosing
-	}
-	for _, name := range names {
-		if lib, err = purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_GLOBAL); err == nil {
-			break
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoLoader, err)
-	}
-	sym, err := purego.Dlsym(lib, "vkGetInstanceProcAddr")
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoLoader, err)
-	}
-	a := &api{lib: lib}
-	purego.RegisterFunc(&a.getInstanceProcAddr, sym)
-	return a, a.resolve(0, map[string]any{"vkCreateInstance": &a.createInstance})
-}
 
 // resolve registers the named functions of instance.
 func (a *api) resolve(instance uintptr, fns map[string]any) error {
