@@ -125,10 +125,7 @@ func (l *Conv2D) Backward(dy []float32, n int, needDX, needDW bool) []float32 {
 			l.im2col(l.cols, l.x[i*l.in.Size():(i+1)*l.in.Size()])
 			kernel.GemmTN(l.kern, l.DW, l.cols, dyi, k, p, co, true)
 			for r := range p {
-				row := dyi[r*co : (r+1)*co]
-				for j, v := range row {
-					l.DB[j] += v
-				}
+				kernel.Add(l.DB, dyi[r*co:(r+1)*co])
 			}
 		}
 		if needDX {
