@@ -40,9 +40,11 @@ func Transpose(dst, src []float32, rows, cols int) {
 	}
 }
 
-// checkGemm panics with a clear message when the slices are too short for
-// the stated shapes; a programming error, never a data error.
-func checkGemm(c, a, b []float32, m, k, n, ars, acs int) {
+// CheckGemm panics with a clear message when the slices are too short for
+// the stated shapes (a programming error, never a data error): every
+// Kernels checks before it computes, those outside Go (WebAssembly, GPU)
+// because they would read or write other memory.
+func CheckGemm(c, a, b []float32, m, k, n, ars, acs int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -55,7 +57,7 @@ func checkGemm(c, a, b []float32, m, k, n, ars, acs int) {
 	if len(b) < k*n {
 		panic("kernel: Gemm: b too short")
 	}
-	if len(a) <= (m-1)*ars+(k-1)*acs {
+	if ars < 0 || acs < 0 || len(a) <= (m-1)*ars+(k-1)*acs {
 		panic("kernel: Gemm: a too short")
 	}
 }

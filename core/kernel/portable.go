@@ -12,7 +12,7 @@ func (Portable) Name() string { return "portable" }
 // accumulators, so that the inner loop does 16 multiply-adds per 8 loads
 // and no stores; edges are a plain loop.
 func (Portable) Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) {
-	checkGemm(c, a, b, m, k, n, ars, acs)
+	CheckGemm(c, a, b, m, k, n, ars, acs)
 	if !accumulate {
 		clear(c[:m*n])
 	}

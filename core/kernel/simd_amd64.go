@@ -38,7 +38,7 @@ const kBlock = 256
 // row slices when it is row-major (acs == 1). Edges and other strides are
 // plain Go.
 func (s SIMD) Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) {
-	checkGemm(c, a, b, m, k, n, ars, acs)
+	CheckGemm(c, a, b, m, k, n, ars, acs)
 	if !accumulate {
 		clear(c[:m*n])
 	}

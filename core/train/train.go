@@ -89,20 +89,19 @@ type Job struct {
 	Checkpoint func(*State) error
 }
 
-// Run trains from state (nil = a fresh start: the model's current
-// parameters and zero momentum) up to Config.Epochs and returns the final
-// state. On cancellation it returns the state of the last completed epoch
-// with ctx.Err(); the model's parameters then are mid-epoch.
-func Run(ctx context.Context, job Job, state *State) (*State, error) {
+// Prepare checks the job and returns its targets (one-hot labels when
+// Targets is nil) and the state to start from (a fresh one for nil): what
+// every trainer, CPU or GPU, does first.
+func (job Job) Prepare(state *State) ([]float32, *State, error) {
 	cfg, m, set := job.Config, job.Model, job.Train
 	if err := cfg.Validate(); err != nil {
-		return state, fmt.Errorf("train: %w", err)
+		return nil, state, fmt.Errorf("train: %w", err)
 	}
 	if set == nil || set.Len() == 0 {
-		return state, errors.New("train: empty training set")
+		return nil, state, errors.New("train: empty training set")
 	}
 	if set.ImageSize() != m.InputSize() {
-		return state, fmt.Errorf("train: images of %d×%d×%d do not fit architecture %q (%v)", set.H, set.W, set.C, m.Arch.Name, m.Arch.Input)
+		return nil, state, fmt.Errorf("train: images of %d×%d×%d do not fit architecture %q (%v)", set.H, set.W, set.C, m.Arch.Name, m.Arch.Input)
 	}
 	k := m.Classes()
 	targets := job.Targets
@@ -110,7 +109,7 @@ func Run(ctx context.Context, job Job, state *State) (*State, error) {
 		targets = set.OneHot(k)
 	}
 	if len(targets) != set.Len()*k {
-		return state, fmt.Errorf("train: %d target values for %d samples of %d classes", len(targets), set.Len(), k)
+		return nil, state, fmt.Errorf("train: %d target values for %d samples of %d classes", len(targets), set.Len(), k)
 	}
 	if state == nil {
 		state = &State{}
@@ -119,8 +118,22 @@ func Run(ctx context.Context, job Job, state *State) (*State, error) {
 		state.Velocity = make([]float32, len(m.Params))
 	}
 	if len(state.Velocity) != len(m.Params) {
-		return state, fmt.Errorf("train: checkpoint momentum has %d values, model %d", len(state.Velocity), len(m.Params))
+		return nil, state, fmt.Errorf("train: checkpoint momentum has %d values, model %d", len(state.Velocity), len(m.Params))
 	}
+	return targets, state, nil
+}
+
+// Run trains from state (nil = a fresh start: the model's current
+// parameters and zero momentum) up to Config.Epochs and returns the final
+// state. On cancellation it returns the state of the last completed epoch
+// with ctx.Err(); the model's parameters then are mid-epoch.
+func Run(ctx context.Context, job Job, state *State) (*State, error) {
+	cfg, m, set := job.Config, job.Model, job.Train
+	targets, state, err := job.Prepare(state)
+	if err != nil {
+		return state, err
+	}
+	k := m.Classes()
 	pool := nn.NewPool(m, cfg.Workers)
 	is := m.InputSize()
 	n := set.Len()

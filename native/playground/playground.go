@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -271,7 +272,7 @@ func (u *UI) Key(k string) {
 		if a.Gallery != nil {
 			next := 0
 			for i := range a.Gallery.Len() {
-				if equal(a.Gallery.Image(i), a.Input) {
+				if slices.Equal(a.Gallery.Image(i), a.Input) {
 					next = (i + 1) % a.Gallery.Len()
 				}
 			}
@@ -288,18 +289,6 @@ func indexOf(ts []float64, t float64) int {
 		}
 	}
 	return 0
-}
-
-func equal(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // PointerDown starts a stroke when (x, y) is on the canvas; otherwise it is

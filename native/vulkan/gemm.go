@@ -4,6 +4,8 @@ import (
 	"embed"
 	"fmt"
 	"sync"
+
+	"github.com/tadd-project/tadd/core/kernel"
 )
 
 // shaders holds the SPIR-V of every compute shader (shaders/*.comp,
@@ -30,6 +32,7 @@ const gemmPush = 11 * 4
 type Kernels struct {
 	d    *Device
 	gemm *Pipeline
+	rec  *Recorder
 
 	mu      sync.Mutex
 	a, b, c *Buffer
@@ -41,7 +44,12 @@ func NewKernels(d *Device) (*Kernels, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vulkan: gemm pipeline: %w", err)
 	}
-	return &Kernels{d: d, gemm: p}, nil
+	rec, err := d.NewRecorder(1)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	return &Kernels{d: d, gemm: p, rec: rec}, nil
 }
 
 // Name says which device runs the kernels.
@@ -57,6 +65,7 @@ func (k *Kernels) Close() {
 		}
 	}
 	k.a, k.b, k.c = nil, nil, nil
+	k.rec.Close()
 	k.gemm.Close()
 }
 
@@ -90,9 +99,7 @@ func (k *Kernels) Gemm(c, a, b []float32, m, kk, n, ars, acs int, accumulate boo
 		}
 		return
 	}
-	if len(c) < m*n || len(b) < kk*n || len(a) <= (m-1)*ars+(kk-1)*acs {
-		panic("vulkan: Gemm: slice too short")
-	}
+	kernel.CheckGemm(c, a, b, m, kk, n, ars, acs)
 	alen := (m-1)*ars + (kk-1)*acs + 1
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -113,7 +120,15 @@ func (k *Kernels) Gemm(c, a, b []float32, m, kk, n, ars, acs int, accumulate boo
 	}
 	push := []uint32{uint32(m), uint32(kk), uint32(n), uint32(ars), uint32(acs), uint32(n), 1, acc, 0, 0, 0}
 	groups := [3]uint32{uint32((n + 15) / 16), uint32((m + 15) / 16), 1}
-	if err := k.gemm.Run([]*Buffer{k.c, k.a, k.b}, push, groups); err != nil {
+	err := k.rec.Begin()
+	if err == nil {
+		if err = k.rec.Dispatch(k.gemm, []*Buffer{k.c, k.a, k.b}, push, groups); err != nil {
+			k.rec.Abort()
+		} else {
+			err = k.rec.Submit()
+		}
+	}
+	if err != nil {
 		panic(err)
 	}
 	copy(c[:m*n], k.c.Floats())

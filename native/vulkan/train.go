@@ -2,7 +2,6 @@ package vulkan
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -20,32 +19,11 @@ import (
 // back at every checkpoint and at the end.
 func Train(ctx context.Context, d *Device, job train.Job, state *train.State) (*train.State, error) {
 	cfg, m, set := job.Config, job.Model, job.Train
-	if err := cfg.Validate(); err != nil {
-		return state, fmt.Errorf("train: %w", err)
-	}
-	if set == nil || set.Len() == 0 {
-		return state, errors.New("train: empty training set")
-	}
-	if set.ImageSize() != m.InputSize() {
-		return state, fmt.Errorf("train: images of %d×%d×%d do not fit architecture %q", set.H, set.W, set.C, m.Arch.Name)
+	targets, state, err := job.Prepare(state)
+	if err != nil {
+		return state, err
 	}
 	k := m.Classes()
-	targets := job.Targets
-	if targets == nil {
-		targets = set.OneHot(k)
-	}
-	if len(targets) != set.Len()*k {
-		return state, fmt.Errorf("train: %d target values for %d samples of %d classes", len(targets), set.Len(), k)
-	}
-	if state == nil {
-		state = &train.State{}
-	}
-	if state.Velocity == nil {
-		state.Velocity = make([]float32, len(m.Params))
-	}
-	if len(state.Velocity) != len(m.Params) {
-		return state, fmt.Errorf("train: checkpoint momentum has %d values, model %d", len(state.Velocity), len(m.Params))
-	}
 	net, err := NewNet(d, m, cfg.BatchSize)
 	if err != nil {
 		return state, err

@@ -57,7 +57,7 @@ func (SIMD) Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) {
 	if m == 0 || n == 0 {
 		return
 	}
-	checkGemm(c, a, b, m, k, n, ars, acs)
+	kernel.CheckGemm(c, a, b, m, k, n, ars, acs)
 	acc := int32(0)
 	if accumulate {
 		acc = 1
@@ -70,23 +70,6 @@ func (SIMD) Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) {
 	runtime.KeepAlive(a)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(c)
-}
-
-// checkGemm panics when a slice is too short for the shapes: the module
-// would otherwise read or write other Go memory.
-func checkGemm(c, a, b []float32, m, k, n, ars, acs int) {
-	if len(c) < m*n {
-		panic("kernels: Gemm: c too short")
-	}
-	if k == 0 {
-		return
-	}
-	if len(b) < k*n {
-		panic("kernels: Gemm: b too short")
-	}
-	if ars < 0 || acs < 0 || len(a) <= (m-1)*ars+(k-1)*acs {
-		panic("kernels: Gemm: a too short")
-	}
 }
 
 // Col2Im implements kernel.Col2Im in the WebAssembly module.

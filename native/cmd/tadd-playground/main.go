@@ -19,6 +19,7 @@ import (
 	"image/png"
 	"math"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/hajimehoshi/ebiten/v2"
@@ -28,6 +29,7 @@ import (
 	"golang.org/x/image/font/basicfont"
 
 	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/render"
 	"github.com/tadd-project/tadd/native/playground"
 	"github.com/tadd-project/tadd/pretrained"
@@ -55,7 +57,7 @@ type texture struct {
 }
 
 func (t *texture) get(x []float32, build func([]float32) image.Image) *ebiten.Image {
-	if t.img != nil && equal(t.src, x) {
+	if t.img != nil && slices.Equal(t.src, x) {
 		return t.img
 	}
 	t.src = append(t.src[:0], x...)
@@ -64,18 +66,6 @@ func (t *texture) get(x []float32, build func([]float32) image.Image) *ebiten.Im
 	}
 	t.img = ebiten.NewImageFromImage(build(x))
 	return t.img
-}
-
-func equal(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 type game struct {
@@ -292,7 +282,7 @@ func (g *game) Draw(screen *ebiten.Image) {
 			col = bad
 		}
 		say(screen, liveText(live, running), playground.LiveBox.X0, playground.LiveBox.Y0+12, col)
-		top := argmax(live.Probs)
+		top := nn.Argmax(live.Probs)
 		target := -1
 		if len(outcomes) > 0 {
 			target = outcomes[len(outcomes)-1].Result.Goal.Target
@@ -386,16 +376,6 @@ func pick(os []demo.Outcome, attack string, smallest bool) int {
 		}
 		if best < 0 || (smallest && d < bestD) || (!smallest && d > bestD) {
 			best, bestD = i, d
-		}
-	}
-	return best
-}
-
-func argmax(p []float32) int {
-	best := 0
-	for i, v := range p {
-		if v > p[best] {
-			best = i
 		}
 	}
 	return best
