@@ -94,10 +94,11 @@ type App struct {
 	Running  bool
 	Live     *Live
 	Outcomes []Outcome // last attack (one), comparison (teacher, assistant, student) or every target
+	cancel   context.CancelFunc
+
 	// Compared and AllTargets say how the last run was started: on the
 	// chain's first three models, and against every other class.
 	Compared, AllTargets bool
-	cancel               context.CancelFunc
 	// Runner runs the attacks: Web Workers in the browser when it has
 	// them; nil runs them in the App's own goroutines.
 	Runner Runner
