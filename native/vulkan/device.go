@@ -1,8 +1,12 @@
 // Package vulkan is TADD's GPU-assisted backend: Vulkan compute reached
 // without cgo (the loader, libvulkan.so.1, is opened at run time with
 // github.com/ebitengine/purego), compute shaders written in GLSL and
-// compiled to SPIR-V with glslangValidator (shaders/, `go generate`), and
-// a kernel.Kernels whose GEMM runs on the device.
+// compiled to SPIR-V with glslangValidator (shaders/, `go generate`).
+//
+// Net keeps a network on the device, where a training step is one
+// submission (Train is train.Run on it) and an attack iteration two
+// (Classifier); Kernels is the lighter kernel.Kernels whose GEMMs alone run
+// on the device, for code that holds its models on the CPU.
 //
 // Vulkan runs on NVIDIA, AMD and Intel drivers, on Apple GPUs through
 // MoltenVK, and on the CPU through Mesa's lavapipe, which is how the tests
