@@ -77,6 +77,18 @@ type Job struct {
 	Shard        Shard
 	Workers      int
 	Progress     func(done, total int)
+	// Classifier wraps a model for the measurements and attacks (workers
+	// is the parallelism it may use) and returns how to release it; nil is
+	// attack.NewModel on the CPU. The GPU backend passes its own.
+	Classifier func(m *nn.Model, workers int) (attack.Classifier, func())
+}
+
+// classifier is j.Classifier, or attack.NewModel.
+func (j Job) classifier(m *nn.Model, workers int) (attack.Classifier, func()) {
+	if j.Classifier != nil {
+		return j.Classifier(m, workers)
+	}
+	return attack.NewModel(m, workers), func() {}
 }
 
 // Run evaluates the job and returns one Sample per index of the shard, in
@@ -93,7 +105,8 @@ func Run(ctx context.Context, j Job) ([]Sample, error) {
 	if len(idx) == 0 {
 		return out, nil
 	}
-	clf := attack.NewModel(j.Model, j.Workers)
+	clf, release := j.classifier(j.Model, j.Workers)
+	defer release()
 	is, classes := j.Test.ImageSize(), j.Model.Classes()
 	sub := &data.Set{Name: j.Test.Name, H: j.Test.H, W: j.Test.W, C: j.Test.C,
 		Images: make([]float32, 0, len(idx)*is), Labels: make([]uint8, 0, len(idx))}
@@ -146,7 +159,8 @@ func Run(ctx context.Context, j Job) ([]Sample, error) {
 	next := make(chan task)
 	results := make(chan done)
 	for range workers {
-		wc := attack.NewModel(j.Model.Replica(), 1)
+		wc, release := j.classifier(j.Model.Replica(), 1)
+		defer release()
 		go func() {
 			for t := range next {
 				x := sub.Image(t.s)

@@ -63,7 +63,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if test.ImageSize() != m.InputSize() {
 		return fmt.Errorf("%s: %s images do not fit architecture %q", *model, meta.Dataset, meta.Arch)
 	}
-	clf, closeClf := dev.classifier(m)
+	clf, closeClf := dev.classifier(m, 0)
 	defer closeClf()
 	x := test.Image(*index)
 	label := int(test.Labels[*index])

@@ -21,7 +21,7 @@ func deviceFlag(fs *flag.FlagSet) *string {
 // backend is what --device chose.
 type backend struct {
 	// kern runs the models the CPU side holds: the CPU kernels, or with
-	// Vulkan the GEMMs on the device (evaluate, reproduce).
+	// Vulkan the GEMMs on the device.
 	kern    kernel.Kernels
 	vk      *vulkan.Device // nil on the CPU
 	release func()
@@ -76,11 +76,12 @@ func (b *backend) train(ctx context.Context, job train.Job, state *train.State) 
 	return train.Run(ctx, job, state)
 }
 
-// classifier is m for attacks: resident on the device with Vulkan.
-func (b *backend) classifier(m *nn.Model) (attack.Classifier, func()) {
+// classifier is m for measurements and attacks, on workers goroutines on
+// the CPU, resident on the device with Vulkan (which serialises the work).
+func (b *backend) classifier(m *nn.Model, workers int) (attack.Classifier, func()) {
 	if b.vk != nil {
 		c := vulkan.NewClassifier(b.vk, m)
 		return c, c.Close
 	}
-	return attack.NewModel(m, 0), func() {}
+	return attack.NewModel(m, workers), func() {}
 }

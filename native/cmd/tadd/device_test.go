@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -75,5 +77,40 @@ func TestDeviceSelection(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, context.Background(), "train", "--device", "gpu", "--out", "x"); code != 2 || !strings.Contains(stderr, "want auto, cpu or vulkan") {
 		t.Fatalf("--device gpu: exit %d, %q", code, stderr)
+	}
+}
+
+// TestEvaluateOnVulkan measures the tiny net on both devices: accuracy,
+// confidence and sensitivity agree, and an L2 attack finds the same
+// distances.
+func TestEvaluateOnVulkan(t *testing.T) {
+	if d, err := vulkan.Open(false); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no Vulkan device in CI: %v", err)
+		}
+		t.Skipf("no Vulkan device: %v", err)
+	} else {
+		d.Close()
+	}
+	var evs []evaluation
+	for _, dev := range []string{"cpu", "vulkan"} {
+		code, stdout, stderr := runCLI(t, context.Background(), "evaluate", "--device", dev, "--samples", "200", "--attacks", "l2",
+			"--attack-samples", "3", "--max-iterations", "30", "--json", "--quiet", "--offline", "../../../core/attack/testdata/tiny-mnist.safetensors")
+		if code != 0 {
+			t.Fatalf("--device %s: exit %d: %s", dev, code, stderr)
+		}
+		var ev evaluation
+		if err := json.Unmarshal([]byte(stdout), &ev); err != nil {
+			t.Fatalf("--device %s: %v in %q", dev, err, stdout)
+		}
+		evs = append(evs, ev)
+	}
+	cpu, vk := evs[0], evs[1]
+	if cpu.Accuracy != vk.Accuracy || math.Abs(cpu.Confidence-vk.Confidence) > 1e-4 ||
+		math.Abs(cpu.Sensitivity.MeanAmplitude-vk.Sensitivity.MeanAmplitude) > 1e-4*cpu.Sensitivity.MeanAmplitude {
+		t.Fatalf("CPU %+v\nVulkan %+v", cpu, vk)
+	}
+	if c, v := cpu.Robustness["l2"].MeanDistance, vk.Robustness["l2"].MeanDistance; math.Abs(c-v) > 0.02*c {
+		t.Fatalf("L2 mean distance: CPU %v, Vulkan %v", c, v)
 	}
 }

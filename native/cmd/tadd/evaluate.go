@@ -81,7 +81,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer dev.release()
-	m, meta, err := modelfile.Load(path, dev.kern)
+	m, meta, err := modelfile.Load(path, dev.modelKernels())
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,8 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("%s: %s images do not fit architecture %q", path, meta.Dataset, meta.Arch)
 	}
 	test = test.Subset(*samples)
-	clf := attack.NewModel(m, *workers)
+	clf, closeClf := dev.classifier(m, *workers)
+	defer closeClf()
 	ev := evaluation{Model: path, Dataset: meta.Dataset, Role: meta.Role, Temperature: meta.Temperature, Samples: test.Len()}
 	ev.Accuracy = metrics.Accuracy(clf, test)
 	s := metrics.MeasureSensitivity(clf, test)
@@ -114,7 +115,8 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		for _, name := range names {
 			var runs []metrics.AttackFunc
 			for range nw {
-				wc := attack.NewModel(m.Replica(), 1)
+				wc, closeWc := dev.classifier(m.Replica(), 1)
+				defer closeWc()
 				runs = append(runs, func(ctx context.Context, x []float32, g attack.Goal) (attack.Result, error) {
 					return cfgs.Run(ctx, name, wc, x, g, nil)
 				})

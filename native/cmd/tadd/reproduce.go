@@ -146,7 +146,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer dev.release()
-	kern := dev.kern
+	kern := dev.modelKernels()
 	load := func(t float64, step int) (*nn.Model, report.Model, error) {
 		if e, ok := man.Find(*ds, t, step); ok {
 			b, err := fs.ReadFile(modelFS, e.File)
@@ -219,7 +219,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 					}
 				}
 				var bar *progressbar.ProgressBar
-				samplesOut, err := experiment.Run(ctx, experiment.Job{Model: chain[step], Chain: others, Test: test, Samples: set.Samples,
+				samplesOut, err := experiment.Run(ctx, experiment.Job{Model: chain[step], Chain: others, Test: test, Samples: set.Samples, Classifier: dev.classifier,
 					AttackSample: set.AttackSamples, Attacks: names, Configs: cfgs, Seed: set.Seed, Shard: sh, Workers: *workers,
 					Progress: func(done, total int) {
 						if *quiet {
