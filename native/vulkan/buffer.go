@@ -25,22 +25,31 @@ func (d *Device) NewBuffer(n int) (*Buffer, error) {
 	}
 	var req memoryRequirements
 	a.getBufferMemoryRequirements(d.device, b.buf, &req)
-	want := uint32(memoryHostVisible | memoryHostCoherent)
-	idx := -1
-	for i, t := range d.memTypes {
-		if req.memoryTypeBits&(1<<i) != 0 && t.flags&want == want {
-			idx = i
+	// Memory the host maps and the device reads at full speed where there
+	// is such (integrated GPUs, lavapipe, resizable BAR), else any
+	// host-visible coherent memory.
+	mapped := uint32(memoryHostVisible | memoryHostCoherent)
+	var r int32 = -1
+	for _, want := range []uint32{mapped | memoryDeviceLocal, mapped} {
+		for i, t := range d.memTypes {
+			if req.memoryTypeBits&(1<<i) == 0 || t.flags&want != want {
+				continue
+			}
+			mai := &memoryAllocateInfo{sType: sTypeMemoryAllocateInfo, allocationSize: req.size, memoryTypeIndex: uint32(i)}
+			if r = a.allocateMemory(d.device, mai, nil, &b.mem); r == 0 {
+				break
+			}
+		}
+		if r == 0 {
 			break
 		}
 	}
-	if idx < 0 {
+	if r != 0 {
 		b.Free()
-		return nil, fmt.Errorf("vulkan: %s has no host-visible coherent memory for buffers", d.Info.Name)
-	}
-	mai := &memoryAllocateInfo{sType: sTypeMemoryAllocateInfo, allocationSize: req.size, memoryTypeIndex: uint32(idx)}
-	if err := check("vkAllocateMemory", a.allocateMemory(d.device, mai, nil, &b.mem)); err != nil {
-		b.Free()
-		return nil, err
+		if r == -1 {
+			return nil, fmt.Errorf("vulkan: %s has no host-visible coherent memory for buffers", d.Info.Name)
+		}
+		return nil, check(fmt.Sprintf("vkAllocateMemory (%d bytes)", req.size), r)
 	}
 	if err := check("vkBindBufferMemory", a.bindBufferMemory(d.device, b.buf, b.mem, 0)); err != nil {
 		b.Free()

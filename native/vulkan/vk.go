@@ -37,6 +37,7 @@ const (
 	shaderStageCompute              = 0x20
 	pipelineBindPointCompute        = 1
 	bufferUsageStorage              = 0x20
+	memoryDeviceLocal               = 0x1
 	memoryHostVisible               = 0x2
 	memoryHostCoherent              = 0x4
 	queueCompute                    = 0x2
