@@ -30,9 +30,9 @@ const gemmPush = 11 * 4
 // first step of the GPU backend copies the operands into device-visible
 // buffers on each call and the result back; the layers stay on the CPU.
 type Kernels struct {
-	d    *Device
-	gemm *Pipeline
-	rec  *Recorder
+	d     *Device
+	pipes map[string]*Pipeline // gemm and gemmsmall
+	rec   *Recorder
 
 	mu      sync.Mutex
 	a, b, c *Buffer
@@ -40,16 +40,22 @@ type Kernels struct {
 
 // NewKernels builds the compute pipelines on d.
 func NewKernels(d *Device) (*Kernels, error) {
-	p, err := d.NewPipeline(spirv("gemm"), 3, gemmPush)
-	if err != nil {
-		return nil, fmt.Errorf("vulkan: gemm pipeline: %w", err)
+	k := &Kernels{d: d, pipes: map[string]*Pipeline{}}
+	for _, name := range []string{"gemm", "gemmsmall"} {
+		p, err := d.NewPipeline(spirv(name), 3, gemmPush)
+		if err != nil {
+			k.Close()
+			return nil, fmt.Errorf("vulkan: %s pipeline: %w", name, err)
+		}
+		k.pipes[name] = p
 	}
 	rec, err := d.NewRecorder(1)
 	if err != nil {
-		p.Close()
+		k.Close()
 		return nil, err
 	}
-	return &Kernels{d: d, gemm: p, rec: rec}, nil
+	k.rec = rec
+	return k, nil
 }
 
 // Name says which device runs the kernels.
@@ -65,8 +71,12 @@ func (k *Kernels) Close() {
 		}
 	}
 	k.a, k.b, k.c = nil, nil, nil
-	k.rec.Close()
-	k.gemm.Close()
+	if k.rec != nil {
+		k.rec.Close()
+	}
+	for _, p := range k.pipes {
+		p.Close()
+	}
 }
 
 // ensure returns buf, reallocated when it holds fewer than n floats.
@@ -119,10 +129,10 @@ func (k *Kernels) Gemm(c, a, b []float32, m, kk, n, ars, acs int, accumulate boo
 		copy(k.c.Floats(), c[:m*n])
 	}
 	push := []uint32{uint32(m), uint32(kk), uint32(n), uint32(ars), uint32(acs), uint32(n), 1, acc, 0, 0, 0}
-	groups := [3]uint32{uint32((n + 15) / 16), uint32((m + 15) / 16), 1}
+	pipe, groups := gemmPipeline(k.pipes, m, n)
 	err := k.rec.Begin()
 	if err == nil {
-		if err = k.rec.Dispatch(k.gemm, []*Buffer{k.c, k.a, k.b}, push, groups); err != nil {
+		if err = k.rec.Dispatch(pipe, []*Buffer{k.c, k.a, k.b}, push, groups); err != nil {
 			k.rec.Abort()
 		} else {
 			err = k.rec.Submit()
@@ -132,4 +142,14 @@ func (k *Kernels) Gemm(c, a, b []float32, m, kk, n, ars, acs int, accumulate boo
 		panic(err)
 	}
 	copy(c[:m*n], k.c.Floats())
+}
+
+// gemmPipeline picks the GEMM variant for an m×n product and its
+// workgroup counts: 64×64 tiles with 4×4 per invocation, or 16×16 tiles
+// when either side is under 64 (most of a big tile would idle).
+func gemmPipeline(pipes map[string]*Pipeline, m, n int) (*Pipeline, [3]uint32) {
+	if m >= 64 && n >= 64 {
+		return pipes["gemm"], [3]uint32{uint32((n + 63) / 64), uint32((m + 63) / 64), 1}
+	}
+	return pipes["gemmsmall"], [3]uint32{uint32((n + 15) / 16), uint32((m + 15) / 16), 1}
 }

@@ -42,7 +42,7 @@ type netLayer struct {
 // pipelineSpecs are the shaders a Net uses: storage buffers and push
 // constant words of each.
 var pipelineSpecs = map[string][2]int{
-	"gemm": {3, 11}, "im2col": {2, 4}, "col2im": {2, 4}, "bias": {2, 3}, "relu": {2, 1}, "relugrad": {3, 1},
+	"gemm": {3, 11}, "gemmsmall": {3, 11}, "im2col": {2, 4}, "col2im": {2, 4}, "bias": {2, 3}, "relu": {2, 1}, "relugrad": {3, 1},
 	"center": {2, 2}, "mul": {3, 1}, "maxpool": {3, 4}, "maxpoolgrad": {3, 4}, "biasgrad": {2, 3},
 	"xent": {4, 4}, "sgd": {3, 4}, "fill": {1, 3},
 }
@@ -192,7 +192,8 @@ func (n *Net) gemm(c *Buffer, coff int, a *Buffer, aoff, ars, acs int, b *Buffer
 		accU = 1
 	}
 	push := []uint32{uint32(m), uint32(k), uint32(nn), uint32(ars), uint32(acs), uint32(brs), uint32(bcs), accU, uint32(aoff), uint32(boff), uint32(coff)}
-	return n.rec.Dispatch(n.pipes["gemm"], []*Buffer{c, a, b}, push, [3]uint32{uint32((nn + 15) / 16), uint32((m + 15) / 16), 1})
+	pipe, groups := gemmPipeline(n.pipes, m, nn)
+	return n.rec.Dispatch(pipe, []*Buffer{c, a, b}, push, groups)
 }
 
 // forward records the forward pass of bs samples; train applies dropout.
