@@ -12,6 +12,7 @@ import "log"
 
 import (
 	"math"
+	"strings"
 
 	"github.com/tadd-project/tadd/wasm/demo"
 )
@@ -48,34 +49,8 @@ func (c *AttackView) target() int {
 }
 
 func (c *AttackView) liveText() string {
-	l := c.App.Live
-	who := l.Attack
-	if l.Model != "" {
-		who = l.Model + " · " + l.Attack
-	}
-	if !c.App.Running {
-		verb := "finished"
-		if c.App.Error == "stopped" {
-			verb = "stopped"
-		}
-		return fmt.Sprintf("%s · %s after %d iterations · %.1fs", who, verb, l.Iteration, l.Elapsed.Seconds())
-	}
-	s := fmt.Sprintf("%s · iteration %d · %.1fs", who, l.Iteration, l.Elapsed.Seconds())
-	if l.Const > 0 {
-		s += fmt.Sprintf(" · c = %.3g", l.Const)
-	}
-	switch l.Attack {
-	case "l2":
-		s += fmt.Sprintf(" · binary-search step %d", l.BinaryStep+1)
-	case "linf":
-		s += fmt.Sprintf(" · τ = %.3f", l.Tau)
-	case "l0":
-		s += fmt.Sprintf(" · %d pixels allowed", l.Allowed)
-	}
-	if !math.IsInf(l.Distance, 1) && l.Distance > 0 {
-		s += fmt.Sprintf(" · best distance %.3f", l.Distance)
-	}
-	return s
+	who, details := c.App.Live.Describe(c.App.Running, c.App.Error == "stopped")
+	return who + " · " + strings.Join(details, " · ")
 }
 
 func (c *AttackView) resultText(o demo.Outcome) string {

@@ -41,7 +41,7 @@ var (
 	Preview = Rect{20, 350, 104, 434}  // what the model sees, 28×28 at 3×
 	Probs   = Rect{330, 360, 620, 600} // class probabilities
 	Images  = Rect{650, 50, 980, 160}  // original, adversarial, perturbation
-	LiveBox = Rect{650, 170, 980, 200} // the attack's live state
+	LiveBox = Rect{650, 170, 980, 210} // the attack's live state, up to 3 lines
 	Bars    = Rect{650, 360, 980, 600} // probabilities of the adversarial image
 	Results = Rect{650, 210, 980, 350} // result or chain comparison
 	Gallery = Rect{130, 350, 300, 434} // a few real MNIST digits

@@ -68,6 +68,43 @@ type Live struct {
 	Elapsed    time.Duration
 }
 
+// Describe puts the run's state into words for a status line: who is
+// attacked (the model and the attack), then details — while running the
+// iteration, the time so far, the constant c and the attack's own search
+// state (binary-search step, τ or the allowed-set size) and the best
+// distance yet; afterwards how it ended. Each front end joins the details
+// in its own style.
+func (l *Live) Describe(running, stopped bool) (who string, details []string) {
+	who = l.Attack
+	if l.Model != "" {
+		who = l.Model + " " + l.Attack
+	}
+	elapsed := fmt.Sprintf("%.1fs", l.Elapsed.Seconds())
+	if !running {
+		verb := "finished"
+		if stopped {
+			verb = "stopped"
+		}
+		return who, []string{fmt.Sprintf("%s after %d iterations", verb, l.Iteration), elapsed}
+	}
+	details = []string{fmt.Sprintf("iteration %d", l.Iteration), elapsed}
+	if l.Const > 0 {
+		details = append(details, fmt.Sprintf("c = %.3g", l.Const))
+	}
+	switch l.Attack {
+	case "l2":
+		details = append(details, fmt.Sprintf("binary-search step %d", l.BinaryStep+1))
+	case "linf":
+		details = append(details, fmt.Sprintf("τ = %.3f", l.Tau))
+	case "l0":
+		details = append(details, fmt.Sprintf("%d pixels allowed", l.Allowed))
+	}
+	if !math.IsInf(l.Distance, 1) && l.Distance > 0 {
+		details = append(details, fmt.Sprintf("best distance %.3f", l.Distance))
+	}
+	return who, details
+}
+
 // Outcome is a finished attack on one model.
 type Outcome struct {
 	Model   ModelInfo

@@ -290,3 +290,29 @@ func TestEveryTargetShowsTheNearest(t *testing.T) {
 		}
 	}
 }
+
+func TestLiveDescribe(t *testing.T) {
+	inf := math.Inf(1)
+	for _, c := range []struct {
+		name             string
+		live             Live
+		running, stopped bool
+		who, details     string
+	}{
+		{"l2 running", Live{Model: "student", Attack: "l2", Iteration: 12, Const: 0.01, BinaryStep: 1, Distance: 1.5, Elapsed: 1500 * time.Millisecond},
+			true, false, "student l2", "iteration 12|1.5s|c = 0.01|binary-search step 2|best distance 1.500"},
+		{"linf no adversarial yet", Live{Attack: "linf", Iteration: 3, Tau: 0.25, Distance: inf},
+			true, false, "linf", "iteration 3|0.0s|τ = 0.250"},
+		{"l0", Live{Model: "teacher", Attack: "l0", Iteration: 7, Allowed: 700, Distance: 20},
+			true, false, "teacher l0", "iteration 7|0.0s|700 pixels allowed|best distance 20.000"},
+		{"finished", Live{Model: "teacher", Attack: "l2", Iteration: 400, Elapsed: 2 * time.Second},
+			false, false, "teacher l2", "finished after 400 iterations|2.0s"},
+		{"stopped", Live{Model: "teacher", Attack: "l2", Iteration: 40},
+			false, true, "teacher l2", "stopped after 40 iterations|0.0s"},
+	} {
+		who, details := c.live.Describe(c.running, c.stopped)
+		if who != c.who || strings.Join(details, "|") != c.details {
+			t.Errorf("%s: got %q, %q; want %q, %q", c.name, who, strings.Join(details, "|"), c.who, c.details)
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hajimehoshi/ebiten/v2"
@@ -281,7 +282,10 @@ func (g *game) Draw(screen *ebiten.Image) {
 		if running {
 			col = bad
 		}
-		say(screen, liveText(live, running), playground.LiveBox.X0, playground.LiveBox.Y0+12, col)
+		box := playground.LiveBox
+		for i, line := range liveLines(live, running, (box.X1-box.X0)/7) {
+			say(screen, line, box.X0, box.Y0+1+13*i, col)
+		}
 		top := nn.Argmax(live.Probs)
 		target := -1
 		if len(outcomes) > 0 {
@@ -346,23 +350,22 @@ const shortBudget = "the web demo's: L2 4x100 iterations, L0 60 per c, Linf 60 p
 
 func (g *game) Layout(int, int) (int, int) { return playground.Width, playground.Height }
 
-func liveText(l *demo.Live, running bool) string {
-	if !running {
-		return fmt.Sprintf("%s %s: finished after %d iterations, %.1fs", l.Model, l.Attack, l.Iteration, l.Elapsed.Seconds())
+// liveLines is the live state in lines of at most width characters of
+// the ASCII-only bitmap font.
+func liveLines(l *demo.Live, running bool, width int) []string {
+	who, details := l.Describe(running, false)
+	lines := []string{who + ":"}
+	for _, d := range details {
+		d = strings.ReplaceAll(d, "τ", "tau")
+		if last := &lines[len(lines)-1]; len(*last)+2+len(d) <= width {
+			*last += " " + d + ","
+			continue
+		}
+		lines = append(lines, d+",")
 	}
-	s := fmt.Sprintf("%s %s: iteration %d, %.1fs", l.Model, l.Attack, l.Iteration, l.Elapsed.Seconds())
-	switch l.Attack {
-	case "l2":
-		s += fmt.Sprintf(", search step %d", l.BinaryStep+1)
-	case "linf":
-		s += fmt.Sprintf(", tau %.3f", l.Tau)
-	case "l0":
-		s += fmt.Sprintf(", %d px allowed", l.Allowed)
-	}
-	if !math.IsInf(l.Distance, 1) && l.Distance > 0 {
-		s += fmt.Sprintf(", best %.3f", l.Distance)
-	}
-	return s
+	last := &lines[len(lines)-1]
+	*last = strings.TrimSuffix(*last, ",")
+	return lines
 }
 
 // pick is the outcome that needed the largest perturbation in the
