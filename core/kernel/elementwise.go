@@ -34,3 +34,25 @@ func reluGradPortable(dx, dy, y []float32) {
 		dx[i] = math.Float32frombits(math.Float32bits(g) & keep)
 	}
 }
+
+// maxArg4Portable computes, for each i, the largest of a[i], b[i], c[i],
+// d[i] into y[i] and its position into arg[i]: off[0]+i for a, off[1]+i for
+// b, and so on. Ties go to the earlier slice; a NaN is never taken over a
+// number before it (only u > v replaces v).
+func maxArg4Portable(y []float32, arg []int32, a, b, c, d []float32, off [4]int32) {
+	n := len(y)
+	arg, a, b, c, d = arg[:n], a[:n], b[:n], c[:n], d[:n]
+	for i := range y {
+		v, at := a[i], off[0]
+		if u := b[i]; u > v {
+			v, at = u, off[1]
+		}
+		if u := c[i]; u > v {
+			v, at = u, off[2]
+		}
+		if u := d[i]; u > v {
+			v, at = u, off[3]
+		}
+		y[i], arg[i] = v, at+int32(i)
+	}
+}

@@ -51,3 +51,39 @@ func ReLUGrad(dx, dy, y []float32) {
 	}
 	reluGradPortable(dx[i:], dy[i:], y[i:])
 }
+
+var iota8 = [8]int32{0, 1, 2, 3, 4, 5, 6, 7}
+
+// MaxArg4 computes y[i] = max(a[i], b[i], c[i], d[i]) and arg[i] = off[k]+i
+// for the slice k it came from (ties to the earlier slice), for i < len(y):
+// the 2×2 max-pool window over len(y) channels.
+func MaxArg4(y []float32, arg []int32, a, b, c, d []float32, off [4]int32) {
+	if !hasAVX2 {
+		maxArg4Portable(y, arg, a, b, c, d, off)
+		return
+	}
+	n := len(y)
+	arg, a, b, c, d = arg[:n], a[:n], b[:n], c[:n], d[:n]
+	idx := archsimd.LoadInt32x8(&iota8)
+	step := archsimd.BroadcastInt32x8(8)
+	oa, ob := archsimd.BroadcastInt32x8(off[0]).Add(idx), archsimd.BroadcastInt32x8(off[1]).Add(idx)
+	oc, od := archsimd.BroadcastInt32x8(off[2]).Add(idx), archsimd.BroadcastInt32x8(off[3]).Add(idx)
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		v, at := archsimd.LoadFloat32x8Slice(a[i:]), oa
+		u := archsimd.LoadFloat32x8Slice(b[i:])
+		m := u.Greater(v)
+		v, at = u.Merge(v, m), ob.Merge(at, m)
+		u = archsimd.LoadFloat32x8Slice(c[i:])
+		m = u.Greater(v)
+		v, at = u.Merge(v, m), oc.Merge(at, m)
+		u = archsimd.LoadFloat32x8Slice(d[i:])
+		m = u.Greater(v)
+		v, at = u.Merge(v, m), od.Merge(at, m)
+		v.StoreSlice(y[i:])
+		at.StoreSlice(arg[i:])
+		oa, ob, oc, od = oa.Add(step), ob.Add(step), oc.Add(step), od.Add(step)
+	}
+	off[0], off[1], off[2], off[3] = off[0]+int32(i), off[1]+int32(i), off[2]+int32(i), off[3]+int32(i)
+	maxArg4Portable(y[i:], arg[i:], a[i:], b[i:], c[i:], d[i:], off)
+}

@@ -175,3 +175,41 @@ func TestElementwiseMatchesPortable(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxArg4(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	nan := float32(math.NaN())
+	for _, n := range []int{0, 1, 7, 8, 9, 16, 33, 1000} {
+		var in [4][]float32
+		for k := range in {
+			in[k] = randSlice(r, n)
+			for i := range in[k] {
+				switch r.IntN(4) {
+				case 0:
+					in[k][i] = 0 // ReLU outputs: many ties at zero
+				case 1:
+					in[k][i] = float32(r.IntN(3)) // ties between windows' values
+				}
+			}
+		}
+		if n > 3 {
+			in[0][3], in[2][2] = nan, nan
+		}
+		off := [4]int32{5, 100, 1000, 7000}
+		y, arg := make([]float32, n), make([]int32, n)
+		MaxArg4(y, arg, in[0], in[1], in[2], in[3], off)
+		for i := range n {
+			v, at := in[0][i], off[0]
+			for k := 1; k < 4; k++ {
+				if in[k][i] > v {
+					v, at = in[k][i], off[k]
+				}
+			}
+			at += int32(i)
+			if math.Float32bits(y[i]) != math.Float32bits(v) || arg[i] != at {
+				t.Fatalf("n=%d [%d] of %v %v %v %v: got %v at %d, want %v at %d",
+					n, i, in[0][i], in[1][i], in[2][i], in[3][i], y[i], arg[i], v, at)
+			}
+		}
+	}
+}

@@ -50,20 +50,9 @@ func (l *MaxPool) Forward(x []float32, n int, _ bool) []float32 {
 				base := ((2*oy)*w + 2*ox) * c
 				top, bot := img[base:base+2*c], img[base+w*c:base+w*c+2*c]
 				o := i*os + (oy*l.out.W+ox)*c
-				ys, args := l.y[o:o+c], l.arg[o:o+c]
-				for ch := range ys {
-					v, at := top[ch], base+ch
-					if u := top[c+ch]; u > v {
-						v, at = u, base+c+ch
-					}
-					if u := bot[ch]; u > v {
-						v, at = u, base+w*c+ch
-					}
-					if u := bot[c+ch]; u > v {
-						v, at = u, base+w*c+c+ch
-					}
-					ys[ch], args[ch] = v, int32(at)
-				}
+				b := int32(base)
+				kernel.MaxArg4(l.y[o:o+c], l.arg[o:o+c], top[:c], top[c:], bot[:c], bot[c:],
+					[4]int32{b, b + int32(c), b + int32(w*c), b + int32(w*c+c)})
 			}
 		}
 	}
