@@ -68,4 +68,24 @@ func TestCIFARPipeline(t *testing.T) {
 	if _, err := os.Stat(png); err != nil {
 		t.Fatal(err)
 	}
+	// The README's CIFAR reproduction: the chain's own folder as --models.
+	rep := filepath.Join(out, "report")
+	code, stdout, stderr = runCLI(t, context.Background(), "reproduce", "--dataset", "cifar10", "--models", out, "--temperatures", "10", "--steps", "2",
+		"--quick", "--samples", "10", "--attack-samples", "2", "--attacks", "l2", "--max-iterations", "100", "--data", data, "--offline", "--quiet", "--out", rep)
+	if code != 0 {
+		t.Fatalf("reproduce: exit %d, %q %q", code, stdout, stderr)
+	}
+	csv, err := os.ReadFile(filepath.Join(rep, "results.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := strings.Count(string(csv), "\ncifar10,"); rows != 3 {
+		t.Errorf("results.csv has %d cifar10 rows, want 3 (teacher, assistant, student):\n%s", rows, csv)
+	}
+	if _, err := os.Stat(filepath.Join(rep, "models")); err == nil {
+		t.Error("reproduce trained models although the chain was given")
+	}
+	if _, err := os.Stat(filepath.Join(rep, "report.html")); err != nil {
+		t.Error(err)
+	}
 }
