@@ -123,25 +123,30 @@ func (job Job) Prepare(state *State) ([]float32, *State, error) {
 	return targets, state, nil
 }
 
-// Run trains from state (nil = a fresh start: the model's current
-// parameters and zero momentum) up to Config.Epochs and returns the final
-// state. On cancellation it returns the state of the last completed epoch
-// with ctx.Err(); the model's parameters then are mid-epoch.
-func Run(ctx context.Context, job Job, state *State) (*State, error) {
-	cfg, m, set := job.Config, job.Model, job.Train
-	targets, state, err := job.Prepare(state)
-	if err != nil {
-		return state, err
-	}
-	k := m.Classes()
-	pool := nn.NewPool(m, cfg.Workers)
-	is := m.InputSize()
+// Stepper is what differs between trainers (the CPU's replicas, a GPU's
+// resident network): one minibatch update, and bringing the model up to
+// date. Loop does the rest.
+type Stepper interface {
+	// Step trains on the samples idx of the training set (batch b of
+	// epoch e, 0-based), applies one update and counts it in
+	// state.Iterations, and returns the batch's summed loss and how many of
+	// its samples the model classified correctly before the update.
+	Step(e, b int, idx []int, state *State) (loss float64, correct int, err error)
+	// Sync writes the current parameters into the Model and the momentum
+	// into state.Velocity, before each checkpoint and at the end.
+	Sync(state *State) error
+}
+
+// Loop runs a prepared job's epochs from state with s doing each update:
+// the seeded shuffling, batching, cancellation, progress, the check for a
+// diverged loss and the checkpoints every trainer shares. On cancellation or
+// an error it returns the state of the last completed epoch.
+func Loop(ctx context.Context, job Job, state *State, s Stepper) (*State, error) {
+	cfg, set := job.Config, job.Train
 	n := set.Len()
 	batches := (n + cfg.BatchSize - 1) / cfg.BatchSize
-	bufs := make([]workerBuf, len(pool.Replicas))
 	done := *state
 	done.Velocity = append([]float32(nil), state.Velocity...)
-
 	for epoch := state.Epoch; epoch < cfg.Epochs; epoch++ {
 		perm := data.Permutation(n, cfg.Seed, epoch)
 		var lossSum float64
@@ -152,46 +157,13 @@ func Run(ctx context.Context, job Job, state *State) (*State, error) {
 				return &done, err
 			}
 			idx := perm[b*cfg.BatchSize : min((b+1)*cfg.BatchSize, n)]
-			bn := len(idx)
-			pool.Run(bn, func(w int, r *nn.Model, lo, hi int) {
-				buf := &bufs[w]
-				cn := hi - lo
-				buf.x = grow(buf.x, cn*is)
-				buf.y = grow(buf.y, cn*k)
-				buf.dz = grow(buf.dz, cn*k)
-				for j, i := range idx[lo:hi] {
-					copy(buf.x[j*is:(j+1)*is], set.Image(i))
-					copy(buf.y[j*k:(j+1)*k], targets[i*k:(i+1)*k])
-				}
-				r.SeedDropout(cfg.Seed, uint64(epoch)<<32|uint64(b)<<8|uint64(w))
-				r.ZeroGrads()
-				z := r.Forward(buf.x, cn, true)
-				// Mean over the whole batch: scale this chunk's mean by cn/bn.
-				buf.loss = nn.CrossEntropyT(buf.dz, z, buf.y, cn, k, cfg.Temperature) * float64(cn)
-				scale := float32(cn) / float32(bn)
-				for i := range buf.dz {
-					buf.dz[i] *= scale
-				}
-				buf.correct = 0
-				for j, i := range idx[lo:hi] {
-					if nn.Argmax(z[j*k:(j+1)*k]) == int(set.Labels[i]) {
-						buf.correct++
-					}
-				}
-				r.Backward(buf.dz, cn, false)
-			})
-			for w := range pool.Chunks(bn) {
-				lossSum += bufs[w].loss
-				correct += bufs[w].correct
-				if w > 0 {
-					g, rg := m.Grads, pool.Replicas[w].Grads
-					for i := range g {
-						g[i] += rg[i]
-					}
-				}
+			loss, ok, err := s.Step(epoch, b, idx, state)
+			if err != nil {
+				return &done, err
 			}
-			seen += bn
-			step(m.Params, m.Grads, state, cfg)
+			lossSum += loss
+			correct += ok
+			seen += len(idx)
 			if job.Progress != nil {
 				el := time.Since(start).Seconds()
 				job.Progress(Progress{Epoch: epoch + 1, Epochs: cfg.Epochs, Batch: b + 1, Batches: batches,
@@ -203,6 +175,9 @@ func Run(ctx context.Context, job Job, state *State) (*State, error) {
 		if math.IsNaN(lossSum) || math.IsInf(lossSum, 0) {
 			return &done, fmt.Errorf("train: epoch %d: loss is %v (learning rate too high?)", epoch+1, lossSum)
 		}
+		if err := s.Sync(state); err != nil {
+			return &done, fmt.Errorf("train: after epoch %d: %w", epoch+1, err)
+		}
 		if job.Checkpoint != nil {
 			if err := job.Checkpoint(state); err != nil {
 				return &done, fmt.Errorf("train: checkpoint after epoch %d: %w", epoch+1, err)
@@ -211,8 +186,83 @@ func Run(ctx context.Context, job Job, state *State) (*State, error) {
 		done = *state
 		done.Velocity = append(done.Velocity[:0:0], state.Velocity...)
 	}
+	if err := s.Sync(state); err != nil {
+		return state, fmt.Errorf("train: %w", err)
+	}
 	return state, nil
 }
+
+// Run trains from state (nil = a fresh start: the model's current
+// parameters and zero momentum) up to Config.Epochs and returns the final
+// state. On cancellation it returns the state of the last completed epoch
+// with ctx.Err(); the model's parameters then are mid-epoch.
+func Run(ctx context.Context, job Job, state *State) (*State, error) {
+	targets, state, err := job.Prepare(state)
+	if err != nil {
+		return state, err
+	}
+	pool := nn.NewPool(job.Model, job.Config.Workers)
+	return Loop(ctx, job, state, &cpuStepper{job: job, targets: targets, pool: pool, bufs: make([]workerBuf, len(pool.Replicas))})
+}
+
+// cpuStepper is the CPU's update: the batch is split over the pool's
+// replicas, their gradients summed, and one SGD step applied.
+type cpuStepper struct {
+	job     Job
+	targets []float32
+	pool    *nn.Pool
+	bufs    []workerBuf
+}
+
+// Step implements Stepper.
+func (c *cpuStepper) Step(epoch, b int, idx []int, state *State) (float64, int, error) {
+	cfg, m, set := c.job.Config, c.job.Model, c.job.Train
+	k, is, bn := m.Classes(), m.InputSize(), len(idx)
+	c.pool.Run(bn, func(w int, r *nn.Model, lo, hi int) {
+		buf := &c.bufs[w]
+		cn := hi - lo
+		buf.x = grow(buf.x, cn*is)
+		buf.y = grow(buf.y, cn*k)
+		buf.dz = grow(buf.dz, cn*k)
+		for j, i := range idx[lo:hi] {
+			copy(buf.x[j*is:(j+1)*is], set.Image(i))
+			copy(buf.y[j*k:(j+1)*k], c.targets[i*k:(i+1)*k])
+		}
+		r.SeedDropout(cfg.Seed, uint64(epoch)<<32|uint64(b)<<8|uint64(w))
+		r.ZeroGrads()
+		z := r.Forward(buf.x, cn, true)
+		// Mean over the whole batch: scale this chunk's mean by cn/bn.
+		buf.loss = nn.CrossEntropyT(buf.dz, z, buf.y, cn, k, cfg.Temperature) * float64(cn)
+		scale := float32(cn) / float32(bn)
+		for i := range buf.dz {
+			buf.dz[i] *= scale
+		}
+		buf.correct = 0
+		for j, i := range idx[lo:hi] {
+			if nn.Argmax(z[j*k:(j+1)*k]) == int(set.Labels[i]) {
+				buf.correct++
+			}
+		}
+		r.Backward(buf.dz, cn, false)
+	})
+	var loss float64
+	var correct int
+	for w := range c.pool.Chunks(bn) {
+		loss += c.bufs[w].loss
+		correct += c.bufs[w].correct
+		if w > 0 {
+			g, rg := m.Grads, c.pool.Replicas[w].Grads
+			for i := range g {
+				g[i] += rg[i]
+			}
+		}
+	}
+	step(m.Params, m.Grads, state, cfg)
+	return loss, correct, nil
+}
+
+// Sync implements Stepper: the CPU trains the Model's own parameters.
+func (c *cpuStepper) Sync(*State) error { return nil }
 
 type workerBuf struct {
 	x, y, dz []float32

@@ -2,11 +2,7 @@ package vulkan
 
 import (
 	"context"
-	"fmt"
-	"math"
-	"time"
 
-	"github.com/tadd-project/tadd/core/data"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/train"
 )
@@ -18,78 +14,63 @@ import (
 // float rounding. The model's parameters are read at the start and written
 // back at every checkpoint and at the end.
 func Train(ctx context.Context, d *Device, job train.Job, state *train.State) (*train.State, error) {
-	cfg, m, set := job.Config, job.Model, job.Train
 	targets, state, err := job.Prepare(state)
 	if err != nil {
 		return state, err
 	}
-	k := m.Classes()
-	net, err := NewNet(d, m, cfg.BatchSize)
+	m, bs := job.Model, job.Config.BatchSize
+	net, err := NewNet(d, m, bs)
 	if err != nil {
 		return state, err
 	}
 	defer net.Close()
 	net.SetVelocity(state.Velocity)
-	is, n := m.InputSize(), set.Len()
-	batches := (n + cfg.BatchSize - 1) / cfg.BatchSize
-	x := make([]float32, cfg.BatchSize*is)
-	y := make([]float32, cfg.BatchSize*k)
-	done := *state
-	done.Velocity = append([]float32(nil), state.Velocity...)
-	for epoch := state.Epoch; epoch < cfg.Epochs; epoch++ {
-		perm := data.Permutation(n, cfg.Seed, epoch)
-		var lossSum float64
-		var correct, seen int
-		start := time.Now()
-		for b := range batches {
-			if err := ctx.Err(); err != nil {
-				return &done, err
-			}
-			idx := perm[b*cfg.BatchSize : min((b+1)*cfg.BatchSize, n)]
-			bn := len(idx)
-			for j, i := range idx {
-				copy(x[j*is:(j+1)*is], set.Image(i))
-				copy(y[j*k:(j+1)*k], targets[i*k:(i+1)*k])
-			}
-			// The masks the CPU draws for one worker's chunk (worker 0).
-			masks := DropoutMasks(m, cfg.Seed, uint64(epoch)<<32|uint64(b)<<8, bn)
-			lr := float32(cfg.LearningRate / (1 + cfg.Decay*float64(state.Iterations)))
-			loss, z, err := net.TrainStep(x, y, masks, bn, Step{Temperature: cfg.Temperature, LearningRate: lr,
-				Momentum: float32(cfg.Momentum), Nesterov: cfg.Nesterov})
-			if err != nil {
-				return &done, err
-			}
-			state.Iterations++
-			lossSum += loss * float64(bn)
-			for j, i := range idx {
-				if nn.Argmax(z[j*k:(j+1)*k]) == int(set.Labels[i]) {
-					correct++
-				}
-			}
-			seen += bn
-			if job.Progress != nil {
-				el := time.Since(start).Seconds()
-				job.Progress(train.Progress{Epoch: epoch + 1, Epochs: cfg.Epochs, Batch: b + 1, Batches: batches,
-					Loss: lossSum / float64(seen), Accuracy: float64(correct) / float64(seen),
-					SamplesPerSec: float64(seen) / el, EpochDone: b == batches-1})
-			}
-		}
-		state.Epoch = epoch + 1
-		if math.IsNaN(lossSum) || math.IsInf(lossSum, 0) {
-			return &done, fmt.Errorf("train: epoch %d: loss is %v (learning rate too high?)", epoch+1, lossSum)
-		}
-		net.Params(m.Params)
-		net.Velocity(state.Velocity)
-		if job.Checkpoint != nil {
-			if err := job.Checkpoint(state); err != nil {
-				return &done, fmt.Errorf("train: checkpoint after epoch %d: %w", epoch+1, err)
-			}
-		}
-		done = *state
-		done.Velocity = append(done.Velocity[:0:0], state.Velocity...)
+	s := &stepper{job: job, targets: targets, net: net,
+		x: make([]float32, bs*m.InputSize()), y: make([]float32, bs*m.Classes())}
+	return train.Loop(ctx, job, state, s)
+}
+
+// stepper is one training step on the device: the batch goes in, the
+// whole forward and backward pass and the update run there.
+type stepper struct {
+	job     train.Job
+	targets []float32
+	net     *Net
+	x, y    []float32
+}
+
+// Step implements train.Stepper.
+func (s *stepper) Step(epoch, b int, idx []int, state *train.State) (float64, int, error) {
+	cfg, m, set := s.job.Config, s.job.Model, s.job.Train
+	k, is, bn := m.Classes(), m.InputSize(), len(idx)
+	for j, i := range idx {
+		copy(s.x[j*is:(j+1)*is], set.Image(i))
+		copy(s.y[j*k:(j+1)*k], s.targets[i*k:(i+1)*k])
 	}
-	net.Params(m.Params)
-	return state, nil
+	// The masks the CPU draws for one worker's chunk (worker 0).
+	masks := DropoutMasks(m, cfg.Seed, uint64(epoch)<<32|uint64(b)<<8, bn)
+	lr := float32(cfg.LearningRate / (1 + cfg.Decay*float64(state.Iterations)))
+	loss, z, err := s.net.TrainStep(s.x, s.y, masks, bn, Step{Temperature: cfg.Temperature, LearningRate: lr,
+		Momentum: float32(cfg.Momentum), Nesterov: cfg.Nesterov})
+	if err != nil {
+		return 0, 0, err
+	}
+	state.Iterations++
+	correct := 0
+	for j, i := range idx {
+		if nn.Argmax(z[j*k:(j+1)*k]) == int(set.Labels[i]) {
+			correct++
+		}
+	}
+	return loss * float64(bn), correct, nil
+}
+
+// Sync implements train.Stepper: the device's weights and momentum back
+// into the Model and the state.
+func (s *stepper) Sync(state *train.State) error {
+	s.net.Params(s.job.Model.Params)
+	s.net.Velocity(state.Velocity)
+	return nil
 }
 
 // DropoutMasks draws the masks m's dropout layers apply to a batch of bs
