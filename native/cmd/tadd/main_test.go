@@ -171,3 +171,28 @@ func TestPlaygroundNeedsDisplayAndBinary(t *testing.T) {
 		t.Fatalf("without the binary: exit %d, %q", code, stderr)
 	}
 }
+
+func TestModelsTable(t *testing.T) {
+	dir := t.TempDir()
+	man := `{"models": [
+	  {"file": "a.safetensors", "dataset": "mnist", "temperature": 20, "step": 0, "role": "teacher", "test_accuracy": 0.9929},
+	  {"file": "b.safetensors", "dataset": "mnist", "temperature": 20, "step": 3, "role": "step3", "test_accuracy": 0.981},
+	  {"file": "c.safetensors", "dataset": "mnist", "temperature": 2, "step": 1, "role": "assistant", "test_accuracy": 0.99},
+	  {"file": "d.safetensors", "dataset": "cifar10", "temperature": 1, "step": 0, "role": "teacher", "test_accuracy": 0.79}]}`
+	if err := os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(man), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, context.Background(), "models", "--table", dir)
+	want := `| cifar10: T | teacher |
+|---:|---:|
+| 1 | 79.00% |
+
+| mnist: T | teacher | assistant | student | step3 |
+|---:|---:|---:|---:|---:|
+| 2 | — | 99.00% | — | — |
+| 20 | 99.29% | — | — | 98.10% |
+`
+	if code != 0 || stdout != want {
+		t.Fatalf("exit %d, stderr %q, table:\n%s\nwant:\n%s", code, stderr, stdout, want)
+	}
+}
