@@ -174,6 +174,35 @@ var palette = []color.Color{
 	color.RGBA{31, 143, 78, 255}, color.RGBA{142, 68, 173, 255}, color.RGBA{211, 132, 0, 255}, color.RGBA{22, 160, 170, 255},
 }
 
+// decadeTicks marks the powers of ten of a log axis and labels them (every
+// k-th one when the axis spans more than 8 decades), as 1e-5 rather than
+// with float noise.
+type decadeTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (decadeTicks) Ticks(min, max float64) []plot.Tick {
+	// (The tolerance keeps log10(1e-4) = -3.9999999999999996 a decade.)
+	lo, hi := math.Ceil(math.Log10(min)-1e-9), math.Floor(math.Log10(max)+1e-9)
+	k := math.Max(1, math.Ceil((hi-lo+1)/8))
+	var ts []plot.Tick
+	for e := lo; e <= hi; e++ {
+		t := plot.Tick{Value: math.Pow(10, e)}
+		if math.Mod(e, k) == 0 {
+			t.Label = pow10Label(int(e))
+		}
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+// pow10Label writes 10^e as a decimal between 0.001 and 1000, else as 1eE.
+func pow10Label(e int) string {
+	if e >= -3 && e <= 3 {
+		return strconv.FormatFloat(math.Pow(10, float64(e)), 'f', max(0, -e), 64)
+	}
+	return fmt.Sprintf("1e%d", e)
+}
+
 // figure is a written figure: its base name and caption.
 type figure struct{ name, caption string }
 
@@ -198,7 +227,7 @@ func lines(dir, name, title, xlabel, ylabel string, ss []series, logY bool, xs [
 		}
 		if hi > 0 {
 			p.Y.Scale = plot.LogScale{}
-			p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+			p.Y.Tick.Marker = decadeTicks{}
 			p.Y.Min, p.Y.Max = lo/2, hi*2
 		} else {
 			logY = false
@@ -212,6 +241,8 @@ func lines(dir, name, title, xlabel, ylabel string, ss []series, logY bool, xs [
 		p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	}
 	p.Legend.Top = true
+	entries := 0
+	var zeros []string // points a log axis cannot show
 	for i, s := range ss {
 		pts := s.pts
 		if logY {
@@ -219,6 +250,12 @@ func lines(dir, name, title, xlabel, ylabel string, ss []series, logY bool, xs [
 			for _, q := range pts {
 				if q.Y > 0 {
 					keep = append(keep, q)
+				} else if !math.IsNaN(q.Y) {
+					at := fmt.Sprintf("step %g", q.X)
+					if strings.Contains(xlabel, "temperature") {
+						at = fmt.Sprintf("T=%g", q.X)
+					}
+					zeros = append(zeros, s.name+" at "+at)
 				}
 			}
 			pts = keep
@@ -242,6 +279,20 @@ func lines(dir, name, title, xlabel, ylabel string, ss []series, logY bool, xs [
 		}
 		p.Add(l, sc)
 		p.Legend.Add(s.name, l, sc)
+		entries++
+	}
+	if len(zeros) > 0 {
+		p.Title.Text += "\nexactly 0, not drawn on the log axis: " + strings.Join(zeros, ", ")
+	}
+	// Headroom above the data for the legend (top right), about one line of
+	// the plot's height per entry, so that it never hides a line's end.
+	if entries > 0 && p.Y.Max > p.Y.Min {
+		frac := 0.075 * float64(entries+1)
+		if logY {
+			p.Y.Max *= math.Pow(p.Y.Max/p.Y.Min, frac)
+		} else {
+			p.Y.Max += (p.Y.Max - p.Y.Min) * frac
+		}
 	}
 	for _, ext := range []string{".png", ".svg"} {
 		if err := p.Save(6*vg.Inch, 4*vg.Inch, filepath.Join(dir, "figures", name+ext)); err != nil {

@@ -70,8 +70,8 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	flags := newFlags("reproduce", stderr)
 	var d dataFlags
 	ds := flags.String("dataset", "mnist", "dataset: mnist or cifar10")
-	quick := flags.Bool("quick", false, "minutes on a laptop: 100 samples, attacks on 5 with the quick budgets (the web demo's)")
-	samples := flags.Int("samples", 0, "test images for accuracy, sensitivity, confidence (default: quick 100, full 10000)")
+	quick := flags.Bool("quick", false, "minutes on a laptop: 1,000 samples, attacks on 5 with the quick budgets (the web demo's)")
+	samples := flags.Int("samples", 0, "test images for accuracy, sensitivity, confidence (default: quick 1000, full 10000)")
 	attackSamples := flags.Int("attack-samples", 0, "of those, how many are attacked (default: quick 5, full all)")
 	temps := flags.String("temperatures", "1,2,5,10,20,30,40", "temperatures")
 	steps := flags.Int("steps", 6, "distillation steps after the teacher")
@@ -114,7 +114,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	set := settings{Dataset: *ds, Preset: "full", Samples: *samples, AttackSamples: *attackSamples, Attacks: names, MaxIterations: *iters, Seed: *seed}
 	if *quick {
 		set.Preset = "quick"
-		set.Samples, set.AttackSamples = or(*samples, 100), or(*attackSamples, 5)
+		set.Samples, set.AttackSamples = or(*samples, 1000), or(*attackSamples, 5)
 	} else {
 		set.Samples = or(*samples, 10000)
 		set.AttackSamples = or(*attackSamples, set.Samples)
