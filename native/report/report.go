@@ -203,6 +203,64 @@ func pow10Label(e int) string {
 	return fmt.Sprintf("1e%d", e)
 }
 
+// placeLegend puts the legend in the corner of the plot that the lines
+// cross least; when they cross every corner it goes top right, above
+// headroom added for it (about one text line of the plot's height per
+// entry), so that it never hides a line.
+func placeLegend(p *plot.Plot, ss []series, entries int, logY bool) {
+	if entries == 0 || !(p.Y.Max > p.Y.Min) || !(p.X.Max > p.X.Min) {
+		return
+	}
+	ny := func(y float64) float64 {
+		if logY {
+			return math.Log(y/p.Y.Min) / math.Log(p.Y.Max/p.Y.Min)
+		}
+		return (y - p.Y.Min) / (p.Y.Max - p.Y.Min)
+	}
+	nx := func(x float64) float64 { return (x - p.X.Min) / (p.X.Max - p.X.Min) }
+	w, h := 0.35, 0.075*float64(entries+1)
+	type corner struct{ top, left bool }
+	corners := []corner{{true, false}, {true, true}, {false, false}, {false, true}}
+	hits := make([]int, len(corners))
+	for _, s := range ss {
+		for k := range s.pts { // segments, and the first point alone
+			a, b := s.pts[max(k-1, 0)], s.pts[k]
+			if math.IsNaN(a.Y) || math.IsNaN(b.Y) || (logY && (a.Y <= 0 || b.Y <= 0)) {
+				continue
+			}
+			for q := range 21 { // points along the segment, in plot coordinates
+				f := float64(q) / 20
+				x := nx(a.X) + f*(nx(b.X)-nx(a.X))
+				y := ny(a.Y) + f*(ny(b.Y)-ny(a.Y))
+				for c, cn := range corners {
+					inX := (cn.left && x <= w) || (!cn.left && x >= 1-w)
+					inY := (cn.top && y >= 1-h) || (!cn.top && y <= h)
+					if inX && inY {
+						hits[c]++
+					}
+				}
+			}
+		}
+	}
+	best := 0
+	for c := range corners {
+		if hits[c] < hits[best] {
+			best = c
+		}
+	}
+	p.Legend.Top, p.Legend.Left = corners[best].top, corners[best].left
+	if hits[best] == 0 {
+		return
+	}
+	p.Legend.Top, p.Legend.Left = true, false
+	frac := h / (1 - h)
+	if logY {
+		p.Y.Max *= math.Pow(p.Y.Max/p.Y.Min, frac)
+	} else {
+		p.Y.Max += (p.Y.Max - p.Y.Min) * frac
+	}
+}
+
 // figure is a written figure: its base name and caption.
 type figure struct{ name, caption string }
 
@@ -284,16 +342,7 @@ func lines(dir, name, title, xlabel, ylabel string, ss []series, logY bool, xs [
 	if len(zeros) > 0 {
 		p.Title.Text += "\nexactly 0, not drawn on the log axis: " + strings.Join(zeros, ", ")
 	}
-	// Headroom above the data for the legend (top right), about one line of
-	// the plot's height per entry, so that it never hides a line's end.
-	if entries > 0 && p.Y.Max > p.Y.Min {
-		frac := 0.075 * float64(entries+1)
-		if logY {
-			p.Y.Max *= math.Pow(p.Y.Max/p.Y.Min, frac)
-		} else {
-			p.Y.Max += (p.Y.Max - p.Y.Min) * frac
-		}
-	}
+	placeLegend(p, ss, entries, logY)
 	for _, ext := range []string{".png", ".svg"} {
 		if err := p.Save(6*vg.Inch, 4*vg.Inch, filepath.Join(dir, "figures", name+ext)); err != nil {
 			return figure{}, fmt.Errorf("figure %s: %w", name, err)
