@@ -1,9 +1,12 @@
 package pretrained
 
 import (
+	"bytes"
 	"context"
 	"io/fs"
 	"math"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/tadd-project/tadd/core/nn"
@@ -78,5 +81,28 @@ func TestShippedAccuracy(t *testing.T) {
 			t.Errorf("%s: measured %.4f, manifest %.4f", e.File, acc, e.TestAccuracy)
 		}
 		t.Logf("%s: %.2f%% (manifest %.2f%%)", e.File, 100*acc, 100*e.TestAccuracy)
+	}
+}
+
+// TestReadmeTable keeps the README's table of shipped models true.
+func TestReadmeTable(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "<!-- models-table: ./bin/tadd models --table -->\n", "<!-- end models-table -->"
+	_, rest, ok := strings.Cut(string(readme), begin)
+	table, _, ok2 := strings.Cut(rest, end)
+	if !ok || !ok2 {
+		t.Fatalf("README.md lacks the markers %q and %q around the models table", begin, end)
+	}
+	man, err := manifest.Read(FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	man.WriteTable(&want)
+	if table != want.String() {
+		t.Errorf("README.md's table of shipped models is out of date; put the output of ./bin/tadd models --table between its markers:\n%s\nit has:\n%s", want.String(), table)
 	}
 }
