@@ -31,6 +31,7 @@ type Model struct {
 	Temperature float64            `json:"temperature"`
 	Step        int                `json:"step"`
 	Role        string             `json:"role"`
+	Epochs      int                `json:"epochs"` // epochs the model was trained (0: unknown)
 	Summary     experiment.Summary `json:"summary"`
 }
 
@@ -109,7 +110,7 @@ func Write(dir string, r Results) error {
 
 // CSVHeader is the first row of results.csv.
 func CSVHeader(attacks []string) []string {
-	h := []string{"dataset", "temperature", "step", "role", "file", "samples", "accuracy", "confidence", "mean_gradient_amplitude", "near_zero_fraction"}
+	h := []string{"dataset", "temperature", "step", "role", "file", "epochs", "samples", "accuracy", "confidence", "mean_gradient_amplitude", "near_zero_fraction"}
 	for _, a := range attacks {
 		h = append(h, a+"_attempts", a+"_success_rate", a+"_mean", a+"_max")
 	}
@@ -122,7 +123,7 @@ func writeCSV(dir string, r Results) error {
 	rows := [][]string{CSVHeader(r.Attacks)}
 	for _, m := range r.Models {
 		s := m.Summary
-		row := []string{r.Dataset, f(m.Temperature), strconv.Itoa(m.Step), m.Role, m.File, strconv.Itoa(s.Samples),
+		row := []string{r.Dataset, f(m.Temperature), strconv.Itoa(m.Step), m.Role, m.File, strconv.Itoa(m.Epochs), strconv.Itoa(s.Samples),
 			f(s.Accuracy), f(s.Confidence), f(s.MeanAmplitude), f(s.NearZero)}
 		for _, a := range r.Attacks {
 			ar := s.Robustness[a]
@@ -532,6 +533,9 @@ func Findings(r Results) []string {
 		out = append(out, fmt.Sprintf("%s: the student's mean minimal perturbation exceeds the teacher's at %d of %d temperatures (%s). This %s the paper's claim that the assistant makes the student more robust.",
 			a, more, n, strings.Join(detail, "; "), verdict))
 	}
+	if s := trainingLengths(r); s != "" {
+		out = append(out, s)
+	}
 	var rates []string
 	for _, m := range r.Models {
 		for _, a := range r.Attacks {
@@ -546,6 +550,47 @@ func Findings(r Results) []string {
 		out = append(out, "Attack success rates below 100%: "+strings.Join(rates, "; ")+".")
 	}
 	return out
+}
+
+// trainingLengths says, when the distilled models were not all trained for
+// the same number of epochs, how long each step was trained: Fig. 7 and 8
+// then mix the effect of a distillation step with that of its training.
+func trainingLengths(r Results) string {
+	byStep := map[int]map[int]bool{}
+	distilled := map[int]bool{}
+	for _, m := range r.Models {
+		if m.Epochs <= 0 {
+			continue
+		}
+		if byStep[m.Step] == nil {
+			byStep[m.Step] = map[int]bool{}
+		}
+		byStep[m.Step][m.Epochs] = true
+		if m.Step > 0 {
+			distilled[m.Epochs] = true
+		}
+	}
+	if len(distilled) <= 1 {
+		return ""
+	}
+	var parts []string
+	for step := 0; step <= r.maxStep(); step++ {
+		var es []int
+		for e := range byStep[step] {
+			es = append(es, e)
+		}
+		if len(es) == 0 {
+			continue
+		}
+		sort.Ints(es)
+		var ss []string
+		for _, e := range es {
+			ss = append(ss, strconv.Itoa(e))
+		}
+		parts = append(parts, fmt.Sprintf("step %d: %s", step, strings.Join(ss, " or ")))
+	}
+	return "The distilled models were not all trained for the same number of epochs (" + strings.Join(parts, "; ") +
+		"), so the accuracy and robustness by step (Fig. 7 and 8) mix the effect of one more distillation with that of a shorter or longer training."
 }
 
 func writeHTML(dir string, r Results, figs []figure) error {
@@ -581,8 +626,8 @@ th{background:#f3f4f7}.note{color:#5b6478}</style></head><body>`)
 	b.WriteString("</tr>")
 	for _, m := range r.Models {
 		s := m.Summary
-		fmt.Fprintf(&b, "<tr><td>%s</td><td>%g</td><td>%d</td><td>%s</td><td>%s</td><td>%d</td><td>%.4f</td><td>%.4f</td><td>%.3g</td><td>%.3f</td>",
-			r.Dataset, m.Temperature, m.Step, m.Role, m.File, s.Samples, s.Accuracy, s.Confidence, s.MeanAmplitude, s.NearZero)
+		fmt.Fprintf(&b, "<tr><td>%s</td><td>%g</td><td>%d</td><td>%s</td><td>%s</td><td>%d</td><td>%d</td><td>%.4f</td><td>%.4f</td><td>%.3g</td><td>%.3f</td>",
+			r.Dataset, m.Temperature, m.Step, m.Role, m.File, m.Epochs, s.Samples, s.Accuracy, s.Confidence, s.MeanAmplitude, s.NearZero)
 		for _, a := range r.Attacks {
 			ar := s.Robustness[a]
 			fmt.Fprintf(&b, "<td>%d</td><td>%.2f</td><td>%.4g</td><td>%.4g</td>", ar.Attempts, ar.SuccessRate, ar.Mean, ar.Max)

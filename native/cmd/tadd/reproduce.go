@@ -154,11 +154,11 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 				return nil, report.Model{}, err
 			}
 			m, _, err := weights.Load(b, kern)
-			return m, report.Model{File: e.File, Temperature: t, Step: step, Role: e.Role}, err
+			return m, report.Model{File: e.File, Temperature: t, Step: step, Role: e.Role, Epochs: e.Epochs}, err
 		}
 		store := fileStore{dir: trainedDir, dataset: *ds, temp: t, dtype: weights.F16}
 		if m, meta, err := store.Model(step, kern); err == nil {
-			return m, report.Model{File: store.Name(step), Temperature: t, Step: step, Role: meta.Role}, nil
+			return m, report.Model{File: store.Name(step), Temperature: t, Step: step, Role: meta.Role, Epochs: meta.Epochs}, nil
 		}
 		return nil, report.Model{}, distill.ErrMissing
 	}

@@ -68,10 +68,16 @@ func TestReproduceShardAndMerge(t *testing.T) {
 	if err != nil || len(rows) != 5 || strings.Join(rows[0], ",") != strings.Join(report.CSVHeader([]string{"l2", "linf"}), ",") {
 		t.Fatalf("results.csv: %v, %d rows", err, len(rows))
 	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
 	for i, m := range res.Models {
-		acc, _ := strconv.ParseFloat(rows[i+1][6], 64)
-		l2mean, _ := strconv.ParseFloat(rows[i+1][12], 64)
-		if rows[i+1][4] != m.File || acc != m.Summary.Accuracy || l2mean != m.Summary.Robustness["l2"].Mean {
+		row := rows[i+1]
+		acc, _ := strconv.ParseFloat(row[col["accuracy"]], 64)
+		l2mean, _ := strconv.ParseFloat(row[col["l2_mean"]], 64)
+		epochs, _ := strconv.Atoi(row[col["epochs"]])
+		if row[col["file"]] != m.File || acc != m.Summary.Accuracy || l2mean != m.Summary.Robustness["l2"].Mean || epochs != m.Epochs || epochs == 0 {
 			t.Errorf("CSV row %d %v disagrees with JSON %+v", i, rows[i+1], m)
 		}
 		if m.Summary.Samples != 16 || m.Summary.Robustness["l2"].Attempts > 3 {
