@@ -37,6 +37,7 @@ type settings struct {
 	Attacks       []string `json:"attacks"`
 	MaxIterations int      `json:"max_iterations"`
 	Seed          uint64   `json:"seed"`
+	Steps         int      `json:"steps"` // the chain's last step: transfer rates are measured on steps 0..Steps
 }
 
 // samplesFile is one model's per-sample results for one shard.
@@ -111,7 +112,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		names = append(names, a)
 	}
-	set := settings{Dataset: *ds, Preset: "full", Samples: *samples, AttackSamples: *attackSamples, Attacks: names, MaxIterations: *iters, Seed: *seed}
+	set := settings{Dataset: *ds, Preset: "full", Samples: *samples, AttackSamples: *attackSamples, Attacks: names, MaxIterations: *iters, Seed: *seed, Steps: *steps}
 	if *quick {
 		set.Preset = "quick"
 		set.Samples, set.AttackSamples = or(*samples, 1000), or(*attackSamples, 5)

@@ -108,6 +108,12 @@ func TestReproduceShardAndMerge(t *testing.T) {
 	if code != 0 || strings.Count(stderr, "cached") != 4 {
 		t.Fatalf("rerun: exit %d, %q", code, stderr)
 	}
+	// A shorter chain measures transfer on fewer models: not served from the
+	// longer chain's cache (nor would a longer chain be from a shorter one's).
+	short := append(append([]string{}, base...), "--out", whole, "--steps", "0")
+	if code, _, stderr := runCLI(t, context.Background(), short...); code != 0 || strings.Contains(stderr, "cached") || strings.Count(stderr, "evaluated") != 2 {
+		t.Fatalf("run with --steps 0: exit %d, %q", code, stderr)
+	}
 
 	// Two shards merged give exactly the numbers of the single run.
 	var parts []string
