@@ -76,11 +76,11 @@ func (c *AttackView) firstColumn() string {
 func (c *AttackView) rowName(o demo.Outcome) string {
 	switch {
 	case c.App.AllTargets && c.App.Compared:
-		return fmt.Sprintf("%s → %d", o.Model.Role, o.Result.Goal.Target)
+		return fmt.Sprintf("%s → %d", o.Model.Name(), o.Result.Goal.Target)
 	case c.App.AllTargets:
 		return fmt.Sprintf("class %d", o.Result.Goal.Target)
 	}
-	return o.Model.Role
+	return o.Model.Name()
 }
 
 func (c *AttackView) legend() string {

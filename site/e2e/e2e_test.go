@@ -68,8 +68,9 @@ func assembleKernels(t *testing.T, dir string) {
 	}
 }
 
-// modelDir lays out the tiny MNIST test model as two chains (T=1, T=20) of
-// teacher, assistant and student, with a manifest and the gallery.
+// modelDir lays out the tiny MNIST test model as two chains, T=1 (teacher,
+// assistant, student) and T=20 (teacher and 6 distillation steps), with a
+// manifest and the gallery.
 func modelDir(t *testing.T) (string, []byte) {
 	t.Helper()
 	dir := t.TempDir()
@@ -83,7 +84,7 @@ func modelDir(t *testing.T) (string, []byte) {
 	}
 	man := &manifest.Manifest{}
 	for _, temp := range []float64{1, 20} {
-		for step := range 3 {
+		for step := range map[float64]int{1: 3, 20: 7}[temp] {
 			name := manifest.ModelName("mnist", temp, step)
 			os.WriteFile(filepath.Join(dir, name), b, 0o644)
 			m := meta
@@ -278,6 +279,8 @@ func demoFlow(t *testing.T, ctx context.Context, url, engine, shots string, mode
 	waitText(t, ctx, "#modelinfo", "at T=20", 10*time.Second)
 	click(t, ctx, "#step1")
 	waitText(t, ctx, "#modelinfo", "assistant at T=20", 10*time.Second)
+	click(t, ctx, "#step6")
+	waitText(t, ctx, "#modelinfo", "step 6 at T=20", 10*time.Second)
 	click(t, ctx, "#step0")
 	waitText(t, ctx, "#modelinfo", "teacher at T=20", 10*time.Second)
 

@@ -43,6 +43,15 @@ type ModelInfo struct {
 	Epochs       int     `json:"epochs"`
 }
 
+// Name is the model's place in its chain in words: teacher, assistant,
+// student, then "step 3" to "step 6".
+func (m ModelInfo) Name() string {
+	if m.Step <= 2 {
+		return m.Role
+	}
+	return fmt.Sprintf("step %d", m.Step)
+}
+
 // Budgets are the attack parameters of the browser: attack.QuickConfigs,
 // the real algorithms (binary search over c, Adam, early abort, L0's pixel
 // removal, L∞'s τ schedule) with smaller budgets than the paper's, so that
@@ -434,7 +443,7 @@ func (a *App) Start(compare bool) {
 			jobs = append(jobs, Job{Model: m, Attack: name, Input: x, Goal: g})
 		}
 	}
-	a.Live = &Live{Model: cur.Role, Target: goals[0].Target, Attack: name, Distance: math.Inf(1), Image: x, Probs: a.Probs}
+	a.Live = &Live{Model: cur.Name(), Target: goals[0].Target, Attack: name, Distance: math.Inf(1), Image: x, Probs: a.Probs}
 	go a.run(ctx, jobs)
 }
 
@@ -509,7 +518,7 @@ func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, prog
 		if s.Best != nil {
 			img = s.Best
 		}
-		progress(Live{Model: job.Model.Role, Target: job.Goal.Target, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const, BinaryStep: s.BinaryStep, Tau: s.Tau,
+		progress(Live{Model: job.Model.Name(), Target: job.Goal.Target, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const, BinaryStep: s.BinaryStep, Tau: s.Tau,
 			Allowed: s.Allowed, Distance: s.BestDist, Image: append([]float32(nil), img...),
 			Probs: append([]float32(nil), probs...), Elapsed: time.Since(start)})
 		if yield != nil {
@@ -572,7 +581,7 @@ func (a *App) run(ctx context.Context, jobs []Job) {
 				}
 				return oi.Result.Goal.Target < oj.Result.Goal.Target
 			})
-			a.Live = &Live{Model: job.Model.Role, Target: job.Goal.Target, Attack: job.Attack, Iteration: res.Iterations, Image: res.Adversarial, Probs: p,
+			a.Live = &Live{Model: job.Model.Name(), Target: job.Goal.Target, Attack: job.Attack, Iteration: res.Iterations, Image: res.Adversarial, Probs: p,
 				Elapsed: time.Since(start), Distance: Distance(job.Attack, res)}
 			a.Unlock()
 			a.Notify()
@@ -594,7 +603,7 @@ func (a *App) run(ctx context.Context, jobs []Job) {
 				best = o
 			}
 		}
-		a.Live = &Live{Model: best.Model.Role, Target: best.Result.Goal.Target, Attack: jobs[0].Attack, Iteration: best.Result.Iterations,
+		a.Live = &Live{Model: best.Model.Name(), Target: best.Result.Goal.Target, Attack: jobs[0].Attack, Iteration: best.Result.Iterations,
 			Image: best.Result.Adversarial, Probs: best.Probs, Elapsed: best.Elapsed, Distance: Distance(jobs[0].Attack, best.Result)}
 	}
 }

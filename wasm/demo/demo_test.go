@@ -316,3 +316,21 @@ func TestLiveDescribe(t *testing.T) {
 		}
 	}
 }
+
+func TestModelName(t *testing.T) {
+	for _, c := range []struct {
+		step int
+		role string
+		want string
+	}{
+		{0, "teacher", "teacher"},
+		{1, "assistant", "assistant"},
+		{2, "student", "student"},
+		{3, "step3", "step 3"},
+		{6, "step6", "step 6"},
+	} {
+		if got := (ModelInfo{Step: c.step, Role: c.role}).Name(); got != c.want {
+			t.Errorf("step %d (%s): %q, want %q", c.step, c.role, got, c.want)
+		}
+	}
+}
