@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tadd-project/tadd/native/modelfile"
 )
 
 // writeCIFAR writes the six CIFAR-10 binary batch files of a small,
@@ -87,5 +89,24 @@ func TestCIFARPipeline(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(rep, "report.html")); err != nil {
 		t.Error(err)
+	}
+	// A longer chain than the one given: only step 3 is trained, distilled
+	// from the given student, in the chain's (tiny) architecture.
+	rep3 := filepath.Join(out, "report3")
+	code, stdout, stderr = runCLI(t, context.Background(), "reproduce", "--dataset", "cifar10", "--models", out, "--temperatures", "10", "--steps", "3", "--epochs", "1",
+		"--quick", "--samples", "10", "--attack-samples", "1", "--attacks", "l2", "--max-iterations", "50", "--data", data, "--offline", "--quiet", "--out", rep3)
+	if code != 0 || strings.Count(stderr, "already trained") != 3 {
+		t.Fatalf("reproduce --steps 3: exit %d, %q %q", code, stdout, stderr)
+	}
+	_, meta, err := modelfile.Load(filepath.Join(rep3, "models", "cifar10-T10-step3-step3.safetensors"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta.Parent != "cifar10-T10-step2-student.safetensors" || meta.Arch != "tiny-cifar" || meta.Epochs != 1 {
+		t.Errorf("step 3: %+v, want the tiny student's child after 1 epoch", meta)
+	}
+	csv, err = os.ReadFile(filepath.Join(rep3, "results.csv"))
+	if err != nil || strings.Count(string(csv), "\ncifar10,") != 4 {
+		t.Errorf("results.csv of the 4-model chain: %v\n%s", err, csv)
 	}
 }

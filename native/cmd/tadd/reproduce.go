@@ -148,7 +148,18 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	defer dev.release()
 	kern := dev.modelKernels()
+	// load takes a model from the training folder if a chain was trained
+	// there (that folder then holds the whole chain, its given models
+	// copied), else from the given models.
 	load := func(t float64, step int) (*nn.Model, report.Model, error) {
+		store := fileStore{dir: trainedDir, dataset: *ds, temp: t, dtype: weights.F16}
+		m, meta, err := store.Model(step, kern)
+		if err == nil {
+			return m, report.Model{File: store.Name(step), Temperature: t, Step: step, Role: meta.Role, Epochs: meta.Epochs}, nil
+		}
+		if !errors.Is(err, distill.ErrMissing) {
+			return nil, report.Model{}, err
+		}
 		if e, ok := man.Find(*ds, t, step); ok {
 			b, err := fs.ReadFile(modelFS, e.File)
 			if err != nil {
@@ -156,10 +167,6 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			}
 			m, _, err := weights.Load(b, kern)
 			return m, report.Model{File: e.File, Temperature: t, Step: step, Role: e.Role, Epochs: e.Epochs}, err
-		}
-		store := fileStore{dir: trainedDir, dataset: *ds, temp: t, dtype: weights.F16}
-		if m, meta, err := store.Model(step, kern); err == nil {
-			return m, report.Model{File: store.Name(step), Temperature: t, Step: step, Role: meta.Role, Epochs: meta.Epochs}, nil
 		}
 		return nil, report.Model{}, distill.ErrMissing
 	}
@@ -181,10 +188,38 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		cfg := train.DefaultConfig(float32(t))
 		cfg.Epochs, cfg.Workers = *epochs, *workers
-		os.MkdirAll(trainedDir, 0o755)
+		if err := os.MkdirAll(trainedDir, 0o755); err != nil {
+			return err
+		}
 		var bar *progressbar.ProgressBar
 		store := fileStore{dir: trainedDir, dataset: *ds, temp: t, dtype: weights.F16}
-		if _, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: mustArch(defaultArch(*ds)), Steps: *steps, Config: cfg, Train: dev.train}, trainSet, test, store, dev.modelKernels(),
+		// The chain goes on from its given models: those present from the
+		// teacher on are copied into the training folder, so the first
+		// missing model is distilled from the last present one, in the
+		// teacher's architecture.
+		arch := mustArch(defaultArch(*ds))
+		for step := 0; step <= *steps; step++ {
+			e, ok := man.Find(*ds, t, step)
+			if !ok {
+				break
+			}
+			if step == 0 {
+				if arch, err = nn.ArchByName(e.Arch); err != nil {
+					return fmt.Errorf("%s: %w", e.File, err)
+				}
+			}
+			if _, err := os.Stat(store.path(step)); err == nil {
+				continue
+			}
+			b, err := fs.ReadFile(modelFS, e.File)
+			if err != nil {
+				return err
+			}
+			if err := modelfile.WriteAtomic(store.path(step), b); err != nil {
+				return err
+			}
+		}
+		if _, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: arch, Steps: *steps, Config: cfg, Train: dev.train}, trainSet, test, store, dev.modelKernels(),
 			func(e distill.Event) { distillEvent(e, t, store, &bar, *quiet, stderr) }); err != nil {
 			return err
 		}
