@@ -38,6 +38,11 @@ type Chain struct {
 	// Train trains one model; nil is train.Run (the GPU backend passes its
 	// own, with the same contract).
 	Train func(context.Context, train.Job, *train.State) (*train.State, error)
+	// DType is how the store keeps weights: a trained model is rounded to it
+	// before its test accuracy and the next step's soft labels are computed,
+	// so both are those of the file as shipped (and of a resumed chain).
+	// Empty means F32 (no rounding).
+	DType weights.DType
 }
 
 // Store keeps a chain's models and checkpoints (files on disk, in the CLI).
@@ -117,6 +122,7 @@ func Run(ctx context.Context, c Chain, trainSet, testSet *data.Set, store Store,
 			return nil, err
 		}
 		meta.Epochs = cfg.Epochs
+		weights.Round(m.Params, c.DType)
 		meta.TestAccuracy = train.Accuracy(nn.NewPool(m, cfg.Workers), testSet)
 		if err := store.SaveModel(step, m, meta); err != nil {
 			return nil, err

@@ -181,3 +181,30 @@ func TestTeacherEpochs(t *testing.T) {
 		t.Fatal("negative teacher epochs accepted")
 	}
 }
+
+// TestChainMeasuresShippedWeights checks that a chain kept in F16 measures
+// test accuracy on (and distils from) the F16-rounded weights, as a loaded
+// file gives them, not on the float32 weights training ended with.
+func TestChainMeasuresShippedWeights(t *testing.T) {
+	trainSet, testSet := data.Bars(640, 16, 1), data.Bars(200, 16, 2)
+	store := newMemStore()
+	c := chain(1)
+	c.DType = weights.F16
+	metas, err := Run(context.Background(), c, trainSet, testSet, store, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step, meta := range metas {
+		sv := store.models[step]
+		rounded := append([]float32(nil), sv.params...)
+		weights.Round(rounded, weights.F16)
+		for i := range rounded {
+			if rounded[i] != sv.params[i] {
+				t.Fatalf("step %d: parameter %d is %v, not an F16 value", step, i, sv.params[i])
+			}
+		}
+		if acc := train.Accuracy(nn.NewPool(store.build(sv, nil), 2), testSet); acc != meta.TestAccuracy {
+			t.Errorf("step %d: metadata says %v, the stored weights score %v", step, meta.TestAccuracy, acc)
+		}
+	}
+}

@@ -61,3 +61,16 @@ func halfToFloat32(h uint16) float32 {
 	}
 	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
 }
+
+// Round rounds params in place to the values a file of dtype stores, so
+// that what is measured on them (test accuracy, the next distillation
+// step's soft labels) is what a loaded file gives. F32 leaves them as they
+// are; values beyond the F16 range become ±Inf (Encode refuses them).
+func Round(params []float32, dtype DType) {
+	if dtype != F16 {
+		return
+	}
+	for i, v := range params {
+		params[i] = halfToFloat32(float32ToHalf(v))
+	}
+}

@@ -185,7 +185,7 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		store := fileStore{dir: *out, dataset: *ds, temp: t, dtype: dtype}
 		var bar *progressbar.ProgressBar
 		start := time.Now()
-		metas, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: arch, Steps: *steps, Config: c, TeacherEpochs: *teacherEpochs, Train: dev.train}, trainSet, testSet, store, dev.modelKernels(),
+		metas, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: arch, Steps: *steps, Config: c, TeacherEpochs: *teacherEpochs, Train: dev.train, DType: dtype}, trainSet, testSet, store, dev.modelKernels(),
 			func(e distill.Event) { distillEvent(e, t, store, &bar, *quiet, stderr) })
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
