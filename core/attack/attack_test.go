@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"math/rand/v2"
 	"os"
 	"testing"
 	"time"
@@ -351,14 +350,13 @@ func TestGoalsAndHinge(t *testing.T) {
 			t.Errorf("Reached(%+v, κ=%v) = %v", c.g, c.kappa, got)
 		}
 	}
-	rng := rand.New(rand.NewPCG(1, 1))
 	for _, m := range []struct {
 		mode string
 		n    int
 		ok   bool
 	}{{"untargeted", 1, true}, {"random", 1, true}, {"all", 3, true}, {"least", 1, true}, {"2", 1, true},
 		{"1", 0, false}, {"9", 0, false}, {"x", 0, false}, {"-1", 0, false}, {"02", 0, false}} {
-		gs, err := Goals(m.mode, 1, 4, z, rng)
+		gs, err := Goals(m.mode, 1, 4, z, 1, 7)
 		if (err == nil) != m.ok || len(gs) != m.n {
 			t.Errorf("Goals(%q) = %v, %v", m.mode, gs, err)
 		}
@@ -368,8 +366,29 @@ func TestGoalsAndHinge(t *testing.T) {
 			}
 		}
 	}
-	if gs, _ := Goals("least", 1, 4, z, rng); gs[0].Target != 3 {
+	if gs, _ := Goals("least", 1, 4, z, 1, 7); gs[0].Target != 3 {
 		t.Errorf("least likely target %d, want 3", gs[0].Target)
+	}
+}
+
+// TestRandomTargetIsPerSample checks that the random target depends on the
+// seed and the image's position only, is never the label, and covers every
+// other class.
+func TestRandomTargetIsPerSample(t *testing.T) {
+	seen := map[int]bool{}
+	for k := range 200 {
+		label := k % 10
+		a, b := RandomTarget(7, k, label, 10), RandomTarget(7, k, label, 10)
+		if a != b || a == label || a < 0 || a > 9 {
+			t.Fatalf("sample %d: targets %d, %d for label %d", k, a, b, label)
+		}
+		if gs, err := Goals("random", label, 10, nil, 7, k); err != nil || gs[0].Target != a {
+			t.Fatalf("sample %d: Goals gives %v, %v; RandomTarget %d", k, gs, err, a)
+		}
+		seen[a] = true
+	}
+	if len(seen) != 10 {
+		t.Errorf("targets %v do not cover every class", seen)
 	}
 }
 

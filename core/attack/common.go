@@ -62,20 +62,30 @@ func hinge(z []float32, g Goal, kappa float64) (v float64, up, down int) {
 	return float64(z[ref]) - float64(z[other]) + kappa, ref, other
 }
 
-// Goals builds the goals of an attack mode for an image of class label:
-// "untargeted", "random" (one target drawn from rng), "all" (every other
-// class), "least" (the class with the smallest logit z, which must be
-// given), or a single class number.
-func Goals(mode string, label, classes int, z []float32, rng *rand.Rand) ([]Goal, error) {
+// RandomTarget is the random target of the image at position index of a
+// test set: a class other than label, drawn from seed and index alone. It
+// is the one random-target rule: every command (evaluate, reproduce,
+// attack), every shard of a run and the demo attack the same target on the
+// same image for the same seed.
+func RandomTarget(seed uint64, index, label, classes int) int {
+	r := rand.New(rand.NewPCG(seed, uint64(index)))
+	t := r.IntN(classes - 1)
+	if t >= label {
+		t++
+	}
+	return t
+}
+
+// Goals builds the goals of an attack mode for the image at position index
+// of a test set, of class label: "untargeted", "random" (RandomTarget of
+// seed and index), "all" (every other class), "least" (the class with the
+// smallest logit z, which must be given), or a single class number.
+func Goals(mode string, label, classes int, z []float32, seed uint64, index int) ([]Goal, error) {
 	switch mode {
 	case "untargeted":
 		return []Goal{{Label: label, Target: Untargeted}}, nil
 	case "random":
-		t := rng.IntN(classes - 1)
-		if t >= label {
-			t++
-		}
-		return []Goal{{Label: label, Target: t}}, nil
+		return []Goal{{Label: label, Target: RandomTarget(seed, index, label, classes)}}, nil
 	case "all":
 		var gs []Goal
 		for t := range classes {

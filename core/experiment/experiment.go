@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"runtime"
 
 	"github.com/tadd-project/tadd/core/attack"
@@ -51,17 +50,6 @@ func ParseShard(v string) (Shard, error) {
 		return s, fmt.Errorf("shard %q: want i/n with 0 <= i < n", v)
 	}
 	return s, nil
-}
-
-// TargetFor is the random target of sample k: another class than label,
-// drawn from seed and k alone, so that it does not depend on sharding.
-func TargetFor(seed uint64, k, label, classes int) int {
-	r := rand.New(rand.NewPCG(seed, uint64(k)))
-	t := r.IntN(classes - 1)
-	if t >= label {
-		t++
-	}
-	return t
 }
 
 // Job evaluates one model on the first Samples test images (those of Shard).
@@ -124,7 +112,7 @@ func Run(ctx context.Context, j Job) ([]Sample, error) {
 		label := int(sub.Labels[s])
 		c := nn.Argmax(p)
 		out[s] = Sample{Index: k, Correct: c == label, Amplitude: sens.Amplitudes[s],
-			Target: TargetFor(j.Seed, k, label, classes), Distance: map[string]Dist{}}
+			Target: attack.RandomTarget(j.Seed, k, label, classes), Distance: map[string]Dist{}}
 		if out[s].Correct {
 			out[s].Confidence = float64(p[c])
 		}

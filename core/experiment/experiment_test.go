@@ -1,9 +1,16 @@
 package experiment
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"testing"
+
+	"github.com/tadd-project/tadd/core/attack"
+	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/core/metrics"
+	"github.com/tadd-project/tadd/core/nn"
+	"github.com/tadd-project/tadd/core/train"
 )
 
 func TestParseShard(t *testing.T) {
@@ -28,16 +35,6 @@ func TestParseShard(t *testing.T) {
 		}
 		if n != 1 {
 			t.Fatalf("index %d in %d shards", k, n)
-		}
-	}
-}
-
-func TestTargetForIsPerSample(t *testing.T) {
-	for k := range 200 {
-		label := k % 10
-		a, b := TargetFor(7, k, label, 10), TargetFor(7, k, label, 10)
-		if a != b || a == label || a < 0 || a > 9 {
-			t.Fatalf("sample %d: targets %d, %d for label %d", k, a, b, label)
 		}
 	}
 }
@@ -73,5 +70,57 @@ func TestDistJSON(t *testing.T) {
 	var back map[string]Dist
 	if err := json.Unmarshal(b, &back); err != nil || back["a"] != 1.5 || !math.IsNaN(float64(back["b"])) {
 		t.Fatalf("%v %v", back, err)
+	}
+}
+
+// TestEvaluateAndReproduceAgree checks that the evaluation of one model
+// (metrics.MeasureRobustness, what `tadd evaluate` runs) and the
+// reproduction's per-sample path (Run) attack the same random target on
+// every image and find the same distance, for the same seed.
+func TestEvaluateAndReproduceAgree(t *testing.T) {
+	trainSet, test := data.Bars(640, 16, 1), data.Bars(24, 16, 9)
+	arch := nn.TinyArchFor(nn.Shape{H: 16, W: 16, C: 1})
+	m, err := nn.New(arch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(3)
+	cfg := train.DefaultConfig(1)
+	cfg.Epochs, cfg.BatchSize, cfg.LearningRate, cfg.Workers = 8, 32, 0.1, 2
+	if _, err := train.Run(context.Background(), train.Job{Model: m, Train: trainSet, Config: cfg}, nil); err != nil {
+		t.Fatal(err)
+	}
+	cfgs := attack.Defaults().WithMaxIterations(30)
+	const seed = 5
+	samples, err := Run(context.Background(), Job{Model: m, Test: test, Samples: test.Len(), AttackSample: test.Len(),
+		Attacks: []string{"l2"}, Configs: cfgs, Seed: seed, Shard: Shard{0, 1}, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []metrics.AttackFunc
+	for range 2 {
+		clf := attack.NewModel(m.Replica(), 1)
+		runs = append(runs, func(ctx context.Context, x []float32, g attack.Goal) (attack.Result, error) {
+			return cfgs.Run(ctx, "l2", clf, x, g, nil)
+		})
+	}
+	rob, err := metrics.MeasureRobustness(context.Background(), attack.NewModel(m, 2), "l2", runs, test, "random", seed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attacked := 0
+	for a, k := range rob.Samples {
+		s := samples[k]
+		if !s.Correct || rob.Goals[a].Target != s.Target {
+			t.Fatalf("sample %d: evaluate attacks target %d, reproduce %d (correct %v)", k, rob.Goals[a].Target, s.Target, s.Correct)
+		}
+		d, r := rob.Distances[a], float64(s.Distance["l2"])
+		if !(d == r || math.IsNaN(d) && math.IsNaN(r)) {
+			t.Errorf("sample %d: evaluate distance %v, reproduce %v", k, d, r)
+		}
+		attacked++
+	}
+	if attacked < test.Len()/2 {
+		t.Fatalf("only %d of %d samples attacked", attacked, test.Len())
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"sync"
 
 	"github.com/tadd-project/tadd/core/attack"
@@ -188,6 +187,10 @@ type Robustness struct {
 	MeanDistance float64
 	MaxDistance  float64
 	Distances    []float64 // per attempt; NaN where the attack failed
+	// Samples and Goals are each attempt's position in the set and goal,
+	// in the order of Distances.
+	Samples []int
+	Goals   []attack.Goal
 }
 
 // AttackFunc runs one attack on one image for one goal.
@@ -207,8 +210,9 @@ func Distance(name string, r attack.Result) (float64, error) {
 }
 
 // MeasureRobustness attacks every sample of set that clf classifies
-// correctly, with the goals of mode (see attack.Goals; "random" draws from
-// seed), and summarises the minimal perturbations. Samples the model
+// correctly, with the goals of mode (see attack.Goals; "random" is
+// attack.RandomTarget of seed and the sample's position in set, the rule
+// the reproduction uses too), and summarises the minimal perturbations. Samples the model
 // already misclassifies are skipped, as in the reference evaluation. The
 // attacks are spread over runs, one goroutine each (each must have its own
 // classifier); results do not depend on their number. progress, if set, is
@@ -220,7 +224,6 @@ func MeasureRobustness(ctx context.Context, clf attack.Classifier, name string, 
 	if len(runs) == 0 {
 		return Robustness{}, fmt.Errorf("robustness: no attack workers")
 	}
-	rng := rand.New(rand.NewPCG(seed, 0xa77ac))
 	k := clf.Classes()
 	z := make([]float32, k)
 	type job struct {
@@ -231,7 +234,7 @@ func MeasureRobustness(ctx context.Context, clf attack.Classifier, name string, 
 	for i := range set.Len() {
 		clf.Logits(z, set.Image(i), 1)
 		label := int(set.Labels[i])
-		goals, err := attack.Goals(mode, label, k, z, rng)
+		goals, err := attack.Goals(mode, label, k, z, seed, i)
 		if err != nil {
 			return Robustness{}, err
 		}
@@ -287,7 +290,9 @@ feed:
 		}
 	}
 	rob := Robustness{Attack: name, Attempts: len(jobs)}
-	for _, r := range results {
+	for j, r := range results {
+		rob.Samples = append(rob.Samples, jobs[j].sample)
+		rob.Goals = append(rob.Goals, jobs[j].goal)
 		if !r.Success {
 			rob.Distances = append(rob.Distances, math.NaN())
 			continue

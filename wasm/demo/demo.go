@@ -427,7 +427,7 @@ func (a *App) Start(compare bool) {
 		}
 	}
 	label := a.Predicted()
-	goals, err := attack.Goals(a.Target, label, 10, logitsOf(a.Probs), nil)
+	goals, err := attack.Goals(a.Target, label, 10, logitsOf(a.Probs), 1, 0)
 	if err != nil {
 		a.Error = err.Error()
 		return

@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/png"
 	"io"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -73,7 +72,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *all {
 		mode = "all"
 	}
-	goals, err := attack.Goals(mode, label, clf.Classes(), z, rand.New(rand.NewPCG(*seed, 0)))
+	goals, err := attack.Goals(mode, label, clf.Classes(), z, *seed, *index)
 	if err != nil {
 		return usageError{err.Error()}
 	}

@@ -50,6 +50,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	attacks := fs.String("attacks", "", "comma-separated attacks for robustness: l0,l2,linf (default none)")
 	target := fs.String("target", "random", "attack goal: random, least, all, untargeted")
 	iters := fs.Int("max-iterations", 0, "cap each attack's iterations per constant (0 = the paper's)")
+	seed := fs.Uint64("seed", 1, "seed of the random targets (the same rule and default as reproduce)")
 	workers := fs.Int("workers", 0, "parallel workers (0 = all cores)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	quiet := fs.Bool("quiet", false, "no progress bar")
@@ -123,7 +124,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			}
 			var bar *progressbar.ProgressBar
 			start := time.Now()
-			rob, err := metrics.MeasureRobustness(ctx, clf, name, runs, atk, *target, 1, func(done, total int) {
+			rob, err := metrics.MeasureRobustness(ctx, clf, name, runs, atk, *target, *seed, func(done, total int) {
 				if *quiet {
 					return
 				}
