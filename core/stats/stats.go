@@ -16,6 +16,7 @@ package stats
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -48,6 +49,40 @@ type Estimate struct {
 // String prints "v [lo, hi]" with 3 significant digits.
 func (e Estimate) String() string {
 	return fmt.Sprintf("%.3g [%.3g, %.3g]", e.Value, e.CI.Lo, e.CI.Hi)
+}
+
+// jsonNumber is v for JSON, which has no NaN or infinity: those are null.
+func jsonNumber(v float64) any {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return v
+}
+
+// MarshalJSON writes {"lo": …, "hi": …}, null where a bound is undefined.
+func (iv Interval) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Lo any `json:"lo"`
+		Hi any `json:"hi"`
+	}{jsonNumber(iv.Lo), jsonNumber(iv.Hi)})
+}
+
+// MarshalJSON writes {"value": …, "ci": …}, null where undefined.
+func (e Estimate) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Value any      `json:"value"`
+		CI    Interval `json:"ci"`
+	}{jsonNumber(e.Value), e.CI})
+}
+
+// MarshalJSON writes the summary with a null maximum when no attack
+// succeeded.
+func (s Summary) MarshalJSON() ([]byte, error) {
+	type plain Summary
+	return json.Marshal(struct {
+		plain
+		Max any `json:"Max"`
+	}{plain(s), jsonNumber(s.Max)})
 }
 
 // z returns the two-sided standard normal quantile of level (1.96 at 0.95).

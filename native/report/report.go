@@ -23,6 +23,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/tadd-project/tadd/core/experiment"
+	"github.com/tadd-project/tadd/core/findings"
+	"github.com/tadd-project/tadd/core/stats"
 )
 
 // Model is one evaluated model.
@@ -33,6 +35,10 @@ type Model struct {
 	Role        string             `json:"role"`
 	Epochs      int                `json:"epochs"` // epochs the model was trained (0: unknown)
 	Summary     experiment.Summary `json:"summary"`
+	// Samples are the per-sample results the summary was computed from
+	// (kept in the samples files, not in results.json): the paired
+	// comparisons of the findings need them.
+	Samples []experiment.Sample `json:"-"`
 }
 
 // Results is everything a reproduction measured.
@@ -44,7 +50,22 @@ type Results struct {
 	Attacks       []string `json:"attacks"`
 	Budget        string   `json:"budget"`         // the attack budget, in words
 	MaxIterations int      `json:"max_iterations"` // the cap on iterations per constant (0: none)
+	Pixels        int      `json:"pixels"`         // values per image: where failed attacks are censored
+	Seed          uint64   `json:"seed"`           // of the attacks' random targets and of the bootstrap
 	Models        []Model  `json:"models"`
+}
+
+// Analysis is the statistical analysis of the per-sample results (package
+// findings); ok is false when some model has none.
+func (r Results) Analysis() (findings.Result, bool) {
+	d := findings.Data{Attacks: r.Attacks, AttackSamples: r.AttackSamples, Pixels: r.Pixels, Seed: r.Seed}
+	for _, m := range r.Models {
+		if len(m.Samples) == 0 {
+			return findings.Result{}, false
+		}
+		d.Models = append(d.Models, findings.Model{Temperature: m.Temperature, Step: m.Step, Role: m.Role, Epochs: m.Epochs, Samples: m.Samples})
+	}
+	return findings.Analyze(d), len(d.Models) > 0
 }
 
 func (r *Results) sort() {
@@ -100,6 +121,16 @@ func Write(dir string, r Results) error {
 	}
 	if err := writeCSV(dir, r); err != nil {
 		return err
+	}
+	an, ok := r.Analysis()
+	if ok {
+		b, err := json.MarshalIndent(an, "", "  ")
+		if err != nil {
+			return fmt.Errorf("findings.json: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "findings.json"), append(b, '\n'), 0o644); err != nil {
+			return err
+		}
 	}
 	figs, err := figures(dir, r)
 	if err != nil {
@@ -166,6 +197,7 @@ func writeRows(path string, rows [][]string) error {
 type series struct {
 	name   string
 	pts    plotter.XYs
+	ci     []stats.Interval // when set, one 95% interval per point, drawn as error bars
 	dashed bool
 	color  color.Color
 }
@@ -337,6 +369,21 @@ func lines(dir, name, title, xlabel, ylabel string, ss []series, logY bool, xs [
 			l.Dashes = []vg.Length{vg.Points(2), vg.Points(3)}
 		}
 		p.Add(l, sc)
+		if len(s.ci) == len(pts) && !logY {
+			errs := make(plotter.YErrors, len(pts))
+			for k, q := range pts {
+				errs[k].Low, errs[k].High = q.Y-s.ci[k].Lo, s.ci[k].Hi-q.Y
+			}
+			eb, err := plotter.NewYErrorBars(struct {
+				plotter.XYs
+				plotter.YErrors
+			}{pts, errs})
+			if err != nil {
+				return figure{}, fmt.Errorf("figure %s: %w", name, err)
+			}
+			eb.LineStyle.Color = c
+			p.Add(eb)
+		}
 		p.Legend.Add(s.name, l, sc)
 		entries++
 	}
@@ -398,6 +445,17 @@ func figures(dir string, r Results) ([]figure, error) {
 		vsT(tas, func(m Model) float64 { return m.Summary.MeanAmplitude }), true, ts, note)); err != nil {
 		return nil, err
 	}
+	// The intervals of the mean distances, by (T, step, attack).
+	type statKey struct {
+		t      float64
+		step   int
+		attack string
+	}
+	ci := map[statKey]stats.Interval{}
+	an, hasCI := r.Analysis()
+	for _, s := range an.Stats {
+		ci[statKey{s.Temperature, s.Step, s.Attack}] = s.Summary.Mean.CI
+	}
 	for _, a := range r.Attacks {
 		for _, stat := range []string{"mean", "max"} {
 			q := func(m Model) float64 {
@@ -414,7 +472,17 @@ func figures(dir string, r Results) ([]figure, error) {
 			for i := range ss {
 				ss[i].pts = dropNaN(ss[i].pts)
 			}
-			if err := add(lines(dir, "fig5-"+a+"-"+stat, fmt.Sprintf("Fig. 5: %s minimal perturbation (%s), %s", stat, unit(a), a),
+			title := fmt.Sprintf("Fig. 5: %s minimal perturbation (%s), %s", stat, unit(a), a)
+			if stat == "mean" && hasCI {
+				// Bootstrap 95% intervals of the means, over the successful attacks.
+				for i := range ss {
+					for _, q := range ss[i].pts {
+						ss[i].ci = append(ss[i].ci, ci[statKey{q.X, i, a}])
+					}
+				}
+				title += fmt.Sprintf(", 95%% bootstrap intervals, n ≤ %d per model", r.AttackSamples)
+			}
+			if err := add(lines(dir, "fig5-"+a+"-"+stat, title,
 				"training temperature T", stat+" "+unit(a), ss, false, ts, note)); err != nil {
 				return nil, err
 			}
@@ -498,40 +566,26 @@ func unit(a string) string {
 	return "L2 distance"
 }
 
-// Findings states, from the data, whether the student (with an assistant)
-// needed larger perturbations than the teacher, attack by attack.
+// Findings states, from the data, what they say about each of the paper's
+// claims (package findings: paired comparisons with intervals and tests),
+// then the training lengths and attack success rates the reader needs to
+// weigh them.
 func Findings(r Results) []string {
 	r.sort()
 	var out []string
-	for _, a := range r.Attacks {
-		more, n := 0, 0
-		var detail []string
-		for _, t := range r.temperatures() {
-			te, ok1 := r.find(t, 0)
-			st, ok2 := r.find(t, 2)
-			if !ok1 || !ok2 || te.Summary.Robustness[a].Successes == 0 || st.Summary.Robustness[a].Successes == 0 {
-				continue
+	if an, ok := r.Analysis(); ok {
+		for _, c := range an.Claims {
+			line := fmt.Sprintf("%s: %s.", c.Claim, strings.ToUpper(string(c.Verdict[:1]))+string(c.Verdict[1:]))
+			if len(c.Tests) > 0 {
+				line += " " + strings.Join(c.Tests, "; ") + "."
 			}
-			n++
-			d0, d2 := te.Summary.Robustness[a].Mean, st.Summary.Robustness[a].Mean
-			if d2 > d0 {
-				more++
+			if c.Note != "" {
+				line += " " + c.Note
 			}
-			detail = append(detail, fmt.Sprintf("T=%g: %.3g → %.3g", t, d0, d2))
+			out = append(out, line)
 		}
-		if n == 0 {
-			out = append(out, fmt.Sprintf("%s: no temperature has both a teacher and a student with successful attacks; the claim cannot be checked.", a))
-			continue
-		}
-		verdict := "supports"
-		switch {
-		case more == 0:
-			verdict = "does not support"
-		case more < n:
-			verdict = "only partly supports"
-		}
-		out = append(out, fmt.Sprintf("%s: the student's mean minimal perturbation exceeds the teacher's at %d of %d temperatures (%s). This %s the paper's claim that the assistant makes the student more robust.",
-			a, more, n, strings.Join(detail, "; "), verdict))
+	} else {
+		out = append(out, "No per-sample results: the paper's claims are not judged.")
 	}
 	if s := trainingLengths(r); s != "" {
 		out = append(out, s)

@@ -224,7 +224,8 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 	}
-	res := report.Results{Dataset: *ds, Preset: set.Preset, Samples: set.Samples, AttackSamples: set.AttackSamples, Attacks: names, Budget: budgetText(set), MaxIterations: set.MaxIterations}
+	res := report.Results{Dataset: *ds, Preset: set.Preset, Samples: set.Samples, AttackSamples: set.AttackSamples, Attacks: names, Budget: budgetText(set), MaxIterations: set.MaxIterations,
+		Pixels: test.ImageSize(), Seed: set.Seed}
 	cfgs := attack.Defaults()
 	if set.Preset == "quick" {
 		cfgs = attack.QuickConfigs()
@@ -278,6 +279,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 				fmt.Fprintf(stderr, "T=%g %s: %d samples evaluated (%s elapsed)\n", t, info.Role, len(samplesOut), time.Since(started).Round(time.Second))
 			}
 			info.Summary = experiment.Summarize(sf.Samples, names, set.AttackSamples)
+			info.Samples = sf.Samples
 			res.Models = append(res.Models, info)
 		}
 	}
@@ -364,7 +366,9 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			byModel[sf.Model.File] = append(byModel[sf.Model.File], sf)
 		}
 	}
-	res := report.Results{Dataset: set.Dataset, Preset: set.Preset, Samples: set.Samples, AttackSamples: set.AttackSamples, Attacks: set.Attacks, Budget: budgetText(*set), MaxIterations: set.MaxIterations}
+	in := mustArch(defaultArch(set.Dataset)).Input
+	res := report.Results{Dataset: set.Dataset, Preset: set.Preset, Samples: set.Samples, AttackSamples: set.AttackSamples, Attacks: set.Attacks, Budget: budgetText(*set), MaxIterations: set.MaxIterations,
+		Pixels: in.H * in.W * in.C, Seed: set.Seed}
 	var modelsSorted []string
 	for m := range byModel {
 		modelsSorted = append(modelsSorted, m)
@@ -392,6 +396,7 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		info.Summary = experiment.Summarize(all, set.Attacks, set.AttackSamples)
+		info.Samples = all
 		res.Models = append(res.Models, info)
 	}
 	if err := report.Write(*out, res); err != nil {

@@ -84,6 +84,7 @@ func TestReproduceShardAndMerge(t *testing.T) {
 			t.Errorf("%s: %d samples, %d attacks", m.File, m.Summary.Samples, m.Summary.Robustness["l2"].Attempts)
 		}
 	}
+	fWhole, err1 := os.ReadFile(filepath.Join(whole, "findings.json"))
 	html, _ := os.ReadFile(filepath.Join(whole, "report.html"))
 	for _, fig := range []string{"fig3-accuracy", "fig4-near-zero-gradients", "fig4-gradient-amplitude", "fig5-l2-mean", "fig5-linf-max",
 		"fig6-confidence", "fig7-accuracy-by-step", "fig8-l2-by-T", "fig8-linf-average"} {
@@ -133,6 +134,23 @@ func TestReproduceShardAndMerge(t *testing.T) {
 	got, _ := os.ReadFile(filepath.Join(merged, "results.json"))
 	if !bytes.Equal(got, b) {
 		t.Fatalf("merged results differ from the single run:\n%s\nvs\n%s", got, b)
+	}
+	// So do the findings: the paired comparisons and their verdicts.
+	fMerged, err2 := os.ReadFile(filepath.Join(merged, "findings.json"))
+	if err1 != nil || err2 != nil || !bytes.Equal(fWhole, fMerged) {
+		t.Fatalf("findings.json: %v, %v, equal %v", err1, err2, bytes.Equal(fWhole, fMerged))
+	}
+	var an struct{ Claims []struct{ Claim, Verdict string } }
+	if err := json.Unmarshal(fWhole, &an); err != nil || len(an.Claims) < 6 {
+		t.Fatalf("findings.json: %v, %d claims", err, len(an.Claims))
+	}
+	for _, c := range an.Claims {
+		if c.Verdict != "supported" && c.Verdict != "contradicted" && c.Verdict != "not resolved at 95%" {
+			t.Errorf("claim %q: verdict %q", c.Claim, c.Verdict)
+		}
+	}
+	if !strings.Contains(stdout, "Wilcoxon p") || !strings.Contains(stdout, "The student (teacher → assistant → student) is more robust than the assistant") {
+		t.Errorf("reproduce's findings lack the paired tests:\n%s", stdout)
 	}
 	// Merging one shard alone is refused.
 	if code, _, stderr := runCLI(t, context.Background(), "merge", "--out", filepath.Join(dir, "bad"), parts[0]); code == 0 || !strings.Contains(stderr, "1 of 2 shards") {

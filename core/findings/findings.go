@@ -1,0 +1,446 @@
+// Package findings turns a reproduction's per-sample results into the
+// verdicts on the seed paper's claims: every claim is tested by paired
+// comparisons of models on the same test images and attack goals, with a
+// 95% bootstrap interval of the effect and a Wilcoxon signed-rank (or, for
+// accuracy, McNemar) test, and judged "supported", "contradicted" or "not
+// resolved at 95%" from the interval (package stats).
+//
+// Failed attacks enter the paired comparisons as censored at the largest
+// perturbation the norm allows on the image (L0: every pixel, L2: √pixels,
+// L∞: 1): the attack could not find a smaller one. Per-model summaries
+// (means, medians) are over successful attacks only, as in the paper.
+package findings
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/tadd-project/tadd/core/experiment"
+	"github.com/tadd-project/tadd/core/stats"
+)
+
+// AccuracyBound is the paper's claim on accuracy: distillation changes it
+// by at most 0.15 percentage points.
+const AccuracyBound = 0.0015
+
+// Model is one evaluated model of a chain and its per-sample results.
+type Model struct {
+	Temperature float64
+	Step        int
+	Role        string
+	Epochs      int // epochs it was trained (0: unknown)
+	Samples     []experiment.Sample
+}
+
+// Data is what a reproduction measured.
+type Data struct {
+	Attacks       []string // attack names ("l0", "l2", "linf")
+	AttackSamples int      // the attacks ran on the correct samples among the first AttackSamples
+	Pixels        int      // values per image (784 on MNIST): the censoring budget of each norm
+	Seed          uint64   // of the bootstrap
+	Models        []Model
+}
+
+// Budget is the largest perturbation an attack's norm allows on an image
+// of pixels values in [0, 1]: where failed attacks are censored.
+func Budget(attack string, pixels int) float64 {
+	switch attack {
+	case "l0":
+		return float64(pixels)
+	case "l2":
+		return math.Sqrt(float64(pixels))
+	}
+	return 1
+}
+
+// Stat is one model's summary under one attack.
+type Stat struct {
+	Temperature float64
+	Step        int
+	Attack      string
+	Summary     stats.Summary
+}
+
+// Pair is one paired comparison, B − A, of a quantity ("accuracy",
+// "log10 amplitude" or an attack's distance) on the images both models
+// share.
+type Pair struct {
+	Quantity string
+	A, B     string // the models, as "T=20 teacher"
+	stats.Comparison
+	Censored int      // pairs where at least one attack failed (censored at the budget)
+	McNemarP *float64 `json:",omitempty"` // for accuracy: the McNemar test's p-value
+	Confound string   `json:",omitempty"` // why the comparison mixes another effect in (training lengths)
+}
+
+// Claim is one of the paper's claims and what the data say about it.
+type Claim struct {
+	Claim   string
+	Verdict stats.Verdict
+	// Tests are the pooled comparisons that decide the verdict, one line
+	// each with the effect, its interval and n; Detail the per-temperature
+	// comparisons behind them.
+	Tests  []string
+	Detail []Pair
+	Note   string // what the verdict cannot say (confounds, untestable parts)
+}
+
+// Result is the analysis of a reproduction.
+type Result struct {
+	Stats  []Stat
+	Claims []Claim
+}
+
+// Analyze computes every summary and claim of d.
+func Analyze(d Data) Result {
+	a := analysis{d: d, byKey: map[[2]float64]*Model{}}
+	for i := range d.Models {
+		m := &d.Models[i]
+		a.byKey[[2]float64{m.Temperature, float64(m.Step)}] = m
+		if !slices.Contains(a.temps, m.Temperature) {
+			a.temps = append(a.temps, m.Temperature)
+		}
+		a.maxStep = max(a.maxStep, m.Step)
+	}
+	slices.Sort(a.temps)
+	var r Result
+	for _, t := range a.temps {
+		for step := 0; step <= a.maxStep; step++ {
+			m := a.model(t, step)
+			if m == nil {
+				continue
+			}
+			for _, atk := range d.Attacks {
+				dist := values(a.attacked(m, atk))
+				ok := make([]bool, len(dist))
+				for i, v := range dist {
+					ok[i] = !math.IsNaN(v)
+				}
+				r.Stats = append(r.Stats, Stat{Temperature: t, Step: step, Attack: atk, Summary: stats.Summarize(dist, ok, d.Seed)})
+			}
+		}
+	}
+	r.Claims = []Claim{a.accuracyClaim(), a.sensitivityClaim(), a.temperatureClaim(),
+		a.chainClaim("The student (teacher → assistant → student) is more robust than the assistant (teacher → student directly, Papernot's defensively distilled network)", 1, 2),
+		a.chainClaim("The assistant is more robust than the teacher", 0, 1),
+		a.chainClaim("The student is more robust than the teacher", 0, 2),
+		a.multiStepClaim(), a.normsClaim()}
+	return r
+}
+
+type analysis struct {
+	d       Data
+	byKey   map[[2]float64]*Model
+	temps   []float64
+	maxStep int
+}
+
+func (a *analysis) model(t float64, step int) *Model { return a.byKey[[2]float64{t, float64(step)}] }
+
+// Name is how a model is called in the findings: "T=20 student".
+func Name(t float64, role string) string { return fmt.Sprintf("T=%g %s", t, role) }
+
+func (m *Model) name() string { return Name(m.Temperature, m.Role) }
+
+// attacked returns, by test-set index, the distance of every sample the
+// attack ran on (NaN where it failed).
+func (a *analysis) attacked(m *Model, atk string) map[int]float64 {
+	dist := map[int]float64{}
+	for _, s := range m.Samples {
+		if s.Index < a.d.AttackSamples && s.Correct {
+			dist[s.Index] = float64(s.Distance[atk])
+		}
+	}
+	return dist
+}
+
+// values lists m's values in key order.
+func values(m map[int]float64) []float64 {
+	var out []float64
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, m[k])
+	}
+	return out
+}
+
+// confound says whether two models were trained for different lengths.
+func confound(x, y *Model) string {
+	if x.Epochs > 0 && y.Epochs > 0 && x.Epochs != y.Epochs && x.Step > 0 && y.Step > 0 {
+		return fmt.Sprintf("trained %d vs %d epochs", x.Epochs, y.Epochs)
+	}
+	return ""
+}
+
+// distancePairs pairs the censored distances of two models under an attack
+// on the images both were attacked on (the same goal: the random target
+// depends on the image only).
+func (a *analysis) distancePairs(x, y *Model, atk string) (xs, ys []float64, censored int) {
+	dx, dy := a.attacked(x, atk), a.attacked(y, atk)
+	budget := Budget(atk, a.d.Pixels)
+	for _, k := range slices.Sorted(maps.Keys(dx)) {
+		vy, both := dy[k]
+		if !both {
+			continue
+		}
+		vx := dx[k]
+		if math.IsNaN(vx) || math.IsNaN(vy) {
+			censored++
+		}
+		if math.IsNaN(vx) {
+			vx = budget
+		}
+		if math.IsNaN(vy) {
+			vy = budget
+		}
+		xs, ys = append(xs, vx), append(ys, vy)
+	}
+	return xs, ys, censored
+}
+
+// distancePair is the paired comparison y − x of an attack's distances.
+func (a *analysis) distancePair(x, y *Model, atk string, seed uint64) (Pair, []float64, []float64) {
+	xs, ys, cens := a.distancePairs(x, y, atk)
+	c, _ := stats.Paired(xs, ys, seed)
+	return Pair{Quantity: atk, A: x.name(), B: y.name(), Comparison: c, Censored: cens, Confound: confound(x, y)}, xs, ys
+}
+
+// accuracyPair compares the correctness of two models on the same images.
+func (a *analysis) accuracyPair(x, y *Model, seed uint64) (Pair, []float64) {
+	cx := map[int]bool{}
+	for _, s := range x.Samples {
+		cx[s.Index] = s.Correct
+	}
+	var diff []float64
+	onlyX, onlyY := 0, 0
+	for _, s := range y.Samples {
+		c, ok := cx[s.Index]
+		if !ok {
+			continue
+		}
+		switch {
+		case c && !s.Correct:
+			onlyX++
+			diff = append(diff, -1)
+		case !c && s.Correct:
+			onlyY++
+			diff = append(diff, 1)
+		default:
+			diff = append(diff, 0)
+		}
+	}
+	c, _ := stats.Paired(make([]float64, len(diff)), diff, seed)
+	mcnemar := stats.McNemar(onlyX, onlyY)
+	return Pair{Quantity: "accuracy", A: x.name(), B: y.name(), Comparison: c, McNemarP: &mcnemar, Confound: confound(x, y)}, diff
+}
+
+// pooled is the paired comparison of all the differences of several pairs
+// taken together, as one line of evidence.
+func pooled(label string, d []float64, seed uint64) (string, stats.Comparison) {
+	c, _ := stats.Paired(make([]float64, len(d)), d, seed)
+	return fmt.Sprintf("%s: mean difference %v, n = %d, Wilcoxon p = %s", label, c.MeanDiff, c.N, pValue(c.P)), c
+}
+
+func pValue(p float64) string {
+	if p < 1e-4 {
+		return fmt.Sprintf("%.1e", p)
+	}
+	return fmt.Sprintf("%.4f", p)
+}
+
+// combine is the verdict of a claim tested by several pooled tests: it is
+// supported when every test supports it, contradicted when any contradicts
+// it, and not resolved otherwise.
+func combine(vs []stats.Verdict) stats.Verdict {
+	if len(vs) == 0 {
+		return stats.NotResolved
+	}
+	all := true
+	for _, v := range vs {
+		if v == stats.Contradicted {
+			return stats.Contradicted
+		}
+		all = all && v == stats.Supported
+	}
+	if all {
+		return stats.Supported
+	}
+	return stats.NotResolved
+}
+
+func (a *analysis) accuracyClaim() Claim {
+	cl := Claim{Claim: fmt.Sprintf("Distillation changes test accuracy by at most %.2f percentage points", 100*AccuracyBound)}
+	var vs []stats.Verdict
+	for _, t := range a.temps {
+		te := a.model(t, 0)
+		if te == nil {
+			continue
+		}
+		for step := 1; step <= a.maxStep; step++ {
+			m := a.model(t, step)
+			if m == nil {
+				continue
+			}
+			p, _ := a.accuracyPair(te, m, a.d.Seed+uint64(step))
+			v := stats.DecideWithin(p.MeanDiff.CI, AccuracyBound)
+			vs = append(vs, v)
+			cl.Detail = append(cl.Detail, p)
+			cl.Tests = append(cl.Tests, fmt.Sprintf("%s − %s: accuracy %+.2f pp [%+.2f, %+.2f], n = %d, McNemar p = %s: %s",
+				p.B, p.A, 100*p.MeanDiff.Value, 100*p.MeanDiff.CI.Lo, 100*p.MeanDiff.CI.Hi, p.N, pValue(*p.McNemarP), v))
+		}
+	}
+	cl.Verdict = combine(vs)
+	return cl
+}
+
+// logAmplitude is log10 of a gradient amplitude, with amplitudes that
+// underflowed float64 counted at 10⁻³⁰⁸.
+func logAmplitude(v float64) float64 { return math.Log10(math.Max(v, 1e-308)) }
+
+func (a *analysis) sensitivityClaim() Claim {
+	cl := Claim{Claim: "Sensitivity (the input-gradient amplitude) falls as the teacher's temperature rises",
+		Note: "Compared as log10 of the amplitude, teacher at T against the T = 1 teacher on the same images."}
+	base := a.model(1, 0)
+	if base == nil {
+		cl.Verdict, cl.Note = stats.NotResolved, "No T = 1 teacher in the data."
+		return cl
+	}
+	amp := map[int]float64{}
+	for _, s := range base.Samples {
+		amp[s.Index] = logAmplitude(s.Amplitude)
+	}
+	var all []float64
+	for _, t := range a.temps {
+		te := a.model(t, 0)
+		if t == 1 || te == nil {
+			continue
+		}
+		var xs, ys []float64
+		for _, s := range te.Samples {
+			if v, ok := amp[s.Index]; ok {
+				xs, ys = append(xs, v), append(ys, logAmplitude(s.Amplitude))
+				all = append(all, ys[len(ys)-1]-v)
+			}
+		}
+		c, _ := stats.Paired(xs, ys, a.d.Seed)
+		cl.Detail = append(cl.Detail, Pair{Quantity: "log10 amplitude", A: base.name(), B: te.name(), Comparison: c})
+	}
+	line, c := pooled("teachers at T > 1 − T = 1 teacher, log10 amplitude, all T pooled", all, a.d.Seed)
+	cl.Verdict = stats.Decide(c.MeanDiff.CI, false)
+	cl.Tests = []string{line + ": " + string(cl.Verdict)}
+	return cl
+}
+
+func (a *analysis) temperatureClaim() Claim {
+	cl := Claim{Claim: "Robustness (the minimal perturbation) rises with the teacher's temperature",
+		Note: "Teacher at T against the T = 1 teacher on the same images and goals, all T > 1 pooled."}
+	base := a.model(1, 0)
+	if base == nil {
+		cl.Verdict, cl.Note = stats.NotResolved, "No T = 1 teacher in the data."
+		return cl
+	}
+	var vs []stats.Verdict
+	for _, atk := range a.d.Attacks {
+		var all []float64
+		cens := 0
+		for _, t := range a.temps {
+			te := a.model(t, 0)
+			if t == 1 || te == nil {
+				continue
+			}
+			p, xs, ys := a.distancePair(base, te, atk, a.d.Seed)
+			cl.Detail = append(cl.Detail, p)
+			cens += p.Censored
+			for i := range xs {
+				all = append(all, ys[i]-xs[i])
+			}
+		}
+		line, c := pooled(fmt.Sprintf("%s: teachers at T > 1 − T = 1 teacher", atk), all, a.d.Seed)
+		v := stats.Decide(c.MeanDiff.CI, true)
+		vs = append(vs, v)
+		cl.Tests = append(cl.Tests, fmt.Sprintf("%s (%d censored pairs): %s", line, cens, v))
+	}
+	cl.Verdict = combine(vs)
+	return cl
+}
+
+// chainClaim tests that step hi of every chain needs larger perturbations
+// than step lo, per attack, all temperatures pooled.
+func (a *analysis) chainClaim(claim string, lo, hi int) Claim {
+	cl := Claim{Claim: claim}
+	var vs []stats.Verdict
+	var confounds []string
+	for _, atk := range a.d.Attacks {
+		var all []float64
+		cens := 0
+		for _, t := range a.temps {
+			x, y := a.model(t, lo), a.model(t, hi)
+			if x == nil || y == nil {
+				continue
+			}
+			p, xs, ys := a.distancePair(x, y, atk, a.d.Seed)
+			cl.Detail = append(cl.Detail, p)
+			cens += p.Censored
+			if p.Confound != "" && !slices.Contains(confounds, fmt.Sprintf("T=%g: %s", t, p.Confound)) {
+				confounds = append(confounds, fmt.Sprintf("T=%g: %s", t, p.Confound))
+			}
+			for i := range xs {
+				all = append(all, ys[i]-xs[i])
+			}
+		}
+		line, c := pooled(fmt.Sprintf("%s: step %d − step %d, all T pooled", atk, hi, lo), all, a.d.Seed)
+		v := stats.Decide(c.MeanDiff.CI, true)
+		vs = append(vs, v)
+		cl.Tests = append(cl.Tests, fmt.Sprintf("%s (%d censored pairs): %s", line, cens, v))
+	}
+	cl.Verdict = combine(vs)
+	if len(confounds) > 0 {
+		cl.Note = "Training length differs between the compared models (" + strings.Join(confounds, "; ") + "): the difference mixes the distillation step with the training schedule."
+	}
+	return cl
+}
+
+func (a *analysis) multiStepClaim() Claim {
+	cl := Claim{Claim: "Each further distillation step (3 to 6) raises robustness"}
+	if a.maxStep < 3 {
+		cl.Verdict, cl.Note = stats.NotResolved, "The data have no step beyond the student."
+		return cl
+	}
+	var vs []stats.Verdict
+	var confounds []string
+	for _, atk := range a.d.Attacks {
+		var all []float64
+		for _, t := range a.temps {
+			for step := 3; step <= a.maxStep; step++ {
+				x, y := a.model(t, step-1), a.model(t, step)
+				if x == nil || y == nil {
+					continue
+				}
+				p, xs, ys := a.distancePair(x, y, atk, a.d.Seed)
+				cl.Detail = append(cl.Detail, p)
+				if p.Confound != "" && !slices.Contains(confounds, fmt.Sprintf("T=%g step %d: %s", t, step, p.Confound)) {
+					confounds = append(confounds, fmt.Sprintf("T=%g step %d: %s", t, step, p.Confound))
+				}
+				for i := range xs {
+					all = append(all, ys[i]-xs[i])
+				}
+			}
+		}
+		line, c := pooled(fmt.Sprintf("%s: step k − step k−1 for k = 3..%d, all T pooled", atk, a.maxStep), all, a.d.Seed)
+		v := stats.Decide(c.MeanDiff.CI, true)
+		vs = append(vs, v)
+		cl.Tests = append(cl.Tests, line+": "+string(v))
+	}
+	cl.Verdict = combine(vs)
+	if len(confounds) > 0 {
+		cl.Note = "Training length differs (" + strings.Join(confounds, "; ") + ")."
+	}
+	return cl
+}
+
+func (a *analysis) normsClaim() Claim {
+	return Claim{Claim: "L2 is the most efficient attack and L0 the least", Verdict: stats.NotResolved,
+		Note: "Not testable from minimal perturbations: L0 counts pixels, L2 and L∞ measure sizes, so their distances share no scale, and the reproduction does not time attacks per image. The claim is reported, not judged."}
+}

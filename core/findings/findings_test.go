@@ -1,0 +1,151 @@
+package findings
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/tadd-project/tadd/core/experiment"
+	"github.com/tadd-project/tadd/core/stats"
+)
+
+// world describes synthetic models: for each (T, step) the L2 distance of
+// sample i is base_i + shift(T, step) + noise, the accuracy flips
+// wrong(T, step) of the samples, and the amplitude is 10^amp(T).
+type world struct {
+	n      int
+	temps  []float64
+	steps  int
+	shift  func(t float64, step int) float64
+	noise  float64
+	wrong  func(t float64, step int) int
+	amp    func(t float64) float64
+	fail   func(t float64, step, i int) bool
+	epochs func(step int) int
+	// attackN is how many samples were attacked (0: all).
+	attackN int
+}
+
+func (w world) data() Data {
+	rng := rand.New(rand.NewPCG(1, 2))
+	base := make([]float64, w.n)
+	for i := range base {
+		base[i] = 1 + rng.Float64()
+	}
+	d := Data{Attacks: []string{"l2"}, AttackSamples: w.n, Pixels: 784, Seed: 3}
+	if w.attackN > 0 {
+		d.AttackSamples = w.attackN
+	}
+	for _, t := range w.temps {
+		for step := 0; step <= w.steps; step++ {
+			m := Model{Temperature: t, Step: step, Role: []string{"teacher", "assistant", "student", "step3", "step4", "step5", "step6"}[step], Epochs: 50}
+			if w.epochs != nil {
+				m.Epochs = w.epochs(step)
+			}
+			for i := range w.n {
+				s := experiment.Sample{Index: i, Correct: true, Distance: map[string]experiment.Dist{}}
+				s.Distance["l2"] = experiment.Dist(base[i] + w.shift(t, step) + w.noise*rng.NormFloat64())
+				if w.fail != nil && w.fail(t, step, i) {
+					s.Distance["l2"] = experiment.Dist(math.NaN())
+				}
+				if w.amp != nil {
+					s.Amplitude = math.Pow(10, w.amp(t)+0.1*rng.NormFloat64())
+				}
+				m.Samples = append(m.Samples, s)
+			}
+			if w.wrong != nil {
+				// wrong(t, step) samples at the end of the set are misclassified
+				// (and so not attacked).
+				for k := range w.wrong(t, step) {
+					j := w.n - 1 - k
+					m.Samples[j].Correct = false
+				}
+			}
+			d.Models = append(d.Models, m)
+		}
+	}
+	return d
+}
+
+func claim(t *testing.T, r Result, prefix string) Claim {
+	t.Helper()
+	for _, c := range r.Claims {
+		if strings.HasPrefix(c.Claim, prefix) {
+			return c
+		}
+	}
+	t.Fatalf("no claim %q", prefix)
+	return Claim{}
+}
+
+func TestVerdicts(t *testing.T) {
+	flat := func(float64, int) float64 { return 0 }
+	cases := []struct {
+		name  string
+		w     world
+		claim string
+		want  stats.Verdict
+	}{
+		{"student more robust", world{n: 200, temps: []float64{1, 20}, steps: 2, noise: 0.1,
+			shift: func(_ float64, s int) float64 { return 0.1 * float64(s) }}, "The student (teacher", stats.Supported},
+		{"student less robust", world{n: 200, temps: []float64{1, 20}, steps: 2, noise: 0.1,
+			shift: func(_ float64, s int) float64 { return -0.1 * float64(s) }}, "The student (teacher", stats.Contradicted},
+		{"student as robust", world{n: 200, temps: []float64{1, 20}, steps: 2, noise: 0.3, shift: flat}, "The student (teacher", stats.NotResolved},
+		{"assistant more robust than teacher", world{n: 100, temps: []float64{5}, steps: 1, noise: 0.1,
+			shift: func(_ float64, s int) float64 { return 0.2 * float64(s) }}, "The assistant is more", stats.Supported},
+		{"robustness rises with T", world{n: 100, temps: []float64{1, 10, 40}, steps: 0, noise: 0.1,
+			shift: func(t float64, _ int) float64 { return 0.01 * t }}, "Robustness (the minimal", stats.Supported},
+		{"robustness falls with T", world{n: 100, temps: []float64{1, 10, 40}, steps: 0, noise: 0.1,
+			shift: func(t float64, _ int) float64 { return -0.01 * t }}, "Robustness (the minimal", stats.Contradicted},
+		{"sensitivity falls with T", world{n: 100, temps: []float64{1, 40}, steps: 0, shift: flat,
+			amp: func(t float64) float64 { return -3 - t }}, "Sensitivity", stats.Supported},
+		{"sensitivity rises with T", world{n: 100, temps: []float64{1, 40}, steps: 0, shift: flat,
+			amp: func(t float64) float64 { return -30 + t/2 }}, "Sensitivity", stats.Contradicted},
+		// 10,000 images: 5 of them lost (0.05 pp) is within the bound; 100 (1 pp) is not.
+		{"accuracy kept", world{n: 10000, temps: []float64{20}, steps: 1, shift: flat,
+			wrong: func(_ float64, s int) int { return 5 * s }, attackN: 50}, "Distillation changes test accuracy", stats.Supported},
+		{"accuracy lost", world{n: 10000, temps: []float64{20}, steps: 1, shift: flat,
+			wrong: func(_ float64, s int) int { return 100 * s }, attackN: 50}, "Distillation changes test accuracy", stats.Contradicted},
+		{"further steps more robust", world{n: 100, temps: []float64{10}, steps: 5, noise: 0.1,
+			shift: func(_ float64, s int) float64 { return 0.1 * float64(s) }}, "Each further distillation", stats.Supported},
+		{"no further steps", world{n: 10, temps: []float64{10}, steps: 2, shift: flat}, "Each further distillation", stats.NotResolved},
+		{"norms", world{n: 10, temps: []float64{10}, steps: 2, shift: flat}, "L2 is the most efficient", stats.NotResolved},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := claim(t, Analyze(c.w.data()), c.claim)
+			if got.Verdict != c.want {
+				t.Errorf("verdict %q, want %q; tests %q", got.Verdict, c.want, got.Tests)
+			}
+		})
+	}
+}
+
+// TestCensoringAndConfounds checks that a failed attack on the student
+// counts at the L2 budget (√784 = 28) in the paired comparison, and that
+// different training lengths are reported.
+func TestCensoringAndConfounds(t *testing.T) {
+	w := world{n: 20, temps: []float64{40}, steps: 2, shift: func(float64, int) float64 { return 0 },
+		fail:   func(_ float64, step, i int) bool { return step == 2 && i == 0 },
+		epochs: func(step int) int { return []int{50, 50, 10}[step] }}
+	r := Analyze(w.data())
+	c := claim(t, r, "The student (teacher")
+	p := c.Detail[0]
+	if p.Censored != 1 || p.N != 20 {
+		t.Fatalf("pair %+v: want 20 pairs, 1 censored", p)
+	}
+	// Every pair differs by 0 but the censored one, by 28 − base (1..2).
+	if p.MeanDiff.Value < (28-2)/20.0 || p.MeanDiff.Value > (28-1)/20.0 {
+		t.Errorf("mean difference %v", p.MeanDiff.Value)
+	}
+	if !strings.Contains(c.Note, "50 vs 10 epochs") {
+		t.Errorf("note %q does not name the training lengths", c.Note)
+	}
+	// The student's summary counts the failure in its success rate only.
+	for _, s := range r.Stats {
+		if s.Step == 2 && (s.Summary.N != 20 || s.Summary.Successes != 19) {
+			t.Errorf("student summary %+v", s.Summary)
+		}
+	}
+}
