@@ -140,7 +140,9 @@ func TestReproduceShardAndMerge(t *testing.T) {
 	if err1 != nil || err2 != nil || !bytes.Equal(fWhole, fMerged) {
 		t.Fatalf("findings.json: %v, %v, equal %v", err1, err2, bytes.Equal(fWhole, fMerged))
 	}
-	var an struct{ Claims []struct{ Claim, Verdict string } }
+	var an struct {
+		Claims []struct{ Claim, Verdict string }
+	}
 	if err := json.Unmarshal(fWhole, &an); err != nil || len(an.Claims) < 6 {
 		t.Fatalf("findings.json: %v, %d claims", err, len(an.Claims))
 	}
