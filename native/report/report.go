@@ -202,8 +202,10 @@ type series struct {
 	color  color.Color
 }
 
+// palette colours lines in order; the first three follow the paper's
+// convention for the chain: teacher red (dotted), assistant orange, student blue.
 var palette = []color.Color{
-	color.RGBA{30, 30, 30, 255}, color.RGBA{47, 91, 211, 255}, color.RGBA{192, 57, 43, 255},
+	color.RGBA{192, 57, 43, 255}, color.RGBA{230, 126, 34, 255}, color.RGBA{47, 91, 211, 255},
 	color.RGBA{31, 143, 78, 255}, color.RGBA{142, 68, 173, 255}, color.RGBA{211, 132, 0, 255}, color.RGBA{22, 160, 170, 255},
 }
 
@@ -405,9 +407,9 @@ func figures(dir string, r Results) ([]figure, error) {
 	ts := r.temperatures()
 	note := ""
 	if r.Preset == "quick" {
-		note = fmt.Sprintf("quick preset: %d samples, %d attacked, quick attack budgets", r.Samples, r.AttackSamples)
+		note = fmt.Sprintf("quick look, not a result: %d samples, %d attacked, demo budgets", r.Samples, r.AttackSamples)
 		if r.MaxIterations > 0 {
-			note += fmt.Sprintf(", ≤ %d iterations per c", r.MaxIterations)
+			note += fmt.Sprintf(", ≤ %d iterations/c", r.MaxIterations)
 		}
 	}
 	var figs []figure
@@ -472,7 +474,7 @@ func figures(dir string, r Results) ([]figure, error) {
 			for i := range ss {
 				ss[i].pts = dropNaN(ss[i].pts)
 			}
-			title := fmt.Sprintf("Fig. 5: %s minimal perturbation (%s), %s", stat, unit(a), a)
+			title := fmt.Sprintf("Fig. 5: %s minimal perturbation, %s", stat, unit(a))
 			if stat == "mean" && hasCI {
 				// Bootstrap 95% intervals of the means, over the successful attacks.
 				for i := range ss {
@@ -480,7 +482,7 @@ func figures(dir string, r Results) ([]figure, error) {
 						ss[i].ci = append(ss[i].ci, ci[statKey{q.X, i, a}])
 					}
 				}
-				title += fmt.Sprintf(", 95%% bootstrap intervals, n ≤ %d per model", r.AttackSamples)
+				title += fmt.Sprintf("\n95%% bootstrap intervals; n ≤ %d attacked images per model", r.AttackSamples)
 			}
 			if err := add(lines(dir, "fig5-"+a+"-"+stat, title,
 				"training temperature T", stat+" "+unit(a), ss, false, ts, note)); err != nil {
