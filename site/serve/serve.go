@@ -147,7 +147,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if rest, ok := strings.CutPrefix(p, "pretrained/"); ok || p == "pretrained" {
+	if p == "pretrained" {
+		http.Error(w, "not found: /pretrained/ (see /api/models)", http.StatusNotFound)
+		return
+	}
+	if rest, ok := strings.CutPrefix(p, "pretrained/"); ok {
 		h.servePretrained(w, r, p, rest)
 		return
 	}

@@ -131,6 +131,7 @@ func TestServeBadPaths(t *testing.T) {
 		{"/pretrained/sub", 404},
 		{"/pretrained/sub/", 404},
 		{"/pretrained/", 404},
+		{"/pretrained", 404},
 		{"/pretrained/%00", 400},
 		{"/pretrained/manifest.json/x", 404},
 		{"/pretrained/manifest.json", 200},
