@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/tadd-project/tadd/core/nn"
+	"github.com/tadd-project/tadd/core/weights"
 	"github.com/tadd-project/tadd/site/serve/servetest"
 )
 
@@ -122,6 +125,56 @@ func TestCheckName(t *testing.T) {
 	for _, c := range cases {
 		if got := checkName(c.name); got != c.want {
 			t.Errorf("checkName(%.40q) = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestClassifyNonFiniteLogits: a model that passes the loader's probe (its
+// first filter sees only vertical edges, which the probe inputs lack) but
+// overflows on a striped image answers that image with a 422 and a JSON
+// error, not a 200 with an empty body (issue 23, defect 4).
+func TestClassifyNonFiniteLogits(t *testing.T) {
+	m, err := nn.New(nn.MNISTArch(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(m.Params)
+	for i, p := range m.NamedParams() {
+		switch {
+		case len(p.Shape) == 1: // biases stay 0
+		case i == 0: // conv1 weight (3, 3, 1, 32): filter 0 is in[y+1][x+1] - in[y][x+1]
+			cout := p.Shape[3]
+			m.Params[p.Offset+(1*3+1)*cout] = 65504
+			m.Params[p.Offset+(0*3+1)*cout] = -65504
+		default:
+			for j := range p.Size {
+				m.Params[p.Offset+j] = 65504
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := weights.Encode(&b, m, weights.Metadata{Dataset: "mnist", Role: "teacher", Temperature: 1}, weights.F16); err != nil {
+		t.Fatal(err)
+	}
+	h := New(nil, fstest.MapFS{"manifest.json": {Data: manifestOf(map[string][]byte{"edge.safetensors": b.Bytes()})}, "edge.safetensors": {Data: b.Bytes()}})
+	stripes := make([]string, 784)
+	for i := range stripes {
+		stripes[i] = []string{"0", "1"}[(i/28)%2]
+	}
+	for _, c := range []struct {
+		image string
+		code  int
+	}{
+		{"[" + strings.Repeat("0,", 783) + "0]", http.StatusOK},
+		{"[" + strings.Join(stripes, ",") + "]", http.StatusUnprocessableEntity},
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/api/classify", strings.NewReader(`{"model":"edge.safetensors","image":`+c.image+`}`)))
+		var out struct {
+			Error string `json:"error"`
+		}
+		if w.Code != c.code || json.Unmarshal(w.Body.Bytes(), &out) != nil || (c.code != 200) != strings.Contains(out.Error, "non-finite") {
+			t.Errorf("%.20s…: %d %q, want %d", c.image, w.Code, w.Body.String(), c.code)
 		}
 	}
 }
