@@ -254,10 +254,17 @@ func Decode(b []byte) (*File, error) {
 
 // Load decodes a model file: it builds the architecture its metadata names
 // on kern (kernel.Default() when nil) and fills in every parameter, checking
-// that names and shapes match exactly.
+// that names and shapes match exactly, and that a forward pass on probe
+// inputs is finite (see CheckFinite).
 func Load(b []byte, kern kernel.Kernels) (*nn.Model, Metadata, error) {
 	m, meta, _, err := load(b, kern)
-	return m, meta, err
+	if err != nil {
+		return nil, meta, err
+	}
+	if err := CheckFinite(m); err != nil {
+		return nil, meta, err
+	}
+	return m, meta, nil
 }
 
 func load(b []byte, kern kernel.Kernels) (*nn.Model, Metadata, *File, error) {

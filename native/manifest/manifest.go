@@ -69,6 +69,11 @@ func Read(fsys fs.FS) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	return Parse(b)
+}
+
+// Parse parses the bytes of a manifest.json and checks its file names.
+func Parse(b []byte) (*Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%s: %w", FileName, err)

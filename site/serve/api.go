@@ -9,10 +9,8 @@ import (
 	"math"
 	"net/http"
 	"path"
-	"sync"
 
 	"github.com/tadd-project/tadd/core/nn"
-	"github.com/tadd-project/tadd/core/weights"
 )
 
 // maxClassifyBody bounds a /api/classify request: 784 numbers of JSON need
@@ -38,21 +36,23 @@ type apiError struct {
 	Error string `json:"error"`
 }
 
+// writeJSON answers v as JSON. A value that cannot be encoded (a bug: the
+// handler checks its numbers) is a 500 with a JSON error, never a 200 with
+// an empty body.
 func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code = http.StatusInternalServerError
+		b, _ = json.Marshal(apiError{fmt.Sprintf("cannot encode the answer: %v", err)})
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
+	w.Write(append(b, '\n'))
 }
 
 func fail(w http.ResponseWriter, code int, format string, args ...any) {
 	writeJSON(w, code, apiError{fmt.Sprintf(format, args...)})
-}
-
-// modelCache loads each model file once.
-type modelCache struct {
-	mu     sync.Mutex
-	models map[string]*nn.Model
 }
 
 // serveAPI answers /api/models and /api/classify.
@@ -64,14 +64,16 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 			fail(w, http.StatusMethodNotAllowed, "use GET")
 			return
 		}
-		b, err := fs.ReadFile(h.models, "manifest.json")
+		mf, err := h.manifest()
 		if err != nil {
 			fail(w, http.StatusNotFound, "no model manifest")
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=60")
-		w.Write(b)
+		if r.Method == http.MethodGet {
+			w.Write(mf.asset.body)
+		}
 	case "api/classify":
 		h.classify(w, r)
 	default:
@@ -99,16 +101,12 @@ func (h *Handler) classify(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "reading the body: %v", err)
 		return
 	}
-	var req ClassifyRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		fail(w, http.StatusBadRequest, "body is not the expected JSON: %v", err)
+	req, err := DecodeClassifyRequest(body)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	if req.Model == "" || path.Base(req.Model) != req.Model || path.Ext(req.Model) != ".safetensors" {
-		fail(w, http.StatusBadRequest, "model %q is not a model file name (see /api/models)", req.Model)
-		return
-	}
-	m, err := h.model(req.Model)
+	lm, err := h.model(req.Model)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			fail(w, http.StatusNotFound, "unknown model %q (see /api/models)", req.Model)
@@ -117,6 +115,7 @@ func (h *Handler) classify(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusUnprocessableEntity, "model %q cannot be used: %v", req.Model, err)
 		return
 	}
+	m := lm.m
 	if len(req.Image) != m.InputSize() {
 		fail(w, http.StatusBadRequest, "image has %d values, model %q takes %d (%d×%d×%d)", len(req.Image), req.Model,
 			m.InputSize(), m.Arch.Input.H, m.Arch.Input.W, m.Arch.Input.C)
@@ -124,38 +123,35 @@ func (h *Handler) classify(w http.ResponseWriter, r *http.Request) {
 	}
 	x := make([]float32, len(req.Image))
 	for i, v := range req.Image {
-		if math.IsNaN(v) || v < 0 || v > 1 {
-			fail(w, http.StatusBadRequest, "image value %v at %d is outside [0, 1]", v, i)
-			return
-		}
 		x[i] = float32(v)
 	}
-	h.loaded.mu.Lock()
-	z := append([]float32(nil), m.Forward(x, 1, false)...)
-	h.loaded.mu.Unlock()
+	z := lm.forward(x)
+	for i, v := range z {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			fail(w, http.StatusUnprocessableEntity, "model %q gives a non-finite logit %d (%v) for this image: its weights overflow", req.Model, i, v)
+			return
+		}
+	}
 	p := make([]float32, len(z))
 	nn.SoftmaxT(p, z, 1)
 	writeJSON(w, http.StatusOK, ClassifyResponse{Model: req.Model, Logits: z, Probabilities: p, Predicted: nn.Argmax(p)})
 }
 
-// model returns a loaded model file, loading it on first use.
-func (h *Handler) model(name string) (*nn.Model, error) {
-	h.loaded.mu.Lock()
-	m, ok := h.loaded.models[name]
-	h.loaded.mu.Unlock()
-	if ok {
-		return m, nil
+// DecodeClassifyRequest parses and checks the body of POST /api/classify:
+// JSON with a model file name (no path) and image values in [0, 1]. The
+// image's length is checked against the model later.
+func DecodeClassifyRequest(body []byte) (ClassifyRequest, error) {
+	var req ClassifyRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return ClassifyRequest{}, fmt.Errorf("body is not the expected JSON: %w", err)
 	}
-	b, err := fs.ReadFile(h.models, name)
-	if err != nil {
-		return nil, err
+	if req.Model == "" || path.Base(req.Model) != req.Model || path.Ext(req.Model) != ".safetensors" || checkName(req.Model) != nil {
+		return ClassifyRequest{}, fmt.Errorf("model %q is not a model file name (see /api/models)", req.Model)
 	}
-	m, _, err = weights.Load(b, nil)
-	if err != nil {
-		return nil, err
+	for i, v := range req.Image {
+		if math.IsNaN(v) || v < 0 || v > 1 {
+			return ClassifyRequest{}, fmt.Errorf("image value %v at %d is outside [0, 1]", v, i)
+		}
 	}
-	h.loaded.mu.Lock()
-	h.loaded.models[name] = m
-	h.loaded.mu.Unlock()
-	return m, nil
+	return req, nil
 }

@@ -3,22 +3,37 @@ package serve
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/tadd-project/tadd/core/weights"
+	"github.com/tadd-project/tadd/native/manifest"
 	"github.com/tadd-project/tadd/site/serve/servetest"
 )
+
+// manifestOf is a manifest.json listing files with their sizes and SHA-256.
+func manifestOf(files map[string][]byte) []byte {
+	man := &manifest.Manifest{}
+	for name, b := range files {
+		man.Put(manifest.EntryFor(name, weights.Metadata{}, b))
+	}
+	b, err := json.Marshal(man)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
 
 func TestServe(t *testing.T) {
 	big := bytes.Repeat([]byte("wasm!"), 1000)
 	site := fstest.MapFS{"index.html": {Data: []byte("<html>hi</html>")}, "tadd.wasm": {Data: big}, "wasm_exec.js": {Data: []byte("go")}}
-	models := fstest.MapFS{"manifest.json": {Data: []byte(`{"models":[]}`)}, "m.safetensors": {Data: []byte{1, 2, 3}}}
+	models := fstest.MapFS{"manifest.json": {Data: manifestOf(map[string][]byte{"m.safetensors": {1, 2, 3}})}, "m.safetensors": {Data: []byte{1, 2, 3}}}
 	srv := httptest.NewServer(New(site, models))
 	defer srv.Close()
 	get := func(path string, hdr map[string]string) *http.Response {
@@ -84,14 +99,14 @@ func TestAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	man := `{"models":[{"file":"m.safetensors","bytes":` + strconv.Itoa(len(model)) + `}]}`
+	man := manifestOf(map[string][]byte{"m.safetensors": model, "zbad.safetensors": []byte("junk")})
 	site := fstest.MapFS{"index.html": {Data: []byte(`<script src="wasm_exec.js"></script><script>fetch("tadd.wasm")</script>`)},
 		"tadd.wasm": {Data: []byte("\x00asm\x01\x00\x00\x00")}}
-	models := fstest.MapFS{"manifest.json": {Data: []byte(man)}, "m.safetensors": {Data: model}, "bad.safetensors": {Data: []byte("junk")}}
+	models := fstest.MapFS{"manifest.json": {Data: man}, "m.safetensors": {Data: model}, "zbad.safetensors": {Data: []byte("junk")}}
 	srv := httptest.NewServer(New(site, models))
 	defer srv.Close()
 	servetest.Check(t, srv.URL)
-	resp, err := http.Post(srv.URL+"/api/classify", "application/json", strings.NewReader(`{"model":"bad.safetensors","image":`+servetest.Image(784)+`}`))
+	resp, err := http.Post(srv.URL+"/api/classify", "application/json", strings.NewReader(`{"model":"zbad.safetensors","image":`+servetest.Image(784)+`}`))
 	if err != nil || resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("corrupt model: %v %v", resp.StatusCode, err)
 	}

@@ -9,6 +9,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -26,16 +27,12 @@ import (
 // assetModels reads /pretrained/NAME from the Worker's static assets.
 type assetModels struct{}
 
+// Open fetches the file with env.ASSETS.fetch, calling it with the binding
+// as `this` (workerd rejects a detached call, which is what the library's
+// fetch client makes), and returns it as an in-memory file.
 func (assetModels) Open(name string) (fs.File, error) {
-	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
-}
-
-// ReadFile implements fs.ReadFileFS, which fs.ReadFile uses. It calls
-// env.ASSETS.fetch with the binding as `this` (workerd rejects a detached
-// call, which is what the library's fetch client makes).
-func (assetModels) ReadFile(name string) ([]byte, error) {
 	if !fs.ValidPath(name) {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrInvalid}
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
 	assets := cloudflare.GetBinding("ASSETS")
 	resp, err := await(assets.Call("fetch", "https://assets.local/pretrained/"+path.Clean(name)))
@@ -44,7 +41,7 @@ func (assetModels) ReadFile(name string) ([]byte, error) {
 	}
 	switch status := resp.Get("status").Int(); {
 	case status == http.StatusNotFound:
-		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	case status != http.StatusOK:
 		return nil, fmt.Errorf("assets: %s: status %d", name, status)
 	}
@@ -55,8 +52,23 @@ func (assetModels) ReadFile(name string) ([]byte, error) {
 	arr := js.Global().Get("Uint8Array").New(buf)
 	b := make([]byte, arr.Get("length").Int())
 	js.CopyBytesToGo(b, arr)
-	return b, nil
+	return &assetFile{Reader: bytes.NewReader(b), name: path.Base(name)}, nil
 }
+
+// assetFile is a fetched asset: a regular, read-only file that is its own
+// fs.FileInfo (bytes.Reader provides Size).
+type assetFile struct {
+	*bytes.Reader
+	name string
+}
+
+func (f *assetFile) Stat() (fs.FileInfo, error) { return f, nil }
+func (f *assetFile) Close() error               { return nil }
+func (f *assetFile) Name() string               { return f.name }
+func (f *assetFile) Mode() fs.FileMode          { return 0o444 }
+func (f *assetFile) ModTime() time.Time         { return time.Time{} }
+func (f *assetFile) IsDir() bool                { return false }
+func (f *assetFile) Sys() any                   { return nil }
 
 // await blocks until a JavaScript promise settles.
 func await(promise js.Value) (js.Value, error) {

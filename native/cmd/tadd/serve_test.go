@@ -36,6 +36,10 @@ func TestServeCommand(t *testing.T) {
 	if code != 2 {
 		t.Fatalf("extra argument: exit %d, %q", code, stderr)
 	}
+	code, _, stderr = runCLI(t, context.Background(), "serve", "--site", t.TempDir(), "--max-conns", "0")
+	if code != 2 || !strings.Contains(stderr, "--max-conns") {
+		t.Fatalf("--max-conns 0: exit %d, %q", code, stderr)
+	}
 
 	site := t.TempDir()
 	os.WriteFile(filepath.Join(site, "index.html"), []byte("<html>demo</html>"), 0o644)
