@@ -88,9 +88,26 @@ type Claim struct {
 	Note   string // what the verdict cannot say (confounds, untestable parts)
 }
 
+// Curve is one model's robustness curve under one attack: for each ε of
+// the attack's grid, the share of attacked images whose minimal
+// perturbation exceeds ε (a failed attack exceeds every ε).
+type Curve struct {
+	Temperature float64
+	Step        int
+	Attack      string
+	Eps         []float64
+	Above       []float64
+	N           int // attacked images
+}
+
+// CurvePoints is the number of ε values of a robustness curve, from 0 to
+// the largest distance any model needed under that attack.
+const CurvePoints = 41
+
 // Result is the analysis of a reproduction.
 type Result struct {
 	Stats  []Stat
+	Curves []Curve
 	Claims []Claim
 }
 
@@ -107,6 +124,20 @@ func Analyze(d Data) Result {
 	}
 	slices.Sort(a.temps)
 	var r Result
+	grid := map[string][]float64{}
+	for _, atk := range d.Attacks {
+		top := 0.0
+		for i := range d.Models {
+			for _, v := range a.attacked(&d.Models[i], atk) {
+				if !math.IsNaN(v) {
+					top = max(top, v)
+				}
+			}
+		}
+		for k := range CurvePoints {
+			grid[atk] = append(grid[atk], top*float64(k)/(CurvePoints-1))
+		}
+	}
 	for _, t := range a.temps {
 		for step := 0; step <= a.maxStep; step++ {
 			m := a.model(t, step)
@@ -120,6 +151,8 @@ func Analyze(d Data) Result {
 					ok[i] = !math.IsNaN(v)
 				}
 				r.Stats = append(r.Stats, Stat{Temperature: t, Step: step, Attack: atk, Summary: stats.Summarize(dist, ok, d.Seed)})
+				r.Curves = append(r.Curves, Curve{Temperature: t, Step: step, Attack: atk, Eps: grid[atk],
+					Above: stats.Curve(dist, ok, grid[atk]), N: len(dist)})
 			}
 		}
 	}

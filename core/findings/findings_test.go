@@ -142,6 +142,17 @@ func TestCensoringAndConfounds(t *testing.T) {
 	if !strings.Contains(c.Note, "50 vs 10 epochs") {
 		t.Errorf("note %q does not name the training lengths", c.Note)
 	}
+	// The student's robustness curve starts at 1 (every image needs more
+	// than ε = 0) and ends at the failed share: 1 of 20 exceeds the largest
+	// distance found.
+	for _, cv := range r.Curves {
+		if cv.Step == 2 && (cv.Above[0] != 1 || cv.Above[len(cv.Above)-1] != 1.0/20 || len(cv.Eps) != CurvePoints) {
+			t.Errorf("student curve %v", cv.Above)
+		}
+		if cv.Step == 0 && cv.Above[len(cv.Above)-1] != 0 {
+			t.Errorf("teacher curve ends at %v, want 0", cv.Above[len(cv.Above)-1])
+		}
+	}
 	// The student's summary counts the failure in its success rate only.
 	for _, s := range r.Stats {
 		if s.Step == 2 && (s.Summary.N != 20 || s.Summary.Successes != 19) {

@@ -524,7 +524,7 @@ func figures(dir string, r Results) ([]figure, error) {
 		for i := range ss {
 			ss[i].pts = dropNaN(ss[i].pts)
 		}
-		if err := add(lines(dir, "fig8-"+a+"-by-T", fmt.Sprintf("Fig. 8: mean %s perturbation per distillation step", a), "training temperature T", "mean "+unit(a), ss, false, ts, note)); err != nil {
+		if err := add(lines(dir, "fig8-"+a+"-by-T", fmt.Sprintf("Fig. 8: mean minimal perturbation per distillation step, %s", unit(a)), "training temperature T", "mean "+unit(a), ss, false, ts, note)); err != nil {
 			return nil, err
 		}
 		avg := series{name: "average over T"}
@@ -541,8 +541,32 @@ func figures(dir string, r Results) ([]figure, error) {
 				avg.pts = append(avg.pts, plotter.XY{X: float64(st), Y: sum / float64(n)})
 			}
 		}
-		if err := add(lines(dir, "fig8-"+a+"-average", fmt.Sprintf("Fig. 8: mean %s perturbation averaged over T", a), "distillation step (0 = teacher)", "mean "+unit(a), []series{avg}, false, steps, note)); err != nil {
+		if err := add(lines(dir, "fig8-"+a+"-average", fmt.Sprintf("Fig. 8: mean minimal perturbation averaged over T, %s", unit(a)), "distillation step (0 = teacher)", "mean "+unit(a), []series{avg}, false, steps, note)); err != nil {
 			return nil, err
+		}
+	}
+	// Robustness curves at the largest T: the share of attacked images whose
+	// minimal perturbation exceeds ε.
+	if hasCI && len(ts) > 0 {
+		tmax := ts[len(ts)-1]
+		for _, a := range r.Attacks {
+			var ss []series
+			n := 0
+			for _, cv := range an.Curves {
+				if cv.Temperature != tmax || cv.Attack != a || cv.Step > tas {
+					continue
+				}
+				s := series{name: roleName[cv.Step], dashed: cv.Step == 0, color: palette[cv.Step]}
+				for k, e := range cv.Eps {
+					s.pts = append(s.pts, plotter.XY{X: e, Y: 100 * cv.Above[k]})
+				}
+				ss = append(ss, s)
+				n = max(n, cv.N)
+			}
+			title := fmt.Sprintf("Robustness curve at T = %g: images needing more than ε (%s)\nfailed attacks count as above every ε; n ≤ %d attacked images per model", tmax, unit(a), n)
+			if err := add(lines(dir, "curve-"+a, title, "ε ("+unit(a)+")", "share of attacked images (%)", ss, false, nil, note)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return figs, nil

@@ -87,7 +87,7 @@ func TestReproduceShardAndMerge(t *testing.T) {
 	fWhole, err1 := os.ReadFile(filepath.Join(whole, "findings.json"))
 	html, _ := os.ReadFile(filepath.Join(whole, "report.html"))
 	for _, fig := range []string{"fig3-accuracy", "fig4-near-zero-gradients", "fig4-gradient-amplitude", "fig5-l2-mean", "fig5-linf-max",
-		"fig6-confidence", "fig7-accuracy-by-step", "fig8-l2-by-T", "fig8-linf-average"} {
+		"fig6-confidence", "fig7-accuracy-by-step", "fig8-l2-by-T", "fig8-linf-average", "curve-l2", "curve-linf"} {
 		if !bytes.Contains(html, []byte(`id="`+fig+`"`)) {
 			t.Errorf("report.html lacks %s", fig)
 		}
