@@ -22,7 +22,7 @@ import (
 	"strings"
 
 	"github.com/tadd-project/tadd/core/weights"
-	"github.com/tadd-project/tadd/native/modelfile"
+	"github.com/tadd-project/tadd/native/safefile"
 )
 
 // FileName is the manifest's name inside a model folder.
@@ -138,7 +138,7 @@ func (m *Manifest) Write(dir string) error {
 	if err != nil {
 		return err
 	}
-	return modelfile.WriteAtomic(filepath.Join(dir, FileName), append(b, '\n'))
+	return safefile.Write(filepath.Join(dir, FileName), append(b, '\n'))
 }
 
 // ReadDir reads dir's manifest, or returns an empty one if it has none.

@@ -15,6 +15,7 @@ import (
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/render"
 	"github.com/tadd-project/tadd/native/modelfile"
+	"github.com/tadd-project/tadd/native/safefile"
 )
 
 func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -104,7 +105,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := png.Encode(&b, render.Column(4, rows...)); err != nil {
 			return err
 		}
-		if err := modelfile.WriteAtomic(*out, b.Bytes()); err != nil {
+		if err := safefile.Write(*out, b.Bytes()); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "wrote %s (original | adversarial | perturbation, one row per goal)\n", *out)

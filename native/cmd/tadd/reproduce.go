@@ -22,8 +22,8 @@ import (
 	"github.com/tadd-project/tadd/core/train"
 	"github.com/tadd-project/tadd/core/weights"
 	"github.com/tadd-project/tadd/native/manifest"
-	"github.com/tadd-project/tadd/native/modelfile"
 	"github.com/tadd-project/tadd/native/report"
+	"github.com/tadd-project/tadd/native/safefile"
 	"github.com/tadd-project/tadd/pretrained"
 )
 
@@ -215,7 +215,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			if err != nil {
 				return err
 			}
-			if err := modelfile.WriteAtomic(store.path(step), b); err != nil {
+			if err := safefile.Write(store.path(step), b); err != nil {
 				return err
 			}
 		}
@@ -272,7 +272,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 				}
 				sf = samplesFile{Settings: set, Shard: sh, Model: info, Samples: samplesOut}
 				b, _ := json.Marshal(sf)
-				if err := modelfile.WriteAtomic(path, b); err != nil {
+				if err := safefile.Write(path, b); err != nil {
 					return err
 				}
 				fmt.Fprintf(stderr, "T=%g %s: %d samples evaluated (%s elapsed)\n", t, info.Role, len(samplesOut), time.Since(started).Round(time.Second))
@@ -388,7 +388,7 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		sort.Slice(all, func(i, j int) bool { return all[i].Index < all[j].Index })
 		info := parts[0].Model
 		b, _ := json.Marshal(samplesFile{Settings: *set, Shard: experiment.Shard{I: 0, N: 1}, Model: info, Samples: all})
-		if err := modelfile.WriteAtomic(samplesPath(*out, name, experiment.Shard{I: 0, N: 1}), b); err != nil {
+		if err := safefile.Write(samplesPath(*out, name, experiment.Shard{I: 0, N: 1}), b); err != nil {
 			return err
 		}
 		info.Summary = experiment.Summarize(all, set.Attacks, set.AttackSamples)
