@@ -85,6 +85,12 @@ func Run(ctx context.Context, c Chain, trainSet, testSet *data.Set, store Store,
 	if c.TeacherEpochs < 0 {
 		return nil, fmt.Errorf("distill: %d teacher epochs", c.TeacherEpochs)
 	}
+	if err := data.CheckPair(trainSet, testSet); err != nil {
+		return nil, fmt.Errorf("distill: %w", err)
+	}
+	if in := c.Arch.Input; in.H*in.W*in.C != trainSet.ImageSize() {
+		return nil, fmt.Errorf("distill: images of %d×%d×%d do not fit architecture %q (%v)", trainSet.H, trainSet.W, trainSet.C, c.Arch.Name, in)
+	}
 	var metas []weights.Metadata
 	var prev *nn.Model
 	for step := 0; step <= c.Steps; step++ {

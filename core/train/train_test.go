@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/tadd-project/tadd/core/data"
@@ -125,6 +126,44 @@ func TestSoftLabelsAtTemperature(t *testing.T) {
 	}
 }
 
+// configErrors are schedules that cannot train, with the Config field
+// their error names.
+var configErrors = []struct {
+	name  string
+	edit  func(c *Config)
+	field string
+}{
+	{"zero epochs", func(c *Config) { c.Epochs = 0 }, "Epochs"},
+	{"negative epochs", func(c *Config) { c.Epochs = -1 }, "Epochs"},
+	{"zero batch", func(c *Config) { c.BatchSize = 0 }, "BatchSize"},
+	{"negative lr", func(c *Config) { c.LearningRate = -1 }, "LearningRate"},
+	{"NaN lr", func(c *Config) { c.LearningRate = math.NaN() }, "LearningRate"},
+	{"NaN momentum", func(c *Config) { c.Momentum = math.NaN() }, "Momentum"},
+	{"momentum 1", func(c *Config) { c.Momentum = 1 }, "Momentum"},
+	{"NaN decay", func(c *Config) { c.Decay = math.NaN() }, "Decay"},
+	{"infinite decay", func(c *Config) { c.Decay = math.Inf(1) }, "Decay"},
+	{"negative decay", func(c *Config) { c.Decay = -1e-6 }, "Decay"},
+	{"zero temperature", func(c *Config) { c.Temperature = 0 }, "Temperature"},
+	{"denormal temperature", func(c *Config) { c.Temperature = 1e-45 }, "Temperature"},
+	{"huge temperature", func(c *Config) { c.Temperature = 1e6 }, "Temperature"},
+	{"negative workers", func(c *Config) { c.Workers = -2 }, "Workers"},
+}
+
+func TestConfigValidateNamesTheField(t *testing.T) {
+	if err := DefaultConfig(20).Validate(); err != nil {
+		t.Fatalf("the paper's schedule: %v", err)
+	}
+	for _, c := range configErrors {
+		cfg := DefaultConfig(20)
+		c.edit(&cfg)
+		err := cfg.Validate()
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Field != c.field {
+			t.Errorf("%s: error %v, want a *ConfigError for %s", c.name, err, c.field)
+		}
+	}
+}
+
 func TestRunRejectsBadInput(t *testing.T) {
 	job, _ := tinyJob(t, 1)
 	cases := []struct {
@@ -140,6 +179,12 @@ func TestRunRejectsBadInput(t *testing.T) {
 			j.Train = &data.Set{H: 28, W: 28, C: 1, Images: make([]float32, 784), Labels: []uint8{1}}
 		}},
 		{"short targets", func(j *Job) { j.Targets = make([]float32, 10) }},
+	}
+	for _, c := range configErrors {
+		cases = append(cases, struct {
+			name string
+			edit func(j *Job)
+		}{c.name, func(j *Job) { c.edit(&j.Config) }})
 	}
 	for _, c := range cases {
 		j := job
