@@ -30,7 +30,7 @@ type Config struct {
 	Decay        float64 // 1e-6: lr_t = lr / (1 + decay·t), t = updates so far
 	Temperature  float32 // softmax temperature T of the training loss
 	Seed         uint64  // initialisation, shuffling and dropout
-	Workers      int     // replicas; 0 = GOMAXPROCS. Results depend on it only through float rounding of the gradient sum.
+	Workers      int     // replicas; 0 = GOMAXPROCS. Results depend on it through float rounding of the gradient sum (see State.Workers).
 }
 
 // DefaultConfig is the schedule of the paper (and of Carlini & Wagner's
@@ -86,6 +86,18 @@ type State struct {
 	Epoch      int       // epochs completed
 	Iterations int64     // updates applied (for the decay)
 	Velocity   []float32 // momentum buffer, same layout as the parameters
+	// Workers is how many replicas the CPU split each batch over (0: not
+	// recorded). The weights depend on it through the rounding of the
+	// gradient sum and the per-replica dropout streams, so Run refuses to
+	// resume a state with another count (*WorkersError).
+	Workers int
+}
+
+// WorkersError is a resume with another worker count than the checkpoint's.
+type WorkersError struct{ Checkpoint, Run int }
+
+func (e *WorkersError) Error() string {
+	return fmt.Sprintf("train: the checkpoint was trained on %d workers, this run has %d (the weights would match neither run)", e.Checkpoint, e.Run)
 }
 
 // Progress is reported after every batch.
@@ -224,6 +236,10 @@ func Run(ctx context.Context, job Job, state *State) (*State, error) {
 		return state, err
 	}
 	pool := nn.NewPool(job.Model, job.Config.Workers)
+	if state.Workers != 0 && state.Workers != len(pool.Replicas) {
+		return state, &WorkersError{Checkpoint: state.Workers, Run: len(pool.Replicas)}
+	}
+	state.Workers = len(pool.Replicas)
 	return Loop(ctx, job, state, &cpuStepper{job: job, targets: targets, pool: pool, bufs: make([]workerBuf, len(pool.Replicas))})
 }
 

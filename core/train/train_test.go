@@ -75,7 +75,7 @@ func TestResumeIsExact(t *testing.T) {
 	var savedParams []float32
 	ctx, cancel := context.WithCancel(context.Background())
 	first.Checkpoint = func(s *State) error {
-		saved = &State{Epoch: s.Epoch, Iterations: s.Iterations, Velocity: append([]float32(nil), s.Velocity...)}
+		saved = &State{Epoch: s.Epoch, Iterations: s.Iterations, Workers: s.Workers, Velocity: append([]float32(nil), s.Velocity...)}
 		savedParams = append([]float32(nil), first.Model.Params...)
 		cancel() // interrupted during epoch 2
 		return nil
@@ -96,6 +96,38 @@ func TestResumeIsExact(t *testing.T) {
 		if straight.Model.Params[i] != resumed.Model.Params[i] {
 			t.Fatalf("param %d: straight %v, resumed %v", i, straight.Model.Params[i], resumed.Model.Params[i])
 		}
+	}
+}
+
+// TestResumeChecksTheWorkerCount: the gradient sum's rounding depends on
+// the number of replicas, so a checkpoint records it and a run with
+// another count refuses to resume from it.
+func TestResumeChecksTheWorkerCount(t *testing.T) {
+	job, _ := tinyJob(t, 2) // 2 workers
+	var saved *State
+	job.Checkpoint = func(s *State) error {
+		if saved == nil {
+			saved = &State{Epoch: s.Epoch, Iterations: s.Iterations, Workers: s.Workers, Velocity: append([]float32(nil), s.Velocity...)}
+		}
+		return nil
+	}
+	if _, err := Run(context.Background(), job, nil); err != nil {
+		t.Fatal(err)
+	}
+	if saved.Workers != 2 {
+		t.Fatalf("checkpoint records %d workers, want 2", saved.Workers)
+	}
+	one, _ := tinyJob(t, 2)
+	one.Config.Workers = 1
+	_, err := Run(context.Background(), one, saved)
+	var we *WorkersError
+	if !errors.As(err, &we) || we.Checkpoint != 2 || we.Run != 1 {
+		t.Fatalf("resume on 1 worker from a 2-worker checkpoint: %v", err)
+	}
+	// A checkpoint that does not say (written before the count was kept) resumes.
+	saved.Workers = 0
+	if _, err := Run(context.Background(), one, saved); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -83,6 +83,7 @@ type Checkpoint struct {
 	Epoch      int       // epochs completed
 	Iterations int64     // optimizer updates applied
 	Velocity   []float32 // momentum, same layout as the parameters
+	Workers    int       // replicas the CPU trained on (train.State.Workers); 0 = not recorded
 }
 
 // EncodeCheckpoint writes the model in F32 with the optimizer state.
@@ -108,7 +109,13 @@ func LoadCheckpoint(b []byte, kern kernel.Kernels) (*nn.Model, Metadata, Checkpo
 	if err != nil || it < 0 {
 		return nil, meta, Checkpoint{}, formatErr("checkpoint: bad optimizer_iterations %q", f.Metadata["optimizer_iterations"])
 	}
-	return m, meta, Checkpoint{Epoch: meta.Epochs, Iterations: it, Velocity: v.Data}, nil
+	workers := 0
+	if w, ok := f.Metadata["optimizer_workers"]; ok {
+		if workers, err = strconv.Atoi(w); err != nil || workers < 0 {
+			return nil, meta, Checkpoint{}, formatErr("checkpoint: bad optimizer_workers %q", w)
+		}
+	}
+	return m, meta, Checkpoint{Epoch: meta.Epochs, Iterations: it, Velocity: v.Data, Workers: workers}, nil
 }
 
 func encode(w io.Writer, m *nn.Model, meta Metadata, dtype DType, ckpt *Checkpoint) error {
@@ -126,6 +133,9 @@ func encode(w io.Writer, m *nn.Model, meta Metadata, dtype DType, ckpt *Checkpoi
 	values := m.Params
 	if ckpt != nil {
 		mm["optimizer_iterations"] = strconv.FormatInt(ckpt.Iterations, 10)
+		if ckpt.Workers > 0 {
+			mm["optimizer_workers"] = strconv.Itoa(ckpt.Workers)
+		}
 		off := len(m.Params)
 		params = append(params, nn.NamedParam{Name: optimizerPrefix + "velocity", Shape: []int{len(ckpt.Velocity)}, Offset: off, Size: len(ckpt.Velocity)})
 		values = append(append(make([]float32, 0, 2*off), m.Params...), ckpt.Velocity...)

@@ -61,14 +61,14 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		vel[i] = float32(i) * 1e-3
 	}
 	var b bytes.Buffer
-	if err := EncodeCheckpoint(&b, m, testMeta, Checkpoint{Epoch: 7, Iterations: 3281, Velocity: vel}); err != nil {
+	if err := EncodeCheckpoint(&b, m, testMeta, Checkpoint{Epoch: 7, Iterations: 3281, Workers: 3, Velocity: vel}); err != nil {
 		t.Fatal(err)
 	}
 	got, meta, ck, err := LoadCheckpoint(b.Bytes(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ck.Epoch != 7 || meta.Epochs != 7 || ck.Iterations != 3281 || ck.Velocity[100] != vel[100] || got.Params[5] != m.Params[5] {
+	if ck.Epoch != 7 || meta.Epochs != 7 || ck.Iterations != 3281 || ck.Workers != 3 || ck.Velocity[100] != vel[100] || got.Params[5] != m.Params[5] {
 		t.Fatalf("checkpoint %+v meta %+v", ck.Epoch, meta)
 	}
 	// A checkpoint is also a plain model file.
