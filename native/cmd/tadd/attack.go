@@ -41,6 +41,9 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
+	if err := counts(fs, "max-iterations"); err != nil {
+		return err
+	}
 	cfgs := attack.Defaults().WithMaxIterations(*iters)
 	if err := attack.CheckName(*name); err != nil {
 		return usageError{err.Error()}
