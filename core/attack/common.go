@@ -62,6 +62,17 @@ func hinge(z []float32, g Goal, kappa float64) (v float64, up, down int) {
 	return float64(z[ref]) - float64(z[other]) + kappa, ref, other
 }
 
+// CheckGoalMode reports a mode that Goals does not take for a model of
+// classes classes, so that a command can refuse it before any work.
+func CheckGoalMode(mode string, classes int) error {
+	switch mode {
+	case "untargeted", "random", "all", "least":
+		return nil
+	}
+	_, err := Goals(mode, -1, classes, nil, 0, 0)
+	return err
+}
+
 // RandomTarget is the random target of the image at position index of a
 // test set: a class other than label, drawn from seed and index alone. It
 // is the one random-target rule: every command (evaluate, reproduce,

@@ -11,21 +11,35 @@ const (
 	cifarSide   = 32
 	cifarPixels = cifarSide * cifarSide
 	cifarRecord = 1 + 3*cifarPixels
+	// maxCIFARImages is the size of the whole dataset (50,000 training and
+	// 10,000 test images): no set read from batches grows beyond it.
+	maxCIFARImages = 60000
+)
+
+// CIFARBatchRecords is how many records an official CIFAR-10 batch file
+// holds, and the most ReadCIFARBatch reads from one; CIFARBatchBytes is
+// that file's size.
+const (
+	CIFARBatchRecords = 10000
+	CIFARBatchBytes   = CIFARBatchRecords * cifarRecord
 )
 
 // CIFAR10Classes names the ten CIFAR-10 classes in label order.
 var CIFAR10Classes = [10]string{"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
 
-// ReadCIFARBatch reads one CIFAR-10 binary batch file (or several
-// concatenated) and appends its images, converted to NHWC, to s (a new Set
-// when s is nil).
+// ReadCIFARBatch reads one CIFAR-10 binary batch file (at most
+// CIFARBatchRecords records; it stops reading beyond) and appends its
+// images, converted to NHWC, to s (a new Set when s is nil).
 func ReadCIFARBatch(name string, r io.Reader, s *Set) (*Set, error) {
 	if s == nil {
 		s = &Set{Name: name, H: cifarSide, W: cifarSide, C: 3}
 	}
-	raw, err := io.ReadAll(r)
+	raw, err := io.ReadAll(io.LimitReader(r, CIFARBatchBytes+1))
 	if err != nil {
 		return nil, formatErr(name, "reading: %v", err)
+	}
+	if len(raw) > CIFARBatchBytes {
+		return nil, formatErr(name, "more than the %d bytes (%d records) of a CIFAR-10 batch", CIFARBatchBytes, CIFARBatchRecords)
 	}
 	if len(raw) == 0 {
 		return nil, formatErr(name, "file is empty")
@@ -34,6 +48,9 @@ func ReadCIFARBatch(name string, r io.Reader, s *Set) (*Set, error) {
 		return nil, formatErr(name, "%d bytes is not a whole number of %d-byte records (truncated?)", len(raw), cifarRecord)
 	}
 	n := len(raw) / cifarRecord
+	if s.Len()+n > maxCIFARImages {
+		return nil, formatErr(name, "%d images with those already read, more than CIFAR-10's %d", s.Len()+n, maxCIFARImages)
+	}
 	base := len(s.Labels)
 	s.Labels = append(s.Labels, make([]uint8, n)...)
 	s.Images = append(s.Images, make([]float32, n*3*cifarPixels)...)

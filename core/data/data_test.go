@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
+	"io"
 	"math"
 	"testing"
 )
@@ -203,4 +204,107 @@ func FuzzReadCIFAR(f *testing.F) {
 			t.Fatal("record count wrong")
 		}
 	})
+}
+
+// TestCorruptGzipIsReportedAsSuch flips bytes of a gzipped IDX file's
+// compressed stream: whatever the reader sees, a damaged stream is never
+// called "data after the last item" (which would send one looking for a
+// wrong header), and it is called a corrupt gzip stream.
+func TestCorruptGzipIsReportedAsSuch(t *testing.T) {
+	z := gz(idxImages(20, 8, 8, func(i int) byte { return byte(i * 7) }))
+	corrupt := 0
+	for i := 10; i < len(z); i++ {
+		for _, x := range []byte{1, 0x80, 0xff} {
+			c := append([]byte(nil), z...)
+			c[i] ^= x
+			_, _, _, _, err := ReadIDXImages(bytes.NewReader(c))
+			if err == nil {
+				continue
+			}
+			if bytes.Contains([]byte(err.Error()), []byte("after the last item")) {
+				t.Fatalf("byte %d ^ %#x: %v", i, x, err)
+			}
+			if bytes.Contains([]byte(err.Error()), []byte("corrupt gzip")) {
+				corrupt++
+			}
+		}
+	}
+	if corrupt < 100 {
+		t.Fatalf("only %d corruptions reported as a corrupt gzip stream", corrupt)
+	}
+	// Two whole gzip members are a valid stream with too much data.
+	_, _, _, _, err := ReadIDXImages(bytes.NewReader(append(append([]byte(nil), z...), z...)))
+	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("after the last item")) {
+		t.Fatalf("two members: %v", err)
+	}
+}
+
+// countingRecords yields n valid CIFAR records without holding them.
+type countingRecords struct {
+	n, pos int
+	rec    []byte
+}
+
+func (c *countingRecords) Read(p []byte) (int, error) {
+	total := c.n * len(c.rec)
+	if c.pos >= total {
+		return 0, io.EOF
+	}
+	k := 0
+	for k < len(p) && c.pos < total {
+		p[k] = c.rec[c.pos%len(c.rec)]
+		k++
+		c.pos++
+	}
+	return k, nil
+}
+
+func TestReadCIFARBoundsTheBatch(t *testing.T) {
+	rec := cifarRecordBytes(3)
+	r := &countingRecords{n: CIFARBatchRecords + 1, rec: rec}
+	_, err := ReadCIFARBatch("big", r, nil)
+	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("more than")) {
+		t.Fatalf("a batch of %d records: %v", CIFARBatchRecords+1, err)
+	}
+	if r.pos > CIFARBatchBytes+1 {
+		t.Fatalf("read %d bytes of a batch that may have %d", r.pos, CIFARBatchBytes)
+	}
+	// Batches add up only to the size of the whole dataset.
+	s := &Set{Name: "cifar", H: 32, W: 32, C: 3, Labels: make([]uint8, maxCIFARImages)}
+	if _, err := ReadCIFARBatch("one more", bytes.NewReader(rec), s); err == nil {
+		t.Fatal("appended beyond the size of CIFAR-10")
+	}
+}
+
+func TestCheckPair(t *testing.T) {
+	mk := func(n, h, w, c int) *Set {
+		return &Set{Name: "s", H: h, W: w, C: c, Images: make([]float32, n*h*w*c), Labels: make([]uint8, n)}
+	}
+	broken := mk(3, 2, 2, 1)
+	broken.Images = broken.Images[:5]
+	cases := []struct {
+		name        string
+		train, test *Set
+		want        string // "" = fine
+	}{
+		{"same shape", mk(5, 28, 28, 1), mk(2, 28, 28, 1), ""},
+		{"test smaller", mk(5, 28, 28, 1), mk(2, 14, 14, 1), "14×14×1"},
+		{"channels differ", mk(5, 32, 32, 3), mk(2, 32, 32, 1), "32×32×1"},
+		{"empty test", mk(5, 28, 28, 1), mk(0, 28, 28, 1), "no images"},
+		{"empty training", mk(0, 28, 28, 1), mk(2, 28, 28, 1), "no images"},
+		{"missing test", mk(5, 28, 28, 1), nil, "missing"},
+		{"pixels do not match labels", mk(5, 2, 2, 1), broken, "5 pixel values"},
+	}
+	for _, c := range cases {
+		err := CheckPair(c.train, c.test)
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.name, err)
+			}
+			continue
+		}
+		if err == nil || !bytes.Contains([]byte(err.Error()), []byte(c.want)) {
+			t.Errorf("%s: error %v, want one mentioning %q", c.name, err, c.want)
+		}
+	}
 }

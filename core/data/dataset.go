@@ -26,6 +26,31 @@ func (s *Set) Image(i int) []float32 {
 	return s.Images[i*n : (i+1)*n]
 }
 
+// CheckPair checks that a training set and a test set can be used
+// together: both hold images, each consistently, of the same shape. Every
+// pipeline that trains on one and measures on the other checks this before
+// any work starts.
+func CheckPair(train, test *Set) error {
+	for _, s := range []struct {
+		what string
+		set  *Set
+	}{{"training set", train}, {"test set", test}} {
+		if s.set == nil {
+			return fmt.Errorf("%s missing", s.what)
+		}
+		if s.set.Len() == 0 {
+			return fmt.Errorf("%s %s has no images", s.what, s.set.Name)
+		}
+		if s.set.H <= 0 || s.set.W <= 0 || s.set.C <= 0 || len(s.set.Images) != s.set.Len()*s.set.ImageSize() {
+			return fmt.Errorf("%s %s: %d pixel values for %d images of %d×%d×%d", s.what, s.set.Name, len(s.set.Images), s.set.Len(), s.set.H, s.set.W, s.set.C)
+		}
+	}
+	if train.H != test.H || train.W != test.W || train.C != test.C {
+		return fmt.Errorf("test set %s has images of %d×%d×%d, training set %s of %d×%d×%d", test.Name, test.H, test.W, test.C, train.Name, train.H, train.W, train.C)
+	}
+	return nil
+}
+
 // Subset returns the first n images (all of them when n <= 0 or n > Len).
 func (s *Set) Subset(n int) *Set {
 	if n <= 0 || n > s.Len() {

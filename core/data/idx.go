@@ -35,9 +35,35 @@ func maybeGunzip(name string, r io.Reader) (io.Reader, error) {
 		if err != nil {
 			return nil, formatErr(name, "bad gzip header: %v", err)
 		}
-		return zr, nil
+		return gzipReader{zr}, nil
 	}
 	return br, nil
+}
+
+// gzipReader marks the errors of a damaged compressed stream (a truncated
+// one stays io.ErrUnexpectedEOF), so that they are reported as such and
+// not as a fault of the IDX content being read.
+type gzipReader struct{ zr *gzip.Reader }
+
+func (g gzipReader) Read(p []byte) (int, error) {
+	n, err := g.zr.Read(p)
+	if err != nil && err != io.EOF && !errors.Is(err, io.ErrUnexpectedEOF) {
+		err = corruptGzipError{err}
+	}
+	return n, err
+}
+
+type corruptGzipError struct{ err error }
+
+func (e corruptGzipError) Error() string { return "corrupt gzip data: " + e.err.Error() }
+
+// readErr describes an error of reading what.
+func readErr(name string, err error, what string) error {
+	var cg corruptGzipError
+	if errors.As(err, &cg) {
+		return formatErr(name, "%v (while reading %s)", cg, what)
+	}
+	return formatErr(name, "reading %s: %v", what, err)
 }
 
 func readFull(name string, r io.Reader, buf []byte, what string) error {
@@ -45,7 +71,7 @@ func readFull(name string, r io.Reader, buf []byte, what string) error {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			return formatErr(name, "truncated while reading %s", what)
 		}
-		return formatErr(name, "reading %s: %v", what, err)
+		return readErr(name, err, what)
 	}
 	return nil
 }
@@ -82,7 +108,7 @@ func ReadIDXImages(r io.Reader) (pixels []float32, count, rows, cols int, err er
 		if errors.Is(err, io.EOF) {
 			return nil, 0, 0, 0, formatErr(name, "truncated while reading pixels (%d of %d bytes)", got, total)
 		}
-		return nil, 0, 0, 0, formatErr(name, "reading pixels: %v", err)
+		return nil, 0, 0, 0, readErr(name, err, "pixels")
 	}
 	raw := buf.Bytes()
 	if err := expectEOF(name, r); err != nil {
@@ -130,15 +156,20 @@ func ReadIDXLabels(r io.Reader, classes int) ([]uint8, error) {
 }
 
 // expectEOF rejects trailing bytes: a file longer than its header says is
-// as suspect as a shorter one.
+// as suspect as a shorter one. A damaged gzip stream can also decompress
+// to too many bytes: the rest of it is read (boundedly) to tell the two
+// apart.
 func expectEOF(name string, r io.Reader) error {
 	var b [1]byte
 	n, err := r.Read(b[:])
 	if n > 0 {
+		if _, err := io.Copy(io.Discard, io.LimitReader(r, maxIDXBytes)); err != nil {
+			return readErr(name, err, "past the end")
+		}
 		return formatErr(name, "unexpected data after the last item")
 	}
 	if err != nil && err != io.EOF {
-		return formatErr(name, "reading past the end: %v", err)
+		return readErr(name, err, "past the end")
 	}
 	return nil
 }

@@ -85,6 +85,12 @@ func Run(ctx context.Context, c Chain, trainSet, testSet *data.Set, store Store,
 	if c.TeacherEpochs < 0 {
 		return nil, fmt.Errorf("distill: %d teacher epochs", c.TeacherEpochs)
 	}
+	if err := data.CheckPair(trainSet, testSet); err != nil {
+		return nil, fmt.Errorf("distill: %w", err)
+	}
+	if in := c.Arch.Input; in.H*in.W*in.C != trainSet.ImageSize() {
+		return nil, fmt.Errorf("distill: images of %d×%d×%d do not fit architecture %q (%v)", trainSet.H, trainSet.W, trainSet.C, c.Arch.Name, in)
+	}
 	var metas []weights.Metadata
 	var prev *nn.Model
 	for step := 0; step <= c.Steps; step++ {
@@ -151,7 +157,7 @@ func trainStep(ctx context.Context, step int, role string, c Chain, cfg train.Co
 			return nil, fmt.Errorf("distill: checkpoint of %s belongs to another run; remove it to start over", store.Name(step))
 		}
 		copy(m.Params, cm.Params)
-		state = &train.State{Epoch: ck.Epoch, Iterations: ck.Iterations, Velocity: ck.Velocity}
+		state = &train.State{Epoch: ck.Epoch, Iterations: ck.Iterations, Velocity: ck.Velocity, Workers: ck.Workers}
 		events(Event{Step: step, Role: role, Resumed: true, Progress: train.Progress{Epoch: ck.Epoch, Epochs: cfg.Epochs}})
 	case errors.Is(err, ErrMissing):
 		m.Init(cfg.Seed)
@@ -162,7 +168,7 @@ func trainStep(ctx context.Context, step int, role string, c Chain, cfg train.Co
 		Progress: func(p train.Progress) { events(Event{Step: step, Role: role, Progress: p}) },
 		Checkpoint: func(s *train.State) error {
 			cm := meta
-			return store.SaveCheckpoint(step, m, cm, weights.Checkpoint{Epoch: s.Epoch, Iterations: s.Iterations, Velocity: s.Velocity})
+			return store.SaveCheckpoint(step, m, cm, weights.Checkpoint{Epoch: s.Epoch, Iterations: s.Iterations, Velocity: s.Velocity, Workers: s.Workers})
 		},
 	}
 	run := c.Train

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/tadd-project/tadd/core/data"
@@ -157,6 +158,25 @@ func TestChainRejectsBadSteps(t *testing.T) {
 	c := chain(7)
 	if _, err := Run(context.Background(), c, data.Bars(10, 16, 1), data.Bars(10, 16, 1), newMemStore(), nil, nil); err == nil {
 		t.Fatal("7 steps accepted")
+	}
+}
+
+// TestChainChecksTheDatasetsFirst: a test set of another image shape is an
+// error before any model is trained (it used to panic after the teacher's
+// training, in the accuracy measurement, losing the work).
+func TestChainChecksTheDatasetsFirst(t *testing.T) {
+	store := newMemStore()
+	var trained int
+	_, err := Run(context.Background(), chain(1), data.Bars(64, 16, 1), data.Bars(10, 14, 2), store, nil, func(e Event) {
+		if e.Progress.Batch > 0 {
+			trained++
+		}
+	})
+	if err == nil || !strings.Contains(err.Error(), "14×14×1") {
+		t.Fatalf("error %v, want one naming the test set's shape", err)
+	}
+	if trained > 0 || store.saves > 0 || len(store.ckpts) > 0 {
+		t.Fatalf("%d batches trained, %d models saved before the check", trained, store.saves)
 	}
 }
 

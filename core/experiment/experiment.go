@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sort"
 
 	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/data"
@@ -39,6 +40,65 @@ type Shard struct{ I, N int }
 
 // Has reports whether sample index k belongs to the shard.
 func (s Shard) Has(k int) bool { return s.N <= 1 || k%s.N == s.I }
+
+// Validate reports a shard that is not a slice i/n with 0 <= i < n.
+func (s Shard) Validate() error {
+	if s.N < 1 || s.I < 0 || s.I >= s.N {
+		return fmt.Errorf("shard %d/%d: want i/n with 0 <= i < n", s.I, s.N)
+	}
+	return nil
+}
+
+// Part is what one shard computed for one model.
+type Part struct {
+	Shard   Shard
+	Samples []Sample
+}
+
+// Merge combines the parts of one model into the n samples one unsharded
+// run gives, in index order. The parts must be the shards 0..N-1 of one N,
+// each once, and hold each index 0..n-1 exactly once, in its own shard.
+func Merge(n int, parts []Part) ([]Sample, error) {
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("no shards")
+	}
+	shards := parts[0].Shard.N
+	seenShard := map[int]bool{}
+	seen := make([]bool, max(n, 0))
+	all := make([]Sample, 0, max(n, 0))
+	for _, p := range parts {
+		if err := p.Shard.Validate(); err != nil {
+			return nil, err
+		}
+		if p.Shard.N != shards {
+			return nil, fmt.Errorf("shard %d/%d among shards of %d", p.Shard.I, p.Shard.N, shards)
+		}
+		if seenShard[p.Shard.I] {
+			return nil, fmt.Errorf("shard %d/%d twice", p.Shard.I, p.Shard.N)
+		}
+		seenShard[p.Shard.I] = true
+		for _, s := range p.Samples {
+			switch {
+			case s.Index < 0 || s.Index >= n:
+				return nil, fmt.Errorf("shard %d/%d: sample %d outside 0..%d", p.Shard.I, p.Shard.N, s.Index, n-1)
+			case !p.Shard.Has(s.Index):
+				return nil, fmt.Errorf("shard %d/%d: sample %d belongs to shard %d", p.Shard.I, p.Shard.N, s.Index, s.Index%p.Shard.N)
+			case seen[s.Index]:
+				return nil, fmt.Errorf("shard %d/%d: sample %d twice", p.Shard.I, p.Shard.N, s.Index)
+			}
+			seen[s.Index] = true
+			all = append(all, s)
+		}
+	}
+	if len(seenShard) != shards {
+		return nil, fmt.Errorf("%d of %d shards present", len(seenShard), shards)
+	}
+	if len(all) != n {
+		return nil, fmt.Errorf("the shards hold %d of %d samples", len(all), n)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Index < all[j].Index })
+	return all, nil
+}
 
 // ParseShard reads "i/n".
 func ParseShard(v string) (Shard, error) {
@@ -82,6 +142,9 @@ func (j Job) classifier(m *nn.Model, workers int) (attack.Classifier, func()) {
 // Run evaluates the job and returns one Sample per index of the shard, in
 // index order.
 func Run(ctx context.Context, j Job) ([]Sample, error) {
+	if j.Test == nil || j.Test.ImageSize() != j.Model.InputSize() || len(j.Test.Images) != j.Test.Len()*j.Test.ImageSize() {
+		return nil, fmt.Errorf("experiment: test set does not fit architecture %q (%v)%s", j.Model.Arch.Name, j.Model.Arch.Input, shapeOf(j.Test))
+	}
 	n := min(j.Samples, j.Test.Len())
 	var idx []int
 	for k := range n {
@@ -197,6 +260,13 @@ func Run(ctx context.Context, j Job) ([]Sample, error) {
 		return nil, firstErr
 	}
 	return out, ctx.Err()
+}
+
+func shapeOf(s *data.Set) string {
+	if s == nil {
+		return ": none given"
+	}
+	return fmt.Sprintf(": its images are %d×%d×%d", s.H, s.W, s.C)
 }
 
 // Summary aggregates the samples of one model.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/tadd-project/tadd/core/attack"
@@ -122,5 +123,68 @@ func TestEvaluateAndReproduceAgree(t *testing.T) {
 	}
 	if attacked < test.Len()/2 {
 		t.Fatalf("only %d of %d samples attacked", attacked, test.Len())
+	}
+}
+
+func TestRunChecksTheTestSet(t *testing.T) {
+	m, err := nn.New(nn.TinyArchFor(nn.Shape{H: 16, W: 16, C: 1}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), Job{Model: m, Test: data.Bars(8, 14, 1), Samples: 8})
+	if err == nil || !strings.Contains(err.Error(), "14×14×1") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestMergeChecksThePartition(t *testing.T) {
+	samples := func(idx ...int) []Sample {
+		var s []Sample
+		for _, k := range idx {
+			s = append(s, Sample{Index: k})
+		}
+		return s
+	}
+	// Six samples in shards of 2: 0/2 holds 0, 2, 4 and 1/2 holds 1, 3, 5.
+	even, odd := Part{Shard{0, 2}, samples(0, 2, 4)}, Part{Shard{1, 2}, samples(1, 3, 5)}
+	cases := []struct {
+		name  string
+		n     int
+		parts []Part
+		want  string // "" = merges
+	}{
+		{"both shards", 6, []Part{odd, even}, ""},
+		{"one run", 3, []Part{{Shard{0, 1}, samples(2, 0, 1)}}, ""},
+		{"no parts", 6, nil, "no shards"},
+		{"shard index beyond n", 6, []Part{even, {Shard{5, 2}, samples(1, 3, 5)}}, "shard 5/2"},
+		{"n of zero", 6, []Part{{Shard{0, 0}, samples(0, 1, 2, 3, 4, 5)}}, "shard 0/0"},
+		{"negative shard", 6, []Part{even, {Shard{-1, 2}, samples(1, 3, 5)}}, "shard -1/2"},
+		{"a shard twice", 6, []Part{even, even}, "twice"},
+		{"a shard missing", 6, []Part{even}, "1 of 2 shards"},
+		{"shards of different n", 6, []Part{even, {Shard{1, 3}, samples(1, 3, 5)}}, "1/3"},
+		{"duplicate sample", 6, []Part{even, {Shard{1, 2}, samples(1, 3, 3, 5)}}, "sample 3 twice"},
+		{"negative index", 6, []Part{even, {Shard{1, 2}, samples(-1, 1, 3, 5)}}, "sample -1"},
+		{"huge index", 6, []Part{even, {Shard{1, 2}, samples(1, 3, 5, 1e9)}}, "sample 1000000000"},
+		{"sample in the wrong shard", 6, []Part{even, {Shard{1, 2}, samples(1, 2, 3, 5)}}, "sample 2"},
+		{"sample missing", 6, []Part{even, {Shard{1, 2}, samples(1, 5)}}, "of 6 samples"},
+	}
+	for _, c := range cases {
+		got, err := Merge(c.n, c.parts)
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.name, err)
+				continue
+			}
+			for i, s := range got {
+				if s.Index != i || len(got) != c.n {
+					t.Errorf("%s: merged indices %v", c.name, got)
+					break
+				}
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", c.name, err, c.want)
+		}
 	}
 }

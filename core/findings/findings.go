@@ -151,6 +151,9 @@ func Analyze(d Data) Result {
 					ok[i] = !math.IsNaN(v)
 				}
 				r.Stats = append(r.Stats, Stat{Temperature: t, Step: step, Attack: atk, Summary: stats.Summarize(dist, ok, d.Seed)})
+				if len(dist) == 0 {
+					continue // no attacked image: no curve
+				}
 				r.Curves = append(r.Curves, Curve{Temperature: t, Step: step, Attack: atk, Eps: grid[atk],
 					Above: stats.Curve(dist, ok, grid[atk]), N: len(dist)})
 			}

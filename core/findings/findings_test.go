@@ -1,6 +1,7 @@
 package findings
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -157,6 +158,26 @@ func TestCensoringAndConfounds(t *testing.T) {
 	for _, s := range r.Stats {
 		if s.Step == 2 && (s.Summary.N != 20 || s.Summary.Successes != 19) {
 			t.Errorf("student summary %+v", s.Summary)
+		}
+	}
+}
+
+// TestDegenerateDataEncode checks that data with nothing to compare (no
+// attacked image, every attack failed, one model) still encodes as JSON:
+// undefined numbers become null, not an encoding error.
+func TestDegenerateDataEncode(t *testing.T) {
+	for name, w := range map[string]world{
+		"nothing attacked": {n: 5, temps: []float64{10}, steps: 2, shift: func(float64, int) float64 { return 0 }, attackN: -1},
+		"all failed": {n: 5, temps: []float64{1, 10}, steps: 2, shift: func(float64, int) float64 { return 0 },
+			fail: func(float64, int, int) bool { return true }},
+		"one model": {n: 3, temps: []float64{1}, steps: 0, shift: func(float64, int) float64 { return 0 }},
+	} {
+		d := w.data()
+		if w.attackN < 0 {
+			d.AttackSamples = 0
+		}
+		if _, err := json.Marshal(Analyze(d)); err != nil {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }

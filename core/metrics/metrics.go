@@ -24,6 +24,27 @@ import (
 // batch bounds how many samples are sent to the classifier at once.
 const batch = 128
 
+// CheckFinite reports the first of the first n images of set (all when n
+// <= 0) on which clf's logits are not all finite: a model whose outputs
+// overflow gives no measurement worth computing.
+func CheckFinite(clf attack.Classifier, set *data.Set, n int) error {
+	if n <= 0 || n > set.Len() {
+		n = set.Len()
+	}
+	k := clf.Classes()
+	z := make([]float32, batch*k)
+	for lo := 0; lo < n; lo += batch {
+		hi := min(lo+batch, n)
+		clf.Logits(z, set.Images[lo*set.ImageSize():hi*set.ImageSize()], hi-lo)
+		for i, v := range z[:(hi-lo)*k] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("the model's output on test image %d is %v: its weights overflow float32", lo+i/k, v)
+			}
+		}
+	}
+	return nil
+}
+
 // Accuracy is the fraction of set that clf classifies correctly.
 func Accuracy(clf attack.Classifier, set *data.Set) float64 {
 	if set.Len() == 0 {

@@ -30,7 +30,7 @@ type Config struct {
 	Decay        float64 // 1e-6: lr_t = lr / (1 + decay·t), t = updates so far
 	Temperature  float32 // softmax temperature T of the training loss
 	Seed         uint64  // initialisation, shuffling and dropout
-	Workers      int     // replicas; 0 = GOMAXPROCS. Results depend on it only through float rounding of the gradient sum.
+	Workers      int     // replicas; 0 = GOMAXPROCS. Results depend on it through float rounding of the gradient sum (see State.Workers).
 }
 
 // DefaultConfig is the schedule of the paper (and of Carlini & Wagner's
@@ -40,21 +40,43 @@ func DefaultConfig(t float32) Config {
 		Decay: 1e-6, Temperature: t, Seed: 1}
 }
 
-// Validate reports a configuration that cannot train.
+// The temperatures a schedule may use: below MinTemperature the logits
+// divided by T overflow float32, and the paper's go up to 100.
+const (
+	MinTemperature = 1e-2
+	MaxTemperature = 1e3
+)
+
+// ConfigError is a Config field whose value cannot train.
+type ConfigError struct {
+	Field string // the Config field, e.g. "Momentum"
+	Value any
+	Want  string // what the field must be
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("%s %v: want %s", e.Field, e.Value, e.Want)
+}
+
+// Validate reports a configuration that cannot train, as a *ConfigError.
 func (c Config) Validate() error {
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	t := float64(c.Temperature)
 	switch {
-	case c.Epochs < 0:
-		return fmt.Errorf("epochs %d is negative", c.Epochs)
+	case c.Epochs < 1:
+		return &ConfigError{"Epochs", c.Epochs, "at least 1"}
 	case c.BatchSize <= 0:
-		return fmt.Errorf("batch size %d is not positive", c.BatchSize)
-	case !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0):
-		return fmt.Errorf("learning rate %v is not positive", c.LearningRate)
-	case c.Momentum < 0 || c.Momentum >= 1:
-		return fmt.Errorf("momentum %v outside [0, 1)", c.Momentum)
-	case c.Decay < 0:
-		return fmt.Errorf("decay %v is negative", c.Decay)
-	case !(c.Temperature > 0) || math.IsInf(float64(c.Temperature), 0):
-		return fmt.Errorf("temperature %v is not positive", c.Temperature)
+		return &ConfigError{"BatchSize", c.BatchSize, "at least 1"}
+	case !(c.LearningRate > 0) || !finite(c.LearningRate):
+		return &ConfigError{"LearningRate", c.LearningRate, "a finite positive number"}
+	case !(c.Momentum >= 0 && c.Momentum < 1):
+		return &ConfigError{"Momentum", c.Momentum, "a number in [0, 1)"}
+	case !(c.Decay >= 0) || !finite(c.Decay):
+		return &ConfigError{"Decay", c.Decay, "a finite number, 0 or more"}
+	case !(t >= MinTemperature && t <= MaxTemperature):
+		return &ConfigError{"Temperature", c.Temperature, fmt.Sprintf("a number in [%g, %g]", MinTemperature, MaxTemperature)}
+	case c.Workers < 0:
+		return &ConfigError{"Workers", c.Workers, "0 (all cores) or more"}
 	}
 	return nil
 }
@@ -64,6 +86,18 @@ type State struct {
 	Epoch      int       // epochs completed
 	Iterations int64     // updates applied (for the decay)
 	Velocity   []float32 // momentum buffer, same layout as the parameters
+	// Workers is how many replicas the CPU split each batch over (0: not
+	// recorded). The weights depend on it through the rounding of the
+	// gradient sum and the per-replica dropout streams, so Run refuses to
+	// resume a state with another count (*WorkersError).
+	Workers int
+}
+
+// WorkersError is a resume with another worker count than the checkpoint's.
+type WorkersError struct{ Checkpoint, Run int }
+
+func (e *WorkersError) Error() string {
+	return fmt.Sprintf("train: the checkpoint was trained on %d workers, this run has %d (the weights would match neither run)", e.Checkpoint, e.Run)
 }
 
 // Progress is reported after every batch.
@@ -202,6 +236,10 @@ func Run(ctx context.Context, job Job, state *State) (*State, error) {
 		return state, err
 	}
 	pool := nn.NewPool(job.Model, job.Config.Workers)
+	if state.Workers != 0 && state.Workers != len(pool.Replicas) {
+		return state, &WorkersError{Checkpoint: state.Workers, Run: len(pool.Replicas)}
+	}
+	state.Workers = len(pool.Replicas)
 	return Loop(ctx, job, state, &cpuStepper{job: job, targets: targets, pool: pool, bufs: make([]workerBuf, len(pool.Replicas))})
 }
 

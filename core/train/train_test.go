@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/tadd-project/tadd/core/data"
@@ -74,7 +75,7 @@ func TestResumeIsExact(t *testing.T) {
 	var savedParams []float32
 	ctx, cancel := context.WithCancel(context.Background())
 	first.Checkpoint = func(s *State) error {
-		saved = &State{Epoch: s.Epoch, Iterations: s.Iterations, Velocity: append([]float32(nil), s.Velocity...)}
+		saved = &State{Epoch: s.Epoch, Iterations: s.Iterations, Workers: s.Workers, Velocity: append([]float32(nil), s.Velocity...)}
 		savedParams = append([]float32(nil), first.Model.Params...)
 		cancel() // interrupted during epoch 2
 		return nil
@@ -95,6 +96,38 @@ func TestResumeIsExact(t *testing.T) {
 		if straight.Model.Params[i] != resumed.Model.Params[i] {
 			t.Fatalf("param %d: straight %v, resumed %v", i, straight.Model.Params[i], resumed.Model.Params[i])
 		}
+	}
+}
+
+// TestResumeChecksTheWorkerCount: the gradient sum's rounding depends on
+// the number of replicas, so a checkpoint records it and a run with
+// another count refuses to resume from it.
+func TestResumeChecksTheWorkerCount(t *testing.T) {
+	job, _ := tinyJob(t, 2) // 2 workers
+	var saved *State
+	job.Checkpoint = func(s *State) error {
+		if saved == nil {
+			saved = &State{Epoch: s.Epoch, Iterations: s.Iterations, Workers: s.Workers, Velocity: append([]float32(nil), s.Velocity...)}
+		}
+		return nil
+	}
+	if _, err := Run(context.Background(), job, nil); err != nil {
+		t.Fatal(err)
+	}
+	if saved.Workers != 2 {
+		t.Fatalf("checkpoint records %d workers, want 2", saved.Workers)
+	}
+	one, _ := tinyJob(t, 2)
+	one.Config.Workers = 1
+	_, err := Run(context.Background(), one, saved)
+	var we *WorkersError
+	if !errors.As(err, &we) || we.Checkpoint != 2 || we.Run != 1 {
+		t.Fatalf("resume on 1 worker from a 2-worker checkpoint: %v", err)
+	}
+	// A checkpoint that does not say (written before the count was kept) resumes.
+	saved.Workers = 0
+	if _, err := Run(context.Background(), one, saved); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -125,6 +158,44 @@ func TestSoftLabelsAtTemperature(t *testing.T) {
 	}
 }
 
+// configErrors are schedules that cannot train, with the Config field
+// their error names.
+var configErrors = []struct {
+	name  string
+	edit  func(c *Config)
+	field string
+}{
+	{"zero epochs", func(c *Config) { c.Epochs = 0 }, "Epochs"},
+	{"negative epochs", func(c *Config) { c.Epochs = -1 }, "Epochs"},
+	{"zero batch", func(c *Config) { c.BatchSize = 0 }, "BatchSize"},
+	{"negative lr", func(c *Config) { c.LearningRate = -1 }, "LearningRate"},
+	{"NaN lr", func(c *Config) { c.LearningRate = math.NaN() }, "LearningRate"},
+	{"NaN momentum", func(c *Config) { c.Momentum = math.NaN() }, "Momentum"},
+	{"momentum 1", func(c *Config) { c.Momentum = 1 }, "Momentum"},
+	{"NaN decay", func(c *Config) { c.Decay = math.NaN() }, "Decay"},
+	{"infinite decay", func(c *Config) { c.Decay = math.Inf(1) }, "Decay"},
+	{"negative decay", func(c *Config) { c.Decay = -1e-6 }, "Decay"},
+	{"zero temperature", func(c *Config) { c.Temperature = 0 }, "Temperature"},
+	{"denormal temperature", func(c *Config) { c.Temperature = 1e-45 }, "Temperature"},
+	{"huge temperature", func(c *Config) { c.Temperature = 1e6 }, "Temperature"},
+	{"negative workers", func(c *Config) { c.Workers = -2 }, "Workers"},
+}
+
+func TestConfigValidateNamesTheField(t *testing.T) {
+	if err := DefaultConfig(20).Validate(); err != nil {
+		t.Fatalf("the paper's schedule: %v", err)
+	}
+	for _, c := range configErrors {
+		cfg := DefaultConfig(20)
+		c.edit(&cfg)
+		err := cfg.Validate()
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Field != c.field {
+			t.Errorf("%s: error %v, want a *ConfigError for %s", c.name, err, c.field)
+		}
+	}
+}
+
 func TestRunRejectsBadInput(t *testing.T) {
 	job, _ := tinyJob(t, 1)
 	cases := []struct {
@@ -140,6 +211,12 @@ func TestRunRejectsBadInput(t *testing.T) {
 			j.Train = &data.Set{H: 28, W: 28, C: 1, Images: make([]float32, 784), Labels: []uint8{1}}
 		}},
 		{"short targets", func(j *Job) { j.Targets = make([]float32, 10) }},
+	}
+	for _, c := range configErrors {
+		cases = append(cases, struct {
+			name string
+			edit func(j *Job)
+		}{c.name, func(j *Job) { c.edit(&j.Config) }})
 	}
 	for _, c := range cases {
 		j := job

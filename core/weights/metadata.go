@@ -2,6 +2,7 @@ package weights
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 )
 
@@ -78,8 +79,18 @@ func metadataFromMap(mm map[string]string) (Metadata, error) {
 	parse("seed", func(s string) (e error) { m.Seed, e = strconv.ParseUint(s, 10, 64); return })
 	parse("epochs", func(s string) (e error) { m.Epochs, e = strconv.Atoi(s); return })
 	parse("test_accuracy", func(s string) (e error) { m.TestAccuracy, e = strconv.ParseFloat(s, 64); return })
-	if err == nil && !(m.Temperature > 0) {
-		err = fmt.Errorf("metadata temperature %v is not positive", m.Temperature)
+	if err != nil {
+		return m, err
 	}
-	return m, err
+	switch {
+	case !(m.Temperature > 0) || math.IsInf(m.Temperature, 0):
+		return m, fmt.Errorf("metadata temperature=%q: want a finite positive number", mm["temperature"])
+	case m.Step < 0:
+		return m, fmt.Errorf("metadata step=%q: want 0 or more", mm["step"])
+	case m.Epochs < 0:
+		return m, fmt.Errorf("metadata epochs=%q: want 0 or more", mm["epochs"])
+	case m.TestAccuracy != -1 && !(m.TestAccuracy >= 0 && m.TestAccuracy <= 1):
+		return m, fmt.Errorf("metadata test_accuracy=%q: want a fraction in [0, 1], or -1 for not measured", mm["test_accuracy"])
+	}
+	return m, nil
 }

@@ -47,9 +47,11 @@ func formatErr(format string, args ...any) error {
 }
 
 type tensorHeader struct {
-	DType       DType    `json:"dtype"`
-	Shape       []int    `json:"shape"`
-	DataOffsets [2]int64 `json:"data_offsets"`
+	DType DType `json:"dtype"`
+	Shape []int `json:"shape"`
+	// DataOffsets is [begin, end); a slice, not an array, so that a
+	// header with another count of numbers is seen and rejected.
+	DataOffsets []int64 `json:"data_offsets"`
 }
 
 // Tensor is one decoded tensor, converted to float32.
@@ -81,6 +83,7 @@ type Checkpoint struct {
 	Epoch      int       // epochs completed
 	Iterations int64     // optimizer updates applied
 	Velocity   []float32 // momentum, same layout as the parameters
+	Workers    int       // replicas the CPU trained on (train.State.Workers); 0 = not recorded
 }
 
 // EncodeCheckpoint writes the model in F32 with the optimizer state.
@@ -106,7 +109,13 @@ func LoadCheckpoint(b []byte, kern kernel.Kernels) (*nn.Model, Metadata, Checkpo
 	if err != nil || it < 0 {
 		return nil, meta, Checkpoint{}, formatErr("checkpoint: bad optimizer_iterations %q", f.Metadata["optimizer_iterations"])
 	}
-	return m, meta, Checkpoint{Epoch: meta.Epochs, Iterations: it, Velocity: v.Data}, nil
+	workers := 0
+	if w, ok := f.Metadata["optimizer_workers"]; ok {
+		if workers, err = strconv.Atoi(w); err != nil || workers < 0 {
+			return nil, meta, Checkpoint{}, formatErr("checkpoint: bad optimizer_workers %q", w)
+		}
+	}
+	return m, meta, Checkpoint{Epoch: meta.Epochs, Iterations: it, Velocity: v.Data, Workers: workers}, nil
 }
 
 func encode(w io.Writer, m *nn.Model, meta Metadata, dtype DType, ckpt *Checkpoint) error {
@@ -124,6 +133,9 @@ func encode(w io.Writer, m *nn.Model, meta Metadata, dtype DType, ckpt *Checkpoi
 	values := m.Params
 	if ckpt != nil {
 		mm["optimizer_iterations"] = strconv.FormatInt(ckpt.Iterations, 10)
+		if ckpt.Workers > 0 {
+			mm["optimizer_workers"] = strconv.Itoa(ckpt.Workers)
+		}
 		off := len(m.Params)
 		params = append(params, nn.NamedParam{Name: optimizerPrefix + "velocity", Shape: []int{len(ckpt.Velocity)}, Offset: off, Size: len(ckpt.Velocity)})
 		values = append(append(make([]float32, 0, 2*off), m.Params...), ckpt.Velocity...)
@@ -132,7 +144,7 @@ func encode(w io.Writer, m *nn.Model, meta Metadata, dtype DType, ckpt *Checkpoi
 	var off int64
 	for _, p := range params {
 		n := int64(p.Size * dtype.size())
-		header[p.Name] = tensorHeader{DType: dtype, Shape: p.Shape, DataOffsets: [2]int64{off, off + n}}
+		header[p.Name] = tensorHeader{DType: dtype, Shape: p.Shape, DataOffsets: []int64{off, off + n}}
 		off += n
 	}
 	hj, err := json.Marshal(header)
@@ -178,9 +190,14 @@ func Decode(b []byte) (*File, error) {
 		return nil, formatErr("header length %d does not fit in a %d-byte file (truncated or not safetensors)", n, len(b))
 	}
 	raw := map[string]json.RawMessage{}
-	dec := json.NewDecoder(bytes.NewReader(b[8 : 8+n]))
+	hb := b[8 : 8+n]
+	dec := json.NewDecoder(bytes.NewReader(hb))
 	if err := dec.Decode(&raw); err != nil {
 		return nil, formatErr("header is not a JSON object: %v", err)
+	}
+	// Only the padding (spaces, as the reference writer puts) may follow.
+	if rest := hb[dec.InputOffset():]; len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
+		return nil, formatErr("%d bytes after the header's JSON object that are not padding", len(bytes.TrimLeft(rest, " \t\r\n")))
 	}
 	data := b[8+n:]
 	f := &File{Metadata: map[string]string{}, Tensors: map[string]Tensor{}}
@@ -189,7 +206,15 @@ func Decode(b []byte) (*File, error) {
 		begin, end int64
 	}
 	var spans []span
-	for name, msg := range raw {
+	// In name order, so that a file with several bad tensors is reported
+	// by the same one every time.
+	names := make([]string, 0, len(raw))
+	for name := range raw {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		msg := raw[name]
 		if name == "__metadata__" {
 			if err := json.Unmarshal(msg, &f.Metadata); err != nil {
 				return nil, formatErr("__metadata__ is not a string map: %v", err)
@@ -199,6 +224,9 @@ func Decode(b []byte) (*File, error) {
 		var th tensorHeader
 		if err := json.Unmarshal(msg, &th); err != nil {
 			return nil, formatErr("tensor %q: bad header entry: %v", name, err)
+		}
+		if len(th.DataOffsets) != 2 {
+			return nil, formatErr("tensor %q: data_offsets has %d numbers, want 2 (begin, end)", name, len(th.DataOffsets))
 		}
 		es := th.DType.size()
 		if es == 0 {

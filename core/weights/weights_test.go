@@ -61,14 +61,14 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		vel[i] = float32(i) * 1e-3
 	}
 	var b bytes.Buffer
-	if err := EncodeCheckpoint(&b, m, testMeta, Checkpoint{Epoch: 7, Iterations: 3281, Velocity: vel}); err != nil {
+	if err := EncodeCheckpoint(&b, m, testMeta, Checkpoint{Epoch: 7, Iterations: 3281, Workers: 3, Velocity: vel}); err != nil {
 		t.Fatal(err)
 	}
 	got, meta, ck, err := LoadCheckpoint(b.Bytes(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ck.Epoch != 7 || meta.Epochs != 7 || ck.Iterations != 3281 || ck.Velocity[100] != vel[100] || got.Params[5] != m.Params[5] {
+	if ck.Epoch != 7 || meta.Epochs != 7 || ck.Iterations != 3281 || ck.Workers != 3 || ck.Velocity[100] != vel[100] || got.Params[5] != m.Params[5] {
 		t.Fatalf("checkpoint %+v meta %+v", ck.Epoch, meta)
 	}
 	// A checkpoint is also a plain model file.
@@ -150,6 +150,16 @@ func TestDecodeRejectsCorruptFiles(t *testing.T) {
 		{"bad temperature", withHeader(strings.Replace(header, `"temperature":"20"`, `"temperature":"-1"`, 1)), "temperature"},
 		{"not tadd", withHeader(strings.Replace(header, `"format":"tadd"`, `"format":"xxxx"`, 1)), "not a TADD model"},
 		{"truncated f16 mnist", mnistBytes[:8+mnistH+1000], "truncated"},
+		{"garbage after the header JSON", withHeader(header + `xyz`), "after the header's JSON"},
+		{"second JSON value in the header", withHeader(header + `{}`), "after the header's JSON"},
+		{"three data offsets", withHeader(strings.Replace(header, `"data_offsets":[0,`, `"data_offsets":[0,0,`, 1)), "data_offsets"},
+		{"one data offset", withHeader(strings.Replace(header, `"data_offsets":[0,`, `"data_offsets":[`, 1)), "data_offsets"},
+		{"infinite temperature", withHeader(strings.Replace(header, `"temperature":"20"`, `"temperature":"+Inf"`, 1)), "temperature"},
+		{"NaN temperature", withHeader(strings.Replace(header, `"temperature":"20"`, `"temperature":"NaN"`, 1)), "temperature"},
+		{"negative step", withHeader(strings.Replace(header, `"step":"1"`, `"step":"-1"`, 1)), "step"},
+		{"negative epochs", withHeader(strings.Replace(header, `"epochs":"3"`, `"epochs":"-3"`, 1)), "epochs"},
+		{"NaN test accuracy", withHeader(strings.Replace(header, `"test_accuracy":"0.97"`, `"test_accuracy":"NaN"`, 1)), "test_accuracy"},
+		{"test accuracy above 1", withHeader(strings.Replace(header, `"test_accuracy":"0.97"`, `"test_accuracy":"1.5"`, 1)), "test_accuracy"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -162,6 +172,30 @@ func TestDecodeRejectsCorruptFiles(t *testing.T) {
 				t.Fatalf("error %q does not mention %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestDecodeNamesTheSameTensorEveryRun: with several bad tensors the
+// error names the first by name, not whichever map order gives.
+func TestDecodeNamesTheSameTensorEveryRun(t *testing.T) {
+	m := tinyModel(t)
+	good := encodeModel(t, m, F32)
+	hlen := binary.LittleEndian.Uint64(good)
+	h := strings.ReplaceAll(string(good[8:8+hlen]), `"F32"`, `"I64"`)
+	b := binary.LittleEndian.AppendUint64(nil, uint64(len(h)))
+	b = append(append(b, h...), good[8+hlen:]...)
+	first := ""
+	for range 30 {
+		_, err := Decode(b)
+		if err == nil {
+			t.Fatal("decoded tensors of dtype I64")
+		}
+		if first == "" {
+			first = err.Error()
+		}
+		if err.Error() != first {
+			t.Fatalf("error changes between runs: %q, then %q", first, err)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ package dataset
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -26,6 +27,7 @@ import (
 	"time"
 
 	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/native/safefile"
 )
 
 // File is a remote file with its expected SHA-256.
@@ -148,18 +150,19 @@ func (s Source) MNIST(ctx context.Context) (trainSet, testSet *data.Set, err err
 	return trainSet, testSet, err
 }
 
+// maxIDXFile bounds an MNIST file (the training images are 47 MB).
+const maxIDXFile = 1 << 28
+
 func readMNISTPair(name, images, labels string) (*data.Set, error) {
-	fi, err := os.Open(images)
+	ib, err := safefile.Read(images, maxIDXFile)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	defer fi.Close()
-	fl, err := os.Open(labels)
+	lb, err := safefile.Read(labels, maxIDXFile)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	defer fl.Close()
-	set, err := data.ReadMNIST(name, fi, fl)
+	set, err := data.ReadMNIST(name, bytes.NewReader(ib), bytes.NewReader(lb))
 	if err != nil {
 		return nil, fmt.Errorf("%s (%s, %s): %w", name, images, labels, err)
 	}
@@ -204,12 +207,11 @@ func readCIFAR(name, dir string, files []string) (*data.Set, error) {
 	var set *data.Set
 	for _, f := range files {
 		p := filepath.Join(dir, f)
-		fh, err := os.Open(p)
+		b, err := safefile.Read(p, data.CIFARBatchBytes)
 		if err != nil {
 			return nil, fmt.Errorf("CIFAR-10: %w", err)
 		}
-		set, err = data.ReadCIFARBatch(name, fh, set)
-		fh.Close()
+		set, err = data.ReadCIFARBatch(name, bytes.NewReader(b), set)
 		if err != nil {
 			return nil, fmt.Errorf("CIFAR-10 %s: %w", p, err)
 		}
@@ -250,7 +252,11 @@ func extractCIFAR(archive, dir string) error {
 		if h.Typeflag != tar.TypeReg || !want[h.Name] {
 			continue
 		}
-		if err := writeAtomic(filepath.Join(out, filepath.Base(h.Name)), io.LimitReader(tr, 1<<30)); err != nil {
+		err = safefile.WriteFrom(filepath.Join(out, filepath.Base(h.Name)), func(w io.Writer) error {
+			_, err := io.Copy(w, io.LimitReader(tr, data.CIFARBatchBytes+1))
+			return err
+		})
+		if err != nil {
 			return err
 		}
 		found++
@@ -314,43 +320,15 @@ func fetchVerified(ctx context.Context, client *http.Client, url, sum, dst strin
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".download-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, h), resp.Body); err != nil {
-		tmp.Close()
-		return fmt.Errorf("GET %s: %w", url, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != sum {
-		return fmt.Errorf("GET %s: SHA-256 %s, want %s (corrupt or tampered download, discarded)", url, got, sum)
-	}
-	return os.Rename(tmp.Name(), dst)
-}
-
-// writeAtomic writes r to path through a temporary file and a rename, so
-// that path never holds a partial file.
-func writeAtomic(path string, r io.Reader) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, r); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	// The file appears under its name only once its checksum is right.
+	return safefile.WriteFrom(dst, func(w io.Writer) error {
+		h := sha256.New()
+		if _, err := io.Copy(io.MultiWriter(w, h), resp.Body); err != nil {
+			return fmt.Errorf("GET %s: %w", url, err)
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != sum {
+			return fmt.Errorf("GET %s: SHA-256 %s, want %s (corrupt or tampered download, discarded)", url, got, sum)
+		}
+		return nil
+	})
 }

@@ -13,7 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/tadd-project/tadd/core/data"
 )
 
 func TestRealMNISTFromModuleCache(t *testing.T) {
@@ -143,5 +146,47 @@ func TestCIFARDownloadAndLoad(t *testing.T) {
 	_, _, err = Source{Dir: dir, Offline: true}.CIFAR10(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "data_batch_3.bin") || !strings.Contains(err.Error(), "whole number") {
 		t.Fatalf("truncated batch: %v", err)
+	}
+}
+
+// TestDatasetFilesAreCheckedBeforeReading: an oversized batch is refused by
+// its size (the file is sparse: reading it would take its whole size in
+// memory), and a FIFO in place of a file is refused instead of blocking.
+func TestDatasetFilesAreCheckedBeforeReading(t *testing.T) {
+	batches := append(append([]string{}, cifarTrain...), cifarTest...)
+	cases := []struct {
+		name string
+		odd  func(t *testing.T, path string)
+		want string
+	}{
+		{"oversized batch", func(t *testing.T, p string) {
+			f, err := os.Create(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if err := f.Truncate(10 * data.CIFARBatchBytes); err != nil {
+				t.Fatal(err)
+			}
+		}, "more than the"},
+		{"FIFO", func(t *testing.T, p string) {
+			if err := syscall.Mkfifo(p, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a regular file"},
+	}
+	for _, c := range cases {
+		t.Run("CIFAR "+c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, n := range batches {
+				os.WriteFile(filepath.Join(dir, n), make([]byte, 3073), 0o644)
+			}
+			os.Remove(filepath.Join(dir, "data_batch_2.bin"))
+			c.odd(t, filepath.Join(dir, "data_batch_2.bin"))
+			_, _, err := Source{Dir: dir, Offline: true}.CIFAR10(context.Background())
+			if err == nil || !strings.Contains(err.Error(), "data_batch_2.bin") || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one naming the file and saying %q", err, c.want)
+			}
+		})
 	}
 }

@@ -14,15 +14,16 @@ import (
 	"io/fs"
 	"math"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tadd-project/tadd/core/weights"
-	"github.com/tadd-project/tadd/native/modelfile"
+	"github.com/tadd-project/tadd/native/safefile"
 )
 
 // FileName is the manifest's name inside a model folder.
@@ -55,6 +56,23 @@ func ModelName(dataset string, t float64, step int) string {
 	return fmt.Sprintf("%s-T%s-step%d-%s.safetensors", dataset, strconv.FormatFloat(t, 'g', -1, 64), step, weights.RoleForStep(step))
 }
 
+// maxFileName bounds a model file's name (file systems allow 255 bytes).
+const maxFileName = 200
+
+// CheckFileName reports a model file name that may not be used as a path
+// inside a model folder: it must be a plain name (no folder, not hidden,
+// no control characters) ending in .safetensors. Every name read from a
+// file (a manifest, a samples file) is checked before it is joined to a
+// folder.
+func CheckFileName(name string) error {
+	bad := name == "" || len(name) > maxFileName || strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".safetensors") ||
+		strings.ContainsAny(name, `/\`) || !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl)
+	if bad {
+		return fmt.Errorf("bad model file name %q: want a plain name ending in .safetensors", name)
+	}
+	return nil
+}
+
 // EntryFor describes a model file with its metadata and bytes.
 func EntryFor(file string, meta weights.Metadata, b []byte) Entry {
 	sum := sha256.Sum256(b)
@@ -65,7 +83,7 @@ func EntryFor(file string, meta weights.Metadata, b []byte) Entry {
 
 // Read parses the manifest of fsys (a folder or an embedded file system).
 func Read(fsys fs.FS) (*Manifest, error) {
-	b, err := fs.ReadFile(fsys, FileName)
+	b, err := readSized(fsys, FileName, -1)
 	if err != nil {
 		return nil, err
 	}
@@ -79,8 +97,8 @@ func Parse(b []byte) (*Manifest, error) {
 		return nil, fmt.Errorf("%s: %w", FileName, err)
 	}
 	for i, e := range m.Models {
-		if e.File == "" || path.Base(e.File) != e.File || !strings.HasSuffix(e.File, ".safetensors") {
-			return nil, fmt.Errorf("%s: entry %d has a bad file name %q", FileName, i, e.File)
+		if err := CheckFileName(e.File); err != nil {
+			return nil, fmt.Errorf("%s: entry %d: %w", FileName, i, err)
 		}
 	}
 	m.sort()
@@ -143,7 +161,7 @@ func (m *Manifest) Write(dir string) error {
 	if err != nil {
 		return err
 	}
-	return modelfile.WriteAtomic(filepath.Join(dir, FileName), append(b, '\n'))
+	return safefile.Write(filepath.Join(dir, FileName), append(b, '\n'))
 }
 
 // ReadDir reads dir's manifest, or returns an empty one if it has none.
@@ -158,13 +176,13 @@ func ReadDir(dir string) (*Manifest, error) {
 // Verify checks that the file of e in fsys has the recorded size and
 // SHA-256, and that its metadata agrees with the entry.
 func Verify(fsys fs.FS, e Entry) error {
-	b, err := fs.ReadFile(fsys, e.File)
+	b, err := readSized(fsys, e.File, e.Bytes)
 	if err != nil {
 		return err
 	}
 	sum := sha256.Sum256(b)
-	if int64(len(b)) != e.Bytes || hex.EncodeToString(sum[:]) != e.SHA256 {
-		return fmt.Errorf("%s: size or SHA-256 differs from the manifest (corrupt or replaced file)", e.File)
+	if hex.EncodeToString(sum[:]) != e.SHA256 {
+		return fmt.Errorf("%s: SHA-256 differs from the manifest (corrupt or replaced file)", e.File)
 	}
 	_, meta, err := weights.Load(b, nil)
 	if err != nil {
@@ -175,6 +193,49 @@ func Verify(fsys fs.FS, e Entry) error {
 		return fmt.Errorf("%s: metadata %+v disagrees with the manifest", e.File, meta)
 	}
 	return nil
+}
+
+// maxManifest bounds manifest.json (49 entries take 20 KB).
+const maxManifest = 16 << 20
+
+// maxModelFile bounds a model file (as native/modelfile does).
+const maxModelFile = 1 << 30
+
+// readSized reads the regular file name of fsys after checking its size
+// against want (-1: the manifest, which may have any size up to
+// maxManifest), so that a wrong or huge file is refused without reading it.
+func readSized(fsys fs.FS, name string, want int64) ([]byte, error) {
+	// Stat before Open: opening a FIFO would block.
+	st, err := fs.Stat(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", name)
+	}
+	limit := int64(maxManifest)
+	if want >= 0 {
+		if st.Size() != want {
+			return nil, fmt.Errorf("%s: %d bytes, the manifest says %d (corrupt or replaced file)", name, st.Size(), want)
+		}
+		limit = min(want, maxModelFile)
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%s: %d bytes is more than the %d it may have", name, st.Size(), limit)
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if int64(len(b)) != st.Size() {
+		return nil, fmt.Errorf("%s changed while being read", name)
+	}
+	return b, nil
 }
 
 // WriteTable writes, per dataset, test accuracy as a Markdown table with a

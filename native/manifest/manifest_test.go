@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,4 +65,88 @@ func mustRead(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func TestCheckFileName(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ok   bool
+	}{
+		{"mnist-T20-step1-assistant.safetensors", true},
+		{"a.safetensors", true},
+		{"", false},
+		{".safetensors", false},
+		{".hidden.safetensors", false},
+		{"../x.safetensors", false},
+		{"../../../x", false},
+		{"dir/x.safetensors", false},
+		{`dir\x.safetensors`, false},
+		{"/etc/x.safetensors", false},
+		{"x.json", false},
+		{"x\x00.safetensors", false},
+		{"x\n.safetensors", false},
+		{"\xff.safetensors", false},
+		{strings.Repeat("a", 300) + ".safetensors", false},
+	} {
+		if err := CheckFileName(c.name); (err == nil) != c.ok {
+			t.Errorf("CheckFileName(%q) = %v", c.name, err)
+		}
+	}
+}
+
+// countingFS records how many bytes are read from its files.
+type countingFS struct {
+	fs.FS
+	read *int64
+}
+
+type countingFile struct {
+	fs.File
+	read *int64
+}
+
+func (c countingFS) Open(name string) (fs.File, error) {
+	f, err := c.FS.Open(name)
+	return countingFile{f, c.read}, err
+}
+
+func (c countingFile) Read(p []byte) (int, error) {
+	n, err := c.File.Read(p)
+	*c.read += int64(n)
+	return n, err
+}
+
+// TestVerifyChecksTheSizeFirst: a file of another size than the manifest's
+// (here a sparse 1 GiB one) is rejected without reading it, and so is
+// something that is not a regular file.
+func TestVerifyChecksTheSizeFirst(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.safetensors")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := os.Mkdir(filepath.Join(dir, "folder.safetensors"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		e    Entry
+		want string
+	}{
+		{Entry{File: "big.safetensors", Bytes: 28000}, "1073741824 bytes"},
+		{Entry{File: "folder.safetensors", Bytes: 28000}, "not a regular file"},
+	} {
+		var read int64
+		err := Verify(countingFS{os.DirFS(dir), &read}, c.e)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", c.e.File, err, c.want)
+		}
+		if read > 0 {
+			t.Errorf("%s: %d bytes read before the size was compared", c.e.File, read)
+		}
+	}
 }

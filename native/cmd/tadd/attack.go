@@ -14,6 +14,7 @@ import (
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/render"
 	"github.com/tadd-project/tadd/native/modelfile"
+	"github.com/tadd-project/tadd/native/safefile"
 )
 
 func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -38,6 +39,9 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if err := counts(fs, "max-iterations"); err != nil {
+		return err
 	}
 	cfgs := attack.Defaults().WithMaxIterations(*iters)
 	if err := attack.CheckName(*name); err != nil {
@@ -103,7 +107,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := png.Encode(&b, render.Column(4, rows...)); err != nil {
 			return err
 		}
-		if err := modelfile.WriteAtomic(*out, b.Bytes()); err != nil {
+		if err := safefile.Write(*out, b.Bytes()); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "wrote %s (original | adversarial | perturbation, one row per goal)\n", *out)

@@ -93,7 +93,7 @@ func TestCIFARPipeline(t *testing.T) {
 	// A longer chain than the one given: only step 3 is trained, distilled
 	// from the given student, in the chain's (tiny) architecture.
 	rep3 := filepath.Join(out, "report3")
-	code, stdout, stderr = runCLI(t, context.Background(), "reproduce", "--dataset", "cifar10", "--models", out, "--temperatures", "10", "--steps", "3", "--epochs", "1",
+	code, stdout, stderr = runCLI(t, context.Background(), "reproduce", "--dataset", "cifar10", "--models", out, "--temperatures", "10", "--steps", "3", "--train-missing", "--epochs", "1",
 		"--quick", "--samples", "10", "--attack-samples", "1", "--attacks", "l2", "--max-iterations", "50", "--data", data, "--offline", "--quiet", "--out", rep3)
 	if code != 0 || strings.Count(stderr, "already trained") != 3 {
 		t.Fatalf("reproduce --steps 3: exit %d, %q %q", code, stdout, stderr)

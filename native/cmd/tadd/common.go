@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/core/nn"
+	"github.com/tadd-project/tadd/core/train"
 	"github.com/tadd-project/tadd/native/dataset"
 )
 
@@ -36,10 +40,58 @@ func loadDataset(ctx context.Context, name string, d dataFlags, stderr io.Writer
 	return nil, nil, usageError{fmt.Sprintf("unknown dataset %q (want mnist or cifar10)", name)}
 }
 
+// checkData checks, before any training, that the datasets pair up and
+// that their images fit arch.
+func checkData(arch nn.Arch, trainSet, testSet *data.Set) error {
+	if err := data.CheckPair(trainSet, testSet); err != nil {
+		return err
+	}
+	if in := arch.Input; in.H*in.W*in.C != trainSet.ImageSize() {
+		return fmt.Errorf("%s images of %d×%d×%d do not fit architecture %q (%v)", trainSet.Name, trainSet.H, trainSet.W, trainSet.C, arch.Name, in)
+	}
+	return nil
+}
+
 // defaultArch is the paper's architecture for a dataset.
 func defaultArch(dataset string) string {
 	if dataset == "cifar10" || dataset == "cifar" {
 		return "cifar"
 	}
 	return "mnist"
+}
+
+// counts checks int flags that count something, where 0 means the
+// default: a negative value is a mistake, not "all".
+func counts(fs *flag.FlagSet, names ...string) error {
+	for _, n := range names {
+		if v, ok := fs.Lookup(n).Value.(flag.Getter).Get().(int); ok && v < 0 {
+			return usageError{fmt.Sprintf("--%s %d: want 0 or more", n, v)}
+		}
+	}
+	return nil
+}
+
+// configError is err of train.Config.Validate as a usage error naming the
+// flag of the field.
+func configError(err error) error {
+	var ce *train.ConfigError
+	if !errors.As(err, &ce) {
+		return usageError{err.Error()}
+	}
+	name := map[string]string{"Epochs": "epochs", "BatchSize": "batch", "LearningRate": "lr", "Momentum": "momentum",
+		"Decay": "decay", "Temperature": "temperature", "Workers": "workers"}[ce.Field]
+	if name == "" {
+		return usageError{err.Error()}
+	}
+	return usageError{fmt.Sprintf("--%s %v: want %s", name, ce.Value, ce.Want)}
+}
+
+// workersError explains a checkpoint written with another worker count.
+func workersError(path string, err error) error {
+	var we *train.WorkersError
+	if !errors.As(err, &we) {
+		return err
+	}
+	return fmt.Errorf("checkpoint %s was trained on %d workers, this run has %d: the weights depend on the worker count, "+
+		"so a resumed run would match neither; run with --workers %d, or remove the checkpoint to start over", path, we.Checkpoint, we.Run, we.Checkpoint)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/tadd-project/tadd/core/weights"
 	"github.com/tadd-project/tadd/native/manifest"
 	"github.com/tadd-project/tadd/native/modelfile"
+	"github.com/tadd-project/tadd/native/safefile"
 )
 
 // fileStore keeps a chain's models in a folder, named by manifest.ModelName,
@@ -104,8 +105,8 @@ func parseTemperatures(s string) ([]float64, error) {
 	var ts []float64
 	for _, f := range strings.Split(s, ",") {
 		t, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil || !(t > 0) || t > 1000 {
-			return nil, fmt.Errorf("bad temperature %q in %q", f, s)
+		if err != nil || !(t >= train.MinTemperature && t <= train.MaxTemperature) {
+			return nil, fmt.Errorf("bad temperature %q in %q: want numbers in [%g, %g]", f, s, train.MinTemperature, train.MaxTemperature)
 		}
 		ts = append(ts, t)
 	}
@@ -158,7 +159,15 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	cfg.Temperature = float32(ts[0])
 	if err := cfg.Validate(); err != nil {
-		return usageError{err.Error()}
+		return configError(err)
+	}
+	if err := counts(fs, "train-samples"); err != nil {
+		return err
+	}
+	// Before any work: the folder takes files (and loses what a killed
+	// run's writes left).
+	if err := safefile.PrepareDir(*out, ""); err != nil {
+		return fmt.Errorf("--out %s: %w", *out, err)
 	}
 	dev, err := openDevice(*device, stderr)
 	if err != nil {
@@ -172,7 +181,7 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *limit > 0 {
 		trainSet = trainSet.Subset(*limit)
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	if err := checkData(arch, trainSet, testSet); err != nil {
 		return err
 	}
 	dtype := weights.F16
@@ -191,7 +200,7 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			if errors.Is(err, context.Canceled) {
 				fmt.Fprintf(stderr, "\ninterrupted: run the same command again to resume\n")
 			}
-			return err
+			return workersError("in "+*out, err)
 		}
 		fmt.Fprintf(stdout, "chain T=%g (%s) in %s:\n", t, *ds, time.Since(start).Round(time.Second))
 		for _, m := range metas {

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +30,28 @@ type evaluation struct {
 	Sensitivity sensitivityJSON       `json:"sensitivity"`
 	Confidence  float64               `json:"confidence"`
 	Robustness  map[string]robustJSON `json:"robustness,omitempty"`
+}
+
+// checkFinite reports a measurement that is NaN or infinite (a model whose
+// outputs overflow on some image), naming it.
+func (ev evaluation) checkFinite() error {
+	type field struct {
+		name string
+		v    float64
+	}
+	fields := []field{{"accuracy", ev.Accuracy}, {"sensitivity (mean gradient amplitude)", ev.Sensitivity.MeanAmplitude},
+		{"near-zero gradient fraction", ev.Sensitivity.NearZero}, {"confidence", ev.Confidence}}
+	for _, name := range slices.Sorted(maps.Keys(ev.Robustness)) {
+		r := ev.Robustness[name]
+		fields = append(fields, field{name + " mean distance", r.MeanDistance}, field{name + " max distance", r.MaxDistance},
+			field{name + " success rate", r.SuccessRate})
+	}
+	for _, f := range fields {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("%s is %v: the model's outputs are not finite on some test images (its weights overflow float32)", f.name, f.v)
+		}
+	}
+	return nil
 }
 
 type sensitivityJSON struct {
@@ -63,8 +88,8 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if fs.NArg() != 1 {
 		return usageError{"want exactly one model file"}
 	}
-	if *samples < 0 || *attackSamples < 0 {
-		return usageError{"sample counts must not be negative"}
+	if err := counts(fs, "samples", "attack-samples", "max-iterations", "workers"); err != nil {
+		return err
 	}
 	var names []string
 	if *attacks != "" {
@@ -93,14 +118,25 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if test.ImageSize() != m.InputSize() {
 		return fmt.Errorf("%s: %s images do not fit architecture %q", path, meta.Dataset, meta.Arch)
 	}
+	if err := attack.CheckGoalMode(*target, m.Classes()); err != nil {
+		return usageError{"--" + err.Error()}
+	}
 	test = test.Subset(*samples)
 	clf, closeClf := dev.classifier(m, *workers)
 	defer closeClf()
+	// A model whose outputs overflow is refused before any measurement
+	// (on a first batch; the rest is checked before the attacks).
+	if err := metrics.CheckFinite(clf, test, 128); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	ev := evaluation{Model: path, Dataset: meta.Dataset, Role: meta.Role, Temperature: meta.Temperature, Samples: test.Len()}
 	ev.Accuracy = metrics.Accuracy(clf, test)
 	s := metrics.MeasureSensitivity(clf, test)
 	ev.Sensitivity = sensitivityJSON{s.MeanAmplitude, s.NearZero}
 	ev.Confidence = metrics.Confidence(clf, test)
+	if err := ev.checkFinite(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	if len(names) > 0 {
 		n := *attackSamples
 		if n == 0 {
@@ -145,6 +181,9 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			}
 			ev.Robustness[name] = robustJSON{rob.Attempts, rob.SuccessRate, rob.MeanDistance, rob.MaxDistance, *target}
 		}
+	}
+	if err := ev.checkFinite(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,8 +23,8 @@ import (
 	"github.com/tadd-project/tadd/core/train"
 	"github.com/tadd-project/tadd/core/weights"
 	"github.com/tadd-project/tadd/native/manifest"
-	"github.com/tadd-project/tadd/native/modelfile"
 	"github.com/tadd-project/tadd/native/report"
+	"github.com/tadd-project/tadd/native/safefile"
 	"github.com/tadd-project/tadd/pretrained"
 )
 
@@ -79,7 +80,8 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	attacks := flags.String("attacks", "l0,l2,linf", "attacks")
 	out := flags.String("out", "", "output folder (default reproduce-DATASET)")
 	models := flags.String("models", "", "model folder with manifest.json (default: the shipped MNIST models)")
-	epochs := flags.Int("epochs", 10, "epochs for models that must be trained first")
+	trainMissing := flags.Bool("train-missing", false, "train the models the chains lack (from the last one given, --epochs each) into OUT/models")
+	epochs := flags.Int("epochs", 10, "epochs for models trained with --train-missing")
 	iters := flags.Int("max-iterations", 0, "cap attack iterations per constant (default: none)")
 	shardFlag := flags.String("shard", "", "evaluate only the slice i/n of the samples (merge shards with tadd merge)")
 	seed := flags.Uint64("seed", 1, "seed of the attacks' random targets")
@@ -90,6 +92,12 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	device := deviceFlag(flags)
 	if err := parse(flags, args); err != nil {
 		return err
+	}
+	if err := counts(flags, "samples", "attack-samples", "max-iterations", "workers"); err != nil {
+		return err
+	}
+	if *trainMissing && *epochs < 1 {
+		return usageError{fmt.Sprintf("--epochs %d: want at least 1", *epochs)}
 	}
 	sh, err := experiment.ParseShard(*shardFlag)
 	if err != nil {
@@ -124,23 +132,36 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *out == "" {
 		*out = "reproduce-" + *ds
 	}
+	// Models: the given folder (which must have a manifest) or the shipped
+	// ones; with --train-missing, missing models are trained into
+	// OUT/models (resumably).
+	var modelFS fs.FS = pretrained.FS()
+	if *models != "" {
+		if st, err := os.Stat(*models); err != nil || !st.IsDir() {
+			return fmt.Errorf("--models %s: not a folder (%v)", *models, err)
+		}
+		modelFS = os.DirFS(*models)
+	}
+	man, err := manifest.Read(modelFS)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && *models != "":
+		return fmt.Errorf("--models %s: no %s (a folder written by tadd distill has one)", *models, manifest.FileName)
+	case errors.Is(err, fs.ErrNotExist):
+		man = &manifest.Manifest{}
+	case err != nil:
+		return err
+	}
+	if err := safefile.PrepareDir(filepath.Join(*out, "samples"), ""); err != nil {
+		return fmt.Errorf("--out %s: %w", *out, err)
+	}
 	_, test, err := loadDataset(ctx, *ds, d, stderr)
 	if err != nil {
 		return err
 	}
-	// Models: the given folder or the shipped ones; missing chains are
-	// trained into OUT/models (resumably).
-	var modelFS fs.FS = pretrained.FS()
-	if *models != "" {
-		modelFS = os.DirFS(*models)
-	}
-	man, err := manifest.Read(modelFS)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if man == nil {
-		man = &manifest.Manifest{}
-	}
+	// The settings say how many samples there are, so that merging shards
+	// can check that every one of them is there once.
+	set.Samples = min(set.Samples, test.Len())
+	set.AttackSamples = min(set.AttackSamples, set.Samples)
 	trainedDir := filepath.Join(*out, "models")
 	dev, err := openDevice(*device, stderr)
 	if err != nil {
@@ -181,6 +202,10 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if !missing {
 			continue
 		}
+		if !*trainMissing {
+			return fmt.Errorf("T=%g: the chain of %d steps is incomplete in %s; give --train-missing to train the missing models (%d epochs each) into %s",
+				t, *steps, modelsName(*models), *epochs, trainedDir)
+		}
 		fmt.Fprintf(stderr, "T=%g: training the missing models of the chain into %s (%d epochs each)\n", t, trainedDir, *epochs)
 		trainSet, _, err := loadDataset(ctx, *ds, d, stderr)
 		if err != nil {
@@ -188,7 +213,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		cfg := train.DefaultConfig(float32(t))
 		cfg.Epochs, cfg.Workers = *epochs, *workers
-		if err := os.MkdirAll(trainedDir, 0o755); err != nil {
+		if err := safefile.PrepareDir(trainedDir, ""); err != nil {
 			return err
 		}
 		var bar *progressbar.ProgressBar
@@ -215,7 +240,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			if err != nil {
 				return err
 			}
-			if err := modelfile.WriteAtomic(store.path(step), b); err != nil {
+			if err := safefile.Write(store.path(step), b); err != nil {
 				return err
 			}
 		}
@@ -272,8 +297,11 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 					return err
 				}
 				sf = samplesFile{Settings: set, Shard: sh, Model: info, Samples: samplesOut}
-				b, _ := json.Marshal(sf)
-				if err := modelfile.WriteAtomic(path, b); err != nil {
+				b, err := json.Marshal(sf)
+				if err != nil {
+					return fmt.Errorf("T=%g %s: %w", t, info.Role, err)
+				}
+				if err := safefile.Write(path, b); err != nil {
 					return err
 				}
 				fmt.Fprintf(stderr, "T=%g %s: %d samples evaluated (%s elapsed)\n", t, info.Role, len(samplesOut), time.Since(started).Round(time.Second))
@@ -294,6 +322,14 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return nil
 }
 
+// modelsName says where the models come from.
+func modelsName(dir string) string {
+	if dir == "" {
+		return "the shipped models"
+	}
+	return dir
+}
+
 func or(v, def int) int {
 	if v > 0 {
 		return v
@@ -309,10 +345,13 @@ func mustArch(name string) nn.Arch {
 	return a
 }
 
-func sameSettings(a, b settings) bool {
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return string(ja) == string(jb)
+func sameSettings(a, b settings) bool { return mustJSON(a) == mustJSON(b) }
+
+// mustJSON is v as JSON, for comparing plain structs (which always encode;
+// NaN cannot come from decoded JSON).
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 func printFindings(w io.Writer, dir string, r report.Results) {
@@ -333,6 +372,66 @@ func printFindings(w io.Writer, dir string, r report.Results) {
 	}
 }
 
+// maxSamplesFile bounds a samples file (10,000 samples take about 2 MB).
+const maxSamplesFile = 256 << 20
+
+// readSamplesFile decodes one samples file and checks what merge relies
+// on: a model name that is a plain file name and a valid shard.
+func readSamplesFile(b []byte) (samplesFile, error) {
+	var sf samplesFile
+	if err := json.Unmarshal(b, &sf); err != nil {
+		return sf, err
+	}
+	if err := manifest.CheckFileName(sf.Model.File); err != nil {
+		return sf, fmt.Errorf("model: %w", err)
+	}
+	if err := sf.Shard.Validate(); err != nil {
+		return sf, err
+	}
+	if sf.Settings.Samples < 1 || sf.Settings.AttackSamples < 0 {
+		return sf, fmt.Errorf("settings: %d samples, %d attacked", sf.Settings.Samples, sf.Settings.AttackSamples)
+	}
+	return sf, nil
+}
+
+// mergedModel is one model's samples, merged from its shards.
+type mergedModel struct {
+	info    report.Model
+	samples []experiment.Sample
+}
+
+// mergeSamples combines samples files (each checked by readSamplesFile) of
+// the same settings by model, in file name order; each model's shards must
+// partition its samples exactly once.
+func mergeSamples(files []samplesFile) (settings, []mergedModel, error) {
+	if len(files) == 0 {
+		return settings{}, nil, errors.New("no samples files")
+	}
+	set := files[0].Settings
+	byModel := map[string][]experiment.Part{}
+	info := map[string]report.Model{}
+	for _, sf := range files {
+		if !sameSettings(set, sf.Settings) {
+			return set, nil, fmt.Errorf("%s (shard %d/%d): computed with other settings than the rest; shards merge only when they agree", sf.Model.File, sf.Shard.I, sf.Shard.N)
+		}
+		byModel[sf.Model.File] = append(byModel[sf.Model.File], experiment.Part{Shard: sf.Shard, Samples: sf.Samples})
+		if first, ok := info[sf.Model.File]; !ok {
+			info[sf.Model.File] = sf.Model
+		} else if a, b := mustJSON(first), mustJSON(sf.Model); a != b {
+			return set, nil, fmt.Errorf("%s: shards describe the model differently (%s, %s)", sf.Model.File, a, b)
+		}
+	}
+	var out []mergedModel
+	for _, name := range slices.Sorted(maps.Keys(byModel)) {
+		all, err := experiment.Merge(set.Samples, byModel[name])
+		if err != nil {
+			return set, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out = append(out, mergedModel{info: info[name], samples: all})
+	}
+	return set, out, nil
+}
+
 func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags := newFlags("merge", stderr)
 	out := flags.String("out", "", "output folder; required")
@@ -342,61 +441,46 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *out == "" || flags.NArg() == 0 {
 		return usageError{"usage: tadd merge --out DIR SHARD_DIR..."}
 	}
-	byModel := map[string][]samplesFile{}
-	var set *settings
+	var files []samplesFile
 	for _, dir := range flags.Args() {
-		files, _ := filepath.Glob(filepath.Join(dir, "samples", "*.json"))
-		if len(files) == 0 {
+		paths, _ := filepath.Glob(filepath.Join(dir, "samples", "*.json"))
+		if len(paths) == 0 {
 			return fmt.Errorf("%s: no samples/*.json (not a reproduce output?)", dir)
 		}
-		for _, f := range files {
-			b, err := os.ReadFile(f)
+		for _, p := range paths {
+			b, err := safefile.Read(p, maxSamplesFile)
 			if err != nil {
 				return err
 			}
-			var sf samplesFile
-			if err := json.Unmarshal(b, &sf); err != nil {
-				return fmt.Errorf("%s: %w", f, err)
+			sf, err := readSamplesFile(b)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
 			}
-			if set == nil {
-				set = &sf.Settings
-			} else if !sameSettings(*set, sf.Settings) {
-				return fmt.Errorf("%s: computed with other settings than the rest; shards merge only when they agree", f)
-			}
-			byModel[sf.Model.File] = append(byModel[sf.Model.File], sf)
+			files = append(files, sf)
 		}
+	}
+	set, merged, err := mergeSamples(files)
+	if err != nil {
+		return err
+	}
+	if err := safefile.PrepareDir(filepath.Join(*out, "samples"), ""); err != nil {
+		return fmt.Errorf("--out %s: %w", *out, err)
 	}
 	in := mustArch(defaultArch(set.Dataset)).Input
-	res := report.Results{Dataset: set.Dataset, Preset: set.Preset, Samples: set.Samples, AttackSamples: set.AttackSamples, Attacks: set.Attacks, Budget: budgetText(*set), MaxIterations: set.MaxIterations,
+	res := report.Results{Dataset: set.Dataset, Preset: set.Preset, Samples: set.Samples, AttackSamples: set.AttackSamples, Attacks: set.Attacks, Budget: budgetText(set), MaxIterations: set.MaxIterations,
 		Pixels: in.H * in.W * in.C, Seed: set.Seed}
-	var modelsSorted []string
-	for m := range byModel {
-		modelsSorted = append(modelsSorted, m)
-	}
-	sort.Strings(modelsSorted)
-	for _, name := range modelsSorted {
-		parts := byModel[name]
-		n := parts[0].Shard.N
-		seen := map[int]bool{}
-		var all []experiment.Sample
-		for _, p := range parts {
-			if p.Shard.N != n || seen[p.Shard.I] {
-				return fmt.Errorf("%s: shards %d/%d overlap or disagree", name, p.Shard.I, p.Shard.N)
-			}
-			seen[p.Shard.I] = true
-			all = append(all, p.Samples...)
+	whole := experiment.Shard{I: 0, N: 1}
+	for _, m := range merged {
+		b, err := json.Marshal(samplesFile{Settings: set, Shard: whole, Model: m.info, Samples: m.samples})
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.info.File, err)
 		}
-		if len(seen) != max(n, 1) {
-			return fmt.Errorf("%s: %d of %d shards present", name, len(seen), n)
-		}
-		sort.Slice(all, func(i, j int) bool { return all[i].Index < all[j].Index })
-		info := parts[0].Model
-		b, _ := json.Marshal(samplesFile{Settings: *set, Shard: experiment.Shard{I: 0, N: 1}, Model: info, Samples: all})
-		if err := modelfile.WriteAtomic(samplesPath(*out, name, experiment.Shard{I: 0, N: 1}), b); err != nil {
+		if err := safefile.Write(samplesPath(*out, m.info.File, whole), b); err != nil {
 			return err
 		}
-		info.Summary = experiment.Summarize(all, set.Attacks, set.AttackSamples)
-		info.Samples = all
+		info := m.info
+		info.Summary = experiment.Summarize(m.samples, set.Attacks, set.AttackSamples)
+		info.Samples = m.samples
 		res.Models = append(res.Models, info)
 	}
 	if err := report.Write(*out, res); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/tadd-project/tadd/core/train"
 	"github.com/tadd-project/tadd/core/weights"
 	"github.com/tadd-project/tadd/native/modelfile"
+	"github.com/tadd-project/tadd/native/safefile"
 )
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -56,11 +57,21 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg.Temperature = float32(*temp)
 	if err := cfg.Validate(); err != nil {
-		return usageError{err.Error()}
+		return configError(err)
+	}
+	if err := counts(fs, "train-samples", "test-samples"); err != nil {
+		return err
 	}
 	arch, err := nn.ArchByName(*archName)
 	if err != nil {
 		return usageError{err.Error()}
+	}
+	// Before any work: the model and its checkpoint can be written there
+	// (this also removes what a killed run's writes left).
+	for _, p := range []string{*out, *out + ".ckpt"} {
+		if err := safefile.Prepare(p); err != nil {
+			return err
+		}
 	}
 	dev, err := openDevice(*device, stderr)
 	if err != nil {
@@ -76,6 +87,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *testLimit > 0 {
 		testSet = testSet.Subset(*testLimit)
+	}
+	if err := checkData(arch, trainSet, testSet); err != nil {
+		return err
 	}
 	dtype := weights.F32
 	if *f16 {
@@ -147,8 +161,11 @@ func trainModel(ctx context.Context, j trainJob, stderr io.Writer) (trainResult,
 			return trainResult{}, fmt.Errorf("checkpoint %s belongs to another run (config %s); remove it to start over", ckptPath, cmeta.Config)
 		}
 		copy(m.Params, cm.Params)
-		state = &train.State{Epoch: ck.Epoch, Iterations: ck.Iterations, Velocity: ck.Velocity}
+		state = &train.State{Epoch: ck.Epoch, Iterations: ck.Iterations, Velocity: ck.Velocity, Workers: ck.Workers}
 		fmt.Fprintf(stderr, "resuming %s from its checkpoint after epoch %d of %d\n", j.out, ck.Epoch, j.cfg.Epochs)
+		if ck.Workers == 0 {
+			fmt.Fprintf(stderr, "warning: %s does not record its worker count; the result is bit-identical to an uninterrupted run only with the same --workers\n", ckptPath)
+		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return trainResult{}, fmt.Errorf("%w (remove it to start over)", err)
 	} else {
@@ -180,7 +197,7 @@ func trainModel(ctx context.Context, j trainJob, stderr io.Writer) (trainResult,
 		},
 		Checkpoint: func(s *train.State) error {
 			meta := j.meta
-			return modelfile.SaveCheckpoint(ckptPath, m, meta, weights.Checkpoint{Epoch: s.Epoch, Iterations: s.Iterations, Velocity: s.Velocity})
+			return modelfile.SaveCheckpoint(ckptPath, m, meta, weights.Checkpoint{Epoch: s.Epoch, Iterations: s.Iterations, Velocity: s.Velocity, Workers: s.Workers})
 		},
 	}
 	run := j.run
@@ -191,7 +208,7 @@ func trainModel(ctx context.Context, j trainJob, stderr io.Writer) (trainResult,
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintf(stderr, "\ninterrupted: run the same command again to resume from %s\n", ckptPath)
 		}
-		return trainResult{}, err
+		return trainResult{}, workersError(ckptPath, err)
 	}
 	meta := j.meta
 	meta.Epochs = j.cfg.Epochs
