@@ -257,6 +257,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	cfgs = cfgs.WithMaxIterations(set.MaxIterations)
 	started := time.Now()
+	total, done, computed := len(ts)*(*steps+1), 0, 0 // models in the run, models done, of them computed now
 	for _, t := range ts {
 		chain := map[int]*nn.Model{}
 		infos := map[int]report.Model{}
@@ -272,7 +273,8 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			path := samplesPath(*out, info.File, sh)
 			var sf samplesFile
 			if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &sf) == nil && sameSettings(sf.Settings, set) && sf.Shard == sh {
-				fmt.Fprintf(stderr, "T=%g %s: cached in %s\n", t, info.Role, path)
+				done++
+				fmt.Fprintf(stderr, "model %d of %d: T=%g %s: cached in %s\n", done, total, t, info.Role, path)
 			} else {
 				others := map[int]*nn.Model{}
 				for k, m := range chain {
@@ -304,7 +306,12 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 				if err := safefile.Write(path, b); err != nil {
 					return err
 				}
-				fmt.Fprintf(stderr, "T=%g %s: %d samples evaluated (%s elapsed)\n", t, info.Role, len(samplesOut), time.Since(started).Round(time.Second))
+				done++
+				computed++
+				elapsed := time.Since(started)
+				eta := time.Duration(float64(elapsed) / float64(computed) * float64(total-done))
+				fmt.Fprintf(stderr, "model %d of %d: T=%g %s: %d samples evaluated (%s elapsed, about %s to go)\n",
+					done, total, t, info.Role, len(samplesOut), elapsed.Round(time.Second), eta.Round(time.Second))
 			}
 			info.Summary = experiment.Summarize(sf.Samples, names, set.AttackSamples)
 			info.Samples = sf.Samples

@@ -55,6 +55,9 @@ func TestReproduceShardAndMerge(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("reproduce: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	if !strings.Contains(stderr, "model 1 of 4: ") || !strings.Contains(stderr, "model 4 of 4: ") || !strings.Contains(stderr, "to go)") {
+		t.Errorf("reproduce does not show its overall progress:\n%s", stderr)
+	}
 
 	// The report is complete and its numbers agree with each other.
 	var res report.Results
