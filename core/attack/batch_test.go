@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"sort"
 	"testing"
 )
 
@@ -94,21 +95,215 @@ func linfReference(ctx context.Context, clf Classifier, cfg LInfConfig, x []floa
 	return finish(clf, x, last, g, iters), nil
 }
 
+// l0Reference is the L0 attack as it was written before batching.
+func l0Reference(ctx context.Context, clf Classifier, cfg L0Config, x []float32, g Goal, obs Observer) (Result, error) {
+	if err := checkInput(clf, x, 1); err != nil {
+		return Result{}, err
+	}
+	if err := checkGoal(clf, g); err != nil {
+		return Result{}, err
+	}
+	h, w, c := clf.InputShape()
+	pixels := h * w
+	allowed := make([]bool, pixels)
+	for p := range allowed {
+		allowed[p] = true
+	}
+	s := newL0RefState(clf, cfg, x, g, obs)
+	start := append([]float32(nil), x...)
+	var last []float32
+	cst := cfg.InitialConst
+	for {
+		nAllowed := 0
+		for _, a := range allowed {
+			if a {
+				nAllowed++
+			}
+		}
+		if nAllowed == 0 {
+			break
+		}
+		sol, gradNorm, newConst, err := s.solve(ctx, start, allowed, nAllowed, cst, last)
+		if err != nil {
+			return Result{}, err
+		}
+		if sol == nil {
+			break
+		}
+		cst = newConst
+		if cfg.ReduceConst {
+			cst /= 2
+		}
+		last = append(last[:0], sol...)
+		changed, _, _ := Distances(sol, x, c)
+		type change struct {
+			p int
+			v float64
+		}
+		var order []change
+		for p := range pixels {
+			var t float64
+			for ch := range c {
+				j := p*c + ch
+				t += math.Abs(float64(sol[j]-x[j])) * math.Abs(float64(gradNorm[j]))
+			}
+			order = append(order, change{p, t})
+		}
+		sort.SliceStable(order, func(a, b int) bool { return order[a].v < order[b].v })
+		did := 0
+		for _, o := range order {
+			if !allowed[o.p] {
+				continue
+			}
+			did++
+			allowed[o.p] = false
+			if o.v > 0.01 || float64(did) >= 0.3*math.Sqrt(float64(changed)) {
+				break
+			}
+		}
+		start = append(start[:0], sol...)
+	}
+	return finish(clf, x, last, g, s.iters), nil
+}
+
+// l0RefState holds the buffers of the restricted attacks of one L0 run.
+type l0RefState struct {
+	clf    Classifier
+	cfg    L0Config
+	x      []float32 // original
+	g      Goal
+	obs    Observer
+	k      int
+	iters  int
+	tw, sw []float32 // original and start, tanh space
+	mod    []float32
+	img    []float32
+	grad   []float32
+	z      []float32
+	opt    *adam
+	bestL0 float64
+}
+
+func newL0RefState(clf Classifier, cfg L0Config, x []float32, g Goal, obs Observer) *l0RefState {
+	n := len(x)
+	s := &l0RefState{clf: clf, cfg: cfg, x: x, g: g, obs: obs, k: clf.Classes(),
+		tw: make([]float32, n), sw: make([]float32, n), mod: make([]float32, n), img: make([]float32, n),
+		grad: make([]float32, n), z: make([]float32, clf.Classes()), opt: newAdam(cfg.LearningRate, n), bestL0: math.Inf(1)}
+	toTanh(s.tw, x)
+	return s
+}
+
+// solve is the reference's inner attack ("doit"): pixels outside the allowed
+// set keep their original values, the others are x' = tanh(start + mod)/2 +
+// 1/2, and Adam minimises c·max(0, f(x') + 0.01) + ‖x' − x‖² with c
+// starting at cst and doubling on failure. It returns the first iterate
+// that reaches the goal, the gradient of the loss there, and the c used; or
+// nil when c passes LargestConst.
+func (s *l0RefState) solve(ctx context.Context, start []float32, allowed []bool, nAllowed int, cst float64, best []float32) ([]float32, []float32, float64, error) {
+	_, _, c := s.clf.InputShape()
+	toTanh(s.sw, start)
+	clear(s.mod)
+	s.opt.reset()
+	var f float64
+	for cst < s.cfg.LargestConst {
+		for step := range s.cfg.MaxIterations {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, 0, err
+			}
+			for j := range s.img {
+				if allowed[j/c] {
+					s.img[j] = float32(math.Tanh(float64(s.sw[j]+s.mod[j])))/2 + 0.5
+				} else {
+					s.img[j] = s.x[j]
+				}
+			}
+			s.clf.Gradient(s.grad, s.z, s.img, 1, func(_ int, zi, wi []float32) {
+				clear(wi)
+				v, up, down := hinge(zi, s.g, l0Margin)
+				f = max(v, 0)
+				if v > 0 {
+					wi[up], wi[down] = float32(cst), -float32(cst)
+				}
+			})
+			s.iters++
+			// Gradient of the loss with respect to mod (zero where frozen).
+			for j := range s.grad {
+				y := s.img[j]
+				if allowed[j/c] {
+					s.grad[j] = (2*(y-s.x[j]) + s.grad[j]) * 2 * y * (1 - y)
+				} else {
+					s.grad[j] = 0
+				}
+			}
+			done := f < 1e-4*cst && (s.cfg.AbortEarly || step == s.cfg.MaxIterations-1) && s.g.Reached(s.z, 0)
+			if s.obs != nil {
+				s.obs(Step{Attack: "l0", Iteration: s.iters, Const: cst, Allowed: nAllowed, Image: s.img, Logits: s.z,
+					Best: best, BestDist: s.bestL0})
+			}
+			if done {
+				l0, _, _ := Distances(s.img, s.x, c)
+				s.bestL0 = float64(l0)
+				return append([]float32(nil), s.img...), append([]float32(nil), s.grad...), cst, nil
+			}
+			s.opt.step(s.mod, s.grad, 0, len(s.mod))
+		}
+		cst *= s.cfg.ConstFactor
+	}
+	return nil, nil, cst, nil
+}
+
 func sameResult(a, b Result) bool {
 	return a.Success == b.Success && a.Iterations == b.Iterations && a.L0 == b.L0 && a.L2 == b.L2 && a.LInf == b.LInf &&
 		a.Predicted == b.Predicted && slices.Equal(a.Adversarial, b.Adversarial)
 }
 
-// TestLInfBatchedEqualsAlone checks, on the tiny MNIST net and eight gallery
-// digits, that the L∞ attack gives bit for bit the same result per image
-// alone (the pre-batching loop), through LInf, and in batches of 3 and 8
-// (where finished images are replaced from the queue mid-run).
-func TestLInfBatchedEqualsAlone(t *testing.T) {
+type oneAttack func(ctx context.Context, clf Classifier, x []float32, g Goal, obs Observer) (Result, error)
+type batchAttack func(ctx context.Context, clf Classifier, x []float32, goals []Goal, size int, obs Observer) ([]Result, error)
+
+// TestBatchedEqualsAlone checks, on the tiny MNIST net and six gallery
+// digits, that the L∞ and L0 attacks give bit for bit the same result per
+// image alone (the pre-batching loops), through LInf and L0, and in
+// batches of 4 and 6 (where finished images are replaced from the queue
+// mid-run).
+func TestBatchedEqualsAlone(t *testing.T) {
+	linf := DefaultLInf()
+	linf.MaxIterations, linf.InitialConst, linf.LearningRate = 30, 0.1, 0.05
+	l0 := DefaultL0()
+	l0.MaxIterations, l0.InitialConst, l0.LearningRate = 30, 1, 0.1
+	for _, c := range []struct {
+		name       string
+		ref, alone oneAttack
+		batch      batchAttack
+	}{
+		{"linf",
+			func(ctx context.Context, clf Classifier, x []float32, g Goal, obs Observer) (Result, error) {
+				return linfReference(ctx, clf, linf, x, g, obs)
+			},
+			func(ctx context.Context, clf Classifier, x []float32, g Goal, obs Observer) (Result, error) {
+				return LInf(ctx, clf, linf, x, g, obs)
+			},
+			func(ctx context.Context, clf Classifier, x []float32, gs []Goal, size int, obs Observer) ([]Result, error) {
+				return LInfBatch(ctx, clf, linf, x, gs, size, obs)
+			}},
+		{"l0",
+			func(ctx context.Context, clf Classifier, x []float32, g Goal, obs Observer) (Result, error) {
+				return l0Reference(ctx, clf, l0, x, g, obs)
+			},
+			func(ctx context.Context, clf Classifier, x []float32, g Goal, obs Observer) (Result, error) {
+				return L0(ctx, clf, l0, x, g, obs)
+			},
+			func(ctx context.Context, clf Classifier, x []float32, gs []Goal, size int, obs Observer) ([]Result, error) {
+				return L0Batch(ctx, clf, l0, x, gs, size, obs)
+			}},
+	} {
+		t.Run(c.name, func(t *testing.T) { testBatchedEqualsAlone(t, c.ref, c.alone, c.batch) })
+	}
+}
+
+func testBatchedEqualsAlone(t *testing.T, reference, one oneAttack, batch batchAttack) {
 	f := load(t)
 	clf := NewModel(f.model, 1)
-	cfg := DefaultLInf()
-	cfg.MaxIterations, cfg.InitialConst, cfg.LearningRate = 30, 0.1, 0.05
-	const n = 8
+	const n = 6
 	var x []float32
 	var goals []Goal
 	for i := range n {
@@ -120,14 +315,14 @@ func TestLInfBatchedEqualsAlone(t *testing.T) {
 	ctx := context.Background()
 	var ref []Result
 	for i := range n {
-		r, err := linfReference(ctx, clf, cfg, x[i*is:(i+1)*is], goals[i], nil)
+		r, err := reference(ctx, clf, x[i*is:(i+1)*is], goals[i], nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ref = append(ref, r)
-		alone, err := LInf(ctx, clf, cfg, x[i*is:(i+1)*is], goals[i], nil)
+		alone, err := one(ctx, clf, x[i*is:(i+1)*is], goals[i], nil)
 		if err != nil || !sameResult(alone, r) {
-			t.Fatalf("image %d: LInf %+v (%v), reference %+v", i, alone, err, r)
+			t.Fatalf("image %d: alone %+v (%v), reference %+v", i, alone, err, r)
 		}
 	}
 	successes, iters := 0, map[int]bool{}
@@ -140,9 +335,9 @@ func TestLInfBatchedEqualsAlone(t *testing.T) {
 	if successes < n/2 || len(iters) < 2 {
 		t.Fatalf("weak fixture: %d of %d succeed, iteration counts %v", successes, n, iters)
 	}
-	for _, size := range []int{3, n} {
+	for _, size := range []int{4, n} {
 		seen := map[int]int{}
-		got, err := LInfBatch(ctx, clf, cfg, x, goals, size, func(s Step) { seen[s.Index]++ })
+		got, err := batch(ctx, clf, x, goals, size, func(s Step) { seen[s.Index]++ })
 		if err != nil {
 			t.Fatal(err)
 		}
