@@ -29,8 +29,17 @@ func DefaultL2() L2Config {
 //	‖x' − x‖₂² + c·max(f(x'), −κ),   x' = tanh(w)/2 + 1/2
 //
 // over w with Adam, for each c of a binary search per image, and returns
-// for each image the adversarial x' of smallest L2 distance found.
+// for each image the adversarial x' of smallest L2 distance found. Each
+// image follows its own schedule (binary search, early abort) exactly as it
+// would alone; the images share the forward and backward passes.
 func L2(ctx context.Context, clf Classifier, cfg L2Config, x []float32, goals []Goal, obs Observer) ([]Result, error) {
+	return L2Batch(ctx, clf, cfg, x, goals, min(len(goals), batchSize), obs)
+}
+
+// L2Batch runs the L2 attack on len(goals) images x, size at a time in one
+// batch (batchSize when size <= 0), refilling a finished image's place
+// from the queue; its Steps carry each image's index.
+func L2Batch(ctx context.Context, clf Classifier, cfg L2Config, x []float32, goals []Goal, size int, obs Observer) ([]Result, error) {
 	n := len(goals)
 	if err := checkInput(clf, x, n); err != nil {
 		return nil, err
@@ -40,106 +49,135 @@ func L2(ctx context.Context, clf Classifier, cfg L2Config, x []float32, goals []
 			return nil, err
 		}
 	}
-	h, w, c := clf.InputShape()
-	is, k := h*w*c, clf.Classes()
-
-	lower := make([]float64, n)
-	upper := make([]float64, n)
-	cst := make([]float64, n)
-	bestOverall := make([]float64, n) // squared L2 of the best adversarial so far
-	bestAdv := make([][]float32, n)
-	for i := range n {
-		upper[i], cst[i], bestOverall[i] = 1e10, cfg.InitialConst, math.Inf(1)
+	if size <= 0 {
+		size = batchSize
 	}
-	tw := make([]float32, n*is) // the original images in tanh space
-	toTanh(tw, x)
-	mod := make([]float32, n*is)  // the variable being optimised
-	img := make([]float32, n*is)  // x' = tanh(tw + mod)/2 + 1/2
-	grad := make([]float32, n*is) // d logits-part / d x'
-	z := make([]float32, n*k)     // logits of x'
-	l2 := make([]float64, n)      // ‖x' − x‖² per image
-	f := make([]float64, n)       // hinge per image
-	iters := make([]int, n)
-	opt := newAdam(cfg.LearningRate, n*is)
-	abortEvery := max(cfg.MaxIterations/10, 1)
-
-	for bs := range cfg.BinarySearchSteps {
-		clear(mod)
-		opt.reset()
-		bestStep := make([]bool, n) // an adversarial was found at this c
-		prev := math.Inf(1)
-		for it := range cfg.MaxIterations {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			for j, v := range tw {
-				img[j] = float32(math.Tanh(float64(v+mod[j])))/2 + 0.5
-			}
-			clf.Gradient(grad, z, img, n, func(i int, zi, wi []float32) {
-				clear(wi)
-				v, up, down := hinge(zi, goals[i], cfg.Confidence)
-				f[i] = max(v, 0)
-				if v > 0 {
-					wi[up], wi[down] = float32(cst[i]), -float32(cst[i])
-				}
-			})
-			var loss float64
-			for i := range n {
-				iters[i]++
-				xi, yi := x[i*is:(i+1)*is], img[i*is:(i+1)*is]
-				var s float64
-				for j := range xi {
-					d := float64(yi[j] - xi[j])
-					s += d * d
-				}
-				l2[i] = s
-				loss += s + cst[i]*f[i]
-				if goals[i].Reached(z[i*k:(i+1)*k], cfg.Confidence) {
-					bestStep[i] = true
-					if s < bestOverall[i] {
-						bestOverall[i] = s
-						bestAdv[i] = append(bestAdv[i][:0], yi...)
-					}
-				}
-				if obs != nil {
-					obs(Step{Attack: "l2", Index: i, Iteration: iters[i], Const: cst[i], BinaryStep: bs,
-						Image: yi, Logits: z[i*k : (i+1)*k], Best: bestAdv[i], BestDist: math.Sqrt(bestOverall[i])})
-				}
-			}
-			if cfg.AbortEarly && it%abortEvery == 0 {
-				if loss > prev*0.9999 {
-					break
-				}
-				prev = loss
-			}
-			// d loss / d x' = 2(x' − x) + (logit part, in grad); then through
-			// x' = tanh(u)/2 + 1/2: d x'/d u = (1 − tanh²u)/2 = 2·x'(1 − x').
-			for j := range grad {
-				y := img[j]
-				grad[j] = (2*(y-x[j]) + grad[j]) * 2 * y * (1 - y)
-			}
-			opt.step(mod, grad, 0, len(mod))
-		}
-		// Binary search on c, per image, as the reference code does.
-		for i := range n {
-			if bestStep[i] {
-				upper[i] = math.Min(upper[i], cst[i])
-				if upper[i] < 1e9 {
-					cst[i] = (lower[i] + upper[i]) / 2
-				}
-			} else {
-				lower[i] = math.Max(lower[i], cst[i])
-				if upper[i] < 1e9 {
-					cst[i] = (lower[i] + upper[i]) / 2
-				} else {
-					cst[i] *= 10
-				}
-			}
-		}
-	}
-	results := make([]Result, n)
-	for i := range n {
-		results[i] = finish(clf, x[i*is:(i+1)*is], bestAdv[i], goals[i], iters[i])
-	}
-	return results, nil
+	is := len(x) / n
+	return runSlots(ctx, clf, n, size, func(j int) slot {
+		return newL2Slot(clf, cfg, j, x[j*is:(j+1)*is], goals[j], obs)
+	})
 }
+
+// l2Slot is the L2 attack on one image as a state machine: binary-search
+// steps over c, within one Adam steps with the reference code's early
+// abort (every tenth of the budget, stop when the loss has not fallen by
+// 0.01%).
+type l2Slot struct {
+	clf               Classifier
+	cfg               L2Config
+	index             int
+	x                 []float32
+	g                 Goal
+	obs               Observer
+	tw, mod, img      []float32 // original in tanh space, the variable, x'
+	opt               *adam
+	lower, upper, cst float64
+	best              float64 // squared L2 of the best adversarial so far
+	bestAdv           []float32
+	bs, it, iters     int
+	abortEvery        int
+	prev, f           float64
+	foundAtThisConst  bool
+	finished          bool
+}
+
+func newL2Slot(clf Classifier, cfg L2Config, index int, x []float32, g Goal, obs Observer) *l2Slot {
+	n := len(x)
+	s := &l2Slot{clf: clf, cfg: cfg, index: index, x: x, g: g, obs: obs,
+		tw: make([]float32, n), mod: make([]float32, n), img: make([]float32, n), opt: newAdam(cfg.LearningRate, n),
+		upper: 1e10, cst: cfg.InitialConst, best: math.Inf(1), abortEvery: max(cfg.MaxIterations/10, 1)}
+	toTanh(s.tw, x)
+	s.beginStep()
+	return s
+}
+
+// beginStep starts binary-search step s.bs from the original image, or
+// ends the attack after the last step.
+func (s *l2Slot) beginStep() {
+	if s.bs >= s.cfg.BinarySearchSteps || s.cfg.MaxIterations <= 0 {
+		s.finished = true
+		return
+	}
+	clear(s.mod)
+	s.opt.reset()
+	s.foundAtThisConst, s.prev, s.it = false, math.Inf(1), 0
+}
+
+// endStep moves c by the binary search, as the reference code does, and
+// starts the next step.
+func (s *l2Slot) endStep() {
+	if s.foundAtThisConst {
+		s.upper = math.Min(s.upper, s.cst)
+		if s.upper < 1e9 {
+			s.cst = (s.lower + s.upper) / 2
+		}
+	} else {
+		s.lower = math.Max(s.lower, s.cst)
+		if s.upper < 1e9 {
+			s.cst = (s.lower + s.upper) / 2
+		} else {
+			s.cst *= 10
+		}
+	}
+	s.bs++
+	s.beginStep()
+}
+
+func (s *l2Slot) done() bool { return s.finished }
+
+func (s *l2Slot) image() []float32 {
+	for j, v := range s.tw {
+		s.img[j] = float32(math.Tanh(float64(v+s.mod[j])))/2 + 0.5
+	}
+	return s.img
+}
+
+func (s *l2Slot) weights(z, w []float32) {
+	clear(w)
+	v, up, down := hinge(z, s.g, s.cfg.Confidence)
+	s.f = max(v, 0)
+	if v > 0 {
+		w[up], w[down] = float32(s.cst), -float32(s.cst)
+	}
+}
+
+func (s *l2Slot) update(grad, z []float32) {
+	s.iters++
+	var d2 float64
+	for j, xj := range s.x {
+		d := float64(s.img[j] - xj)
+		d2 += d * d
+	}
+	loss := d2 + s.cst*s.f
+	if s.g.Reached(z, s.cfg.Confidence) {
+		s.foundAtThisConst = true
+		if d2 < s.best {
+			s.best = d2
+			s.bestAdv = append(s.bestAdv[:0], s.img...)
+		}
+	}
+	if s.obs != nil {
+		s.obs(Step{Attack: "l2", Index: s.index, Iteration: s.iters, Const: s.cst, BinaryStep: s.bs,
+			Image: s.img, Logits: z, Best: s.bestAdv, BestDist: math.Sqrt(s.best)})
+	}
+	if s.cfg.AbortEarly && s.it%s.abortEvery == 0 {
+		if loss > s.prev*0.9999 {
+			s.endStep()
+			return
+		}
+		s.prev = loss
+	}
+	// d loss / d x' = 2(x' − x) + (logit part, in grad); then through
+	// x' = tanh(u)/2 + 1/2: d x'/d u = (1 − tanh²u)/2 = 2·x'(1 − x').
+	for j := range grad {
+		y := s.img[j]
+		grad[j] = (2*(y-s.x[j]) + grad[j]) * 2 * y * (1 - y)
+	}
+	s.opt.step(s.mod, grad, 0, len(s.mod))
+	s.it++
+	if s.it == s.cfg.MaxIterations {
+		s.endStep()
+	}
+}
+
+func (s *l2Slot) result() Result { return finish(s.clf, s.x, s.bestAdv, s.g, s.iters) }
