@@ -29,10 +29,10 @@ type slot interface {
 // slots: each round evaluates the iterates of every busy slot in one
 // Gradient call, and a slot whose attack finishes takes the next job from
 // the queue, so the batch stays full until the queue runs dry. start makes
-// the attack of job j. Results are in job order; they do not depend on size
+// the attack of job j; finished, if set, hears of each job as it ends. Results are in job order; they do not depend on size
 // (each job follows its own algorithm, and the classifier's kernels give an
 // image the same logits whatever its place in a batch).
-func runSlots(ctx context.Context, clf Classifier, jobs, size int, start func(j int) slot) ([]Result, error) {
+func runSlots(ctx context.Context, clf Classifier, jobs, size int, start func(j int) slot, finished func(j int, r Result)) ([]Result, error) {
 	if size < 1 {
 		return nil, fmt.Errorf("attack: batch size %d", size)
 	}
@@ -53,12 +53,18 @@ func runSlots(ctx context.Context, clf Classifier, jobs, size int, start func(j 
 				continue
 			}
 			results[slots[i].job] = slots[i].s.result()
+			if finished != nil {
+				finished(slots[i].job, results[slots[i].job])
+			}
 			slots = append(slots[:i], slots[i+1:]...)
 		}
 		for len(slots) < size && next < jobs {
 			s := start(next)
 			if s.done() {
 				results[next] = s.result()
+				if finished != nil {
+					finished(next, results[next])
+				}
 			} else {
 				slots = append(slots, busy{next, s})
 			}

@@ -69,7 +69,7 @@ func L0Batch(ctx context.Context, clf Classifier, cfg L0Config, x []float32, goa
 	is := len(x) / n
 	return runSlots(ctx, clf, n, size, func(j int) slot {
 		return newL0Slot(clf, cfg, j, x[j*is:(j+1)*is], goals[j], obs)
-	})
+	}, nil)
 }
 
 // l0Slot is the L0 attack on one image as a state machine: restricted

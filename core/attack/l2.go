@@ -55,7 +55,7 @@ func L2Batch(ctx context.Context, clf Classifier, cfg L2Config, x []float32, goa
 	is := len(x) / n
 	return runSlots(ctx, clf, n, size, func(j int) slot {
 		return newL2Slot(clf, cfg, j, x[j*is:(j+1)*is], goals[j], obs)
-	})
+	}, nil)
 }
 
 // l2Slot is the L2 attack on one image as a state machine: binary-search

@@ -60,7 +60,7 @@ func LInfBatch(ctx context.Context, clf Classifier, cfg LInfConfig, x []float32,
 	is := len(x) / n
 	return runSlots(ctx, clf, n, size, func(j int) slot {
 		return newLInfSlot(clf, cfg, j, x[j*is:(j+1)*is], goals[j], obs)
-	})
+	}, nil)
 }
 
 // linfSlot is the L∞ attack on one image as a state machine: rounds of

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"runtime"
 	"sort"
 
 	"github.com/tadd-project/tadd/core/attack"
@@ -124,6 +123,7 @@ type Job struct {
 	Seed         uint64
 	Shard        Shard
 	Workers      int
+	BatchSize    int // images attacked together (0: the attacks' default)
 	Progress     func(done, total int)
 	// Classifier wraps a model for the measurements and attacks (workers
 	// is the parallelism it may use) and returns how to release it; nil is
@@ -183,81 +183,49 @@ func Run(ctx context.Context, j Job) ([]Sample, error) {
 			out[s].Distance[a] = Dist(math.NaN())
 		}
 	}
-	// The attacks, on correctly classified samples among the first
-	// AttackSample, spread over workers with a replica each.
-	type task struct {
-		s    int
-		name string
-	}
-	var tasks []task
+	// The attacks, on the correctly classified samples among the first
+	// AttackSample: each attack runs over all of them as one batched run
+	// (attack.Configs.RunBatch: a finished image's place in the batch is
+	// taken by the next), the classifier spreading every batch over the
+	// workers. Each image's result is the one it gets attacked alone.
+	var attacked []int // positions in sub
 	for s, k := range idx {
 		if k < j.AttackSample && out[s].Correct {
-			for _, a := range j.Attacks {
-				tasks = append(tasks, task{s, a})
-			}
+			attacked = append(attacked, s)
 		}
 	}
-	workers := j.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+	if len(attacked) == 0 {
+		return out, ctx.Err()
 	}
-	workers = max(1, min(workers, len(tasks)))
-	type done struct {
-		t   task
-		r   attack.Result
-		err error
+	xs := make([]float32, 0, len(attacked)*is)
+	goals := make([]attack.Goal, len(attacked))
+	for a, s := range attacked {
+		xs = append(xs, sub.Image(s)...)
+		goals[a] = attack.Goal{Label: int(sub.Labels[s]), Target: out[s].Target}
 	}
-	next := make(chan task)
-	results := make(chan done)
-	for range workers {
-		wc, release := j.classifier(j.Model.Replica(), 1)
-		defer release()
-		go func() {
-			for t := range next {
-				x := sub.Image(t.s)
-				r, err := j.Configs.Run(ctx, t.name, wc, x, attack.Goal{Label: int(sub.Labels[t.s]), Target: out[t.s].Target}, nil)
-				results <- done{t, r, err}
-			}
-		}()
-	}
-	go func() {
-		defer close(next)
-		for _, t := range tasks {
-			select {
-			case next <- t:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	var firstErr error
-	for c := range tasks {
-		var d done
-		select {
-		case d = <-results:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		if d.err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("%s attack on sample %d: %w", d.t.name, idx[d.t.s], d.err)
-		}
-		if d.err == nil && d.r.Success {
-			dist, _ := metrics.Distance(d.t.name, d.r)
-			out[d.t.s].Distance[d.t.name] = Dist(dist)
-			if d.t.name == "l2" && j.Chain != nil {
-				out[d.t.s].Transfer = map[int]bool{}
-				for step, other := range j.Chain {
-					zo := other.Forward(d.r.Adversarial, 1, false)
-					out[d.t.s].Transfer[step] = nn.Argmax(zo) == out[d.t.s].Target
+	total, done := len(attacked)*len(j.Attacks), 0
+	for _, name := range j.Attacks {
+		_, err := j.Configs.RunBatch(ctx, name, clf, xs, goals, j.BatchSize, func(a int, r attack.Result) {
+			s := attacked[a]
+			if r.Success {
+				dist, _ := metrics.Distance(name, r)
+				out[s].Distance[name] = Dist(dist)
+				if name == "l2" && j.Chain != nil {
+					out[s].Transfer = map[int]bool{}
+					for step, other := range j.Chain {
+						zo := other.Forward(r.Adversarial, 1, false)
+						out[s].Transfer[step] = nn.Argmax(zo) == out[s].Target
+					}
 				}
 			}
+			done++
+			if j.Progress != nil {
+				j.Progress(done, total)
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%s attacks: %w", name, err)
 		}
-		if j.Progress != nil {
-			j.Progress(c+1, len(tasks))
-		}
-	}
-	if firstErr != nil {
-		return nil, firstErr
 	}
 	return out, ctx.Err()
 }
