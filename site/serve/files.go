@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"strings"
 )
 
@@ -22,7 +23,7 @@ var errBadPath = errors.New("bad path")
 // errNotServed marks a path that exists but is not served: a dot-file or
 // dot-folder, a folder, a device, a FIFO, a file outside the folder, or a
 // model that the manifest does not list or does not match.
-var errNotServed = errors.New("not served")
+var errNotServed = errors.New("not served (hidden, not a regular file, or outside the folder)")
 
 // errTooLarge marks a file over the size its reader accepts.
 var errTooLarge = errors.New("too large")
@@ -55,6 +56,9 @@ func checkName(name string) error {
 // errNotServed for anything but a regular file. A file system without Stat
 // (the Worker's assets, which never change) gets an empty stamp.
 func stamp(fsys fs.FS, name string) (string, error) {
+	if err := checkLinks(fsys, name, 0); err != nil {
+		return "", err
+	}
 	sfs, ok := fsys.(fs.StatFS)
 	if !ok {
 		return "", nil
@@ -67,6 +71,44 @@ func stamp(fsys fs.FS, name string) (string, error) {
 		return "", errNotServed
 	}
 	return fmt.Sprintf("%d@%d", info.Size(), info.ModTime().UnixNano()), nil
+}
+
+// maxLinks bounds the symlinks followed in one path.
+const maxLinks = 8
+
+// checkLinks refuses a path that reaches a dot-file or dot-folder through
+// symlinks inside the folder (the file system, an os.Root, stops links
+// out of it): every element of name that is a symlink must point, from
+// where it is, to a relative path that checkName accepts and whose own
+// links do too. A file system without ReadLink has no links to check.
+func checkLinks(fsys fs.FS, name string, depth int) error {
+	rl, ok := fsys.(fs.ReadLinkFS)
+	if !ok {
+		return nil
+	}
+	elems := strings.Split(name, "/")
+	for i := range elems {
+		p := strings.Join(elems[:i+1], "/")
+		info, err := rl.Lstat(p)
+		if err != nil {
+			return notFound(err)
+		}
+		if info.Mode()&fs.ModeSymlink == 0 {
+			continue
+		}
+		target, err := rl.ReadLink(p)
+		if err != nil {
+			return notFound(err)
+		}
+		if depth >= maxLinks || path.IsAbs(target) {
+			return errNotServed
+		}
+		resolved := path.Join(path.Dir(p), target)
+		if checkName(resolved) != nil || checkLinks(fsys, resolved, depth+1) != nil {
+			return errNotServed
+		}
+	}
+	return nil
 }
 
 // notFound turns an error from opening or statting a path into

@@ -164,6 +164,11 @@ func TestServeConfinement(t *testing.T) {
 	os.Mkdir(filepath.Join(site, ".git"), 0o755)
 	os.WriteFile(filepath.Join(site, ".git", "config"), []byte("top secret"), 0o644)
 	os.WriteFile(filepath.Join(site, ".env"), []byte("top secret"), 0o644)
+	// Links that stay inside the folder but lead to hidden files.
+	os.Symlink(".git", filepath.Join(site, "dir-link"))
+	os.Symlink(".git/config", filepath.Join(site, "cfg.txt"))
+	os.Symlink(".env", filepath.Join(site, "env-link"))
+	os.Symlink("env-link", filepath.Join(site, "chain.txt"))
 
 	models := tinyChains(t)
 	os.Symlink("/", filepath.Join(models, "root"))
@@ -193,6 +198,9 @@ func TestServeConfinement(t *testing.T) {
 		{"/root/etc/passwd", 404},
 		{"/.git/config", 404},
 		{"/.env", 404},
+		{"/dir-link/config", 404},
+		{"/cfg.txt", 404},
+		{"/chain.txt", 404},
 		{"/pretrained/" + good, 200},
 		{"/pretrained/root/etc/passwd", 404},
 		{"/pretrained/.git/config", 404},
@@ -206,7 +214,7 @@ func TestServeConfinement(t *testing.T) {
 			t.Errorf("GET %s: %d %.60q, want %d", c.path, code, body, c.code)
 		}
 	}
-	for model, want := range map[string]int{good: 200, replaced: 422, "escape.safetensors": 404, "unlisted.safetensors": 404} {
+	for model, want := range map[string]int{good: 200, replaced: 422, "escape.safetensors": 422, "unlisted.safetensors": 404} {
 		if code, body := classify(t, base, model); code != want {
 			t.Errorf("classify %s: %d %.100s, want %d", model, code, body, want)
 		}
