@@ -141,9 +141,20 @@ func (h *Handler) classify(w http.ResponseWriter, r *http.Request) {
 // JSON with a model file name (no path) and image values in [0, 1]. The
 // image's length is checked against the model later.
 func DecodeClassifyRequest(body []byte) (ClassifyRequest, error) {
-	var req ClassifyRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	// Image values as pointers: JSON's null would otherwise read as 0.
+	var raw struct {
+		Model string     `json:"model"`
+		Image []*float64 `json:"image"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
 		return ClassifyRequest{}, fmt.Errorf("body is not the expected JSON: %w", err)
+	}
+	req := ClassifyRequest{Model: raw.Model, Image: make([]float64, len(raw.Image))}
+	for i, v := range raw.Image {
+		if v == nil {
+			return ClassifyRequest{}, fmt.Errorf("image value at %d is null, want a number in [0, 1]", i)
+		}
+		req.Image[i] = *v
 	}
 	if req.Model == "" || path.Base(req.Model) != req.Model || path.Ext(req.Model) != ".safetensors" || checkName(req.Model) != nil {
 		return ClassifyRequest{}, fmt.Errorf("model %q is not a model file name (see /api/models)", req.Model)

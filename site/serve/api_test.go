@@ -97,6 +97,25 @@ func FuzzClassify(f *testing.F) {
 	})
 }
 
+// TestClassifyRequestRejectsNull checks that a null among the image's
+// values is an error naming it, not a 0.
+func TestClassifyRequestRejectsNull(t *testing.T) {
+	img := strings.Repeat("0,", 783)
+	for _, c := range []struct {
+		body, want string
+	}{
+		{`{"model":"m.safetensors","image":[null,` + img[:len(img)-1] + `]}`, "at 0 is null"},
+		{`{"model":"m.safetensors","image":[` + img + `null]}`, "at 783 is null"},
+	} {
+		if _, err := DecodeClassifyRequest([]byte(c.body)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %v, want one containing %q", err, c.want)
+		}
+	}
+	if req, err := DecodeClassifyRequest([]byte(`{"model":"m.safetensors","image":[` + img + `1]}`)); err != nil || len(req.Image) != 784 || req.Image[783] != 1 {
+		t.Errorf("valid request: %v, %d values", err, len(req.Image))
+	}
+}
+
 func TestCheckName(t *testing.T) {
 	cases := []struct {
 		name string
