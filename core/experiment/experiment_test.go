@@ -98,14 +98,21 @@ func TestEvaluateAndReproduceAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var runs []metrics.AttackFunc
-	for range 2 {
-		clf := attack.NewModel(m.Replica(), 1)
-		runs = append(runs, func(ctx context.Context, x []float32, g attack.Goal) (attack.Result, error) {
-			return cfgs.Run(ctx, "l2", clf, x, g, nil)
-		})
+	// evaluate's path: single-image attacks, one after another.
+	clf := attack.NewModel(m.Replica(), 1)
+	alone := func(ctx context.Context, x []float32, goals []attack.Goal, finished func(int, attack.Result)) ([]attack.Result, error) {
+		var rs []attack.Result
+		for i, g := range goals {
+			r, err := cfgs.Run(ctx, "l2", clf, x[i*len(x)/len(goals):(i+1)*len(x)/len(goals)], g, nil)
+			if err != nil {
+				return nil, err
+			}
+			rs = append(rs, r)
+			finished(i, r)
+		}
+		return rs, nil
 	}
-	rob, err := metrics.MeasureRobustness(context.Background(), attack.NewModel(m, 2), "l2", runs, test, "random", seed, nil)
+	rob, err := metrics.MeasureRobustness(context.Background(), attack.NewModel(m, 2), "l2", alone, test, "random", seed, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/data"
@@ -214,8 +213,10 @@ type Robustness struct {
 	Goals   []attack.Goal
 }
 
-// AttackFunc runs one attack on one image for one goal.
-type AttackFunc func(ctx context.Context, x []float32, g attack.Goal) (attack.Result, error)
+// AttackBatch runs one attack over len(goals) images x (one goal each),
+// calling finished as each image's attack ends; attack.Configs.RunBatch is
+// one.
+type AttackBatch func(ctx context.Context, x []float32, goals []attack.Goal, finished func(int, attack.Result)) ([]attack.Result, error)
 
 // Distance picks the attack's own norm from a result.
 func Distance(name string, r attack.Result) (float64, error) {
@@ -233,17 +234,13 @@ func Distance(name string, r attack.Result) (float64, error) {
 // MeasureRobustness attacks every sample of set that clf classifies
 // correctly, with the goals of mode (see attack.Goals; "random" is
 // attack.RandomTarget of seed and the sample's position in set, the rule
-// the reproduction uses too), and summarises the minimal perturbations. Samples the model
-// already misclassifies are skipped, as in the reference evaluation. The
-// attacks are spread over runs, one goroutine each (each must have its own
-// classifier); results do not depend on their number. progress, if set, is
-// called after each attack, from one goroutine at a time.
-func MeasureRobustness(ctx context.Context, clf attack.Classifier, name string, runs []AttackFunc, set *data.Set, mode string, seed uint64, progress func(done, total int)) (Robustness, error) {
+// the reproduction uses too), and summarises the minimal perturbations.
+// Samples the model already misclassifies are skipped, as in the reference
+// evaluation. All attacks go to run as one batch (results do not depend on
+// how it schedules them). progress, if set, is called after each attack.
+func MeasureRobustness(ctx context.Context, clf attack.Classifier, name string, run AttackBatch, set *data.Set, mode string, seed uint64, progress func(done, total int)) (Robustness, error) {
 	if _, err := Distance(name, attack.Result{}); err != nil {
 		return Robustness{}, err
-	}
-	if len(runs) == 0 {
-		return Robustness{}, fmt.Errorf("robustness: no attack workers")
 	}
 	k := clf.Classes()
 	z := make([]float32, k)
@@ -252,62 +249,36 @@ func MeasureRobustness(ctx context.Context, clf attack.Classifier, name string, 
 		goal   attack.Goal
 	}
 	var jobs []job
+	var xs []float32
+	var goals []attack.Goal
 	for i := range set.Len() {
 		clf.Logits(z, set.Image(i), 1)
 		label := int(set.Labels[i])
-		goals, err := attack.Goals(mode, label, k, z, seed, i)
+		gs, err := attack.Goals(mode, label, k, z, seed, i)
 		if err != nil {
 			return Robustness{}, err
 		}
 		if nn.Argmax(z) != label {
 			continue
 		}
-		for _, g := range goals {
+		for _, g := range gs {
 			jobs = append(jobs, job{i, g})
+			xs = append(xs, set.Image(i)...)
+			goals = append(goals, g)
 		}
 	}
-	results := make([]attack.Result, len(jobs))
-	errs := make([]error, len(runs))
-	next := make(chan int)
-	var mu sync.Mutex
-	done := 0
-	var wg sync.WaitGroup
-	for w, run := range runs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range next {
-				r, err := run(ctx, set.Image(jobs[j].sample), jobs[j].goal)
-				if err != nil {
-					errs[w] = fmt.Errorf("%s attack on sample %d: %w", name, jobs[j].sample, err)
-					continue
-				}
-				results[j] = r
-				mu.Lock()
-				done++
-				if progress != nil {
-					progress(done, len(jobs))
-				}
-				mu.Unlock()
+	var results []attack.Result
+	if len(jobs) > 0 {
+		done := 0
+		var err error
+		results, err = run(ctx, xs, goals, func(int, attack.Result) {
+			done++
+			if progress != nil {
+				progress(done, len(jobs))
 			}
-		}()
-	}
-feed:
-	for j := range jobs {
-		select {
-		case next <- j:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return Robustness{}, err
-	}
-	for _, err := range errs {
+		})
 		if err != nil {
-			return Robustness{}, err
+			return Robustness{}, fmt.Errorf("%s attacks: %w", name, err)
 		}
 	}
 	rob := Robustness{Attack: name, Attempts: len(jobs)}

@@ -75,6 +75,23 @@ func TestSensitivityOfSaturatedModels(t *testing.T) {
 	}
 }
 
+// batchOf runs a one-image attack over a batch, one image after another.
+func batchOf(run func(context.Context, []float32, attack.Goal) (attack.Result, error)) AttackBatch {
+	return func(ctx context.Context, x []float32, goals []attack.Goal, finished func(int, attack.Result)) ([]attack.Result, error) {
+		is := len(x) / len(goals)
+		var rs []attack.Result
+		for i, g := range goals {
+			r, err := run(ctx, x[i*is:(i+1)*is], g)
+			if err != nil {
+				return nil, err
+			}
+			rs = append(rs, r)
+			finished(i, r)
+		}
+		return rs, nil
+	}
+}
+
 func TestRobustnessSummary(t *testing.T) {
 	// A fake attack: succeeds with L2 distance = x0 on label-0 images, fails otherwise.
 	run := func(_ context.Context, x []float32, g attack.Goal) (attack.Result, error) {
@@ -86,7 +103,7 @@ func TestRobustnessSummary(t *testing.T) {
 	// (0.5, 0) label 0; (0.9, 0.1) label 0; (0, 1) label 1; (0.2, 0.8) label 0 misclassified → skipped.
 	s := set([]float32{0.5, 0, 0.9, 0.1, 0, 1, 0.2, 0.8}, 0, 0, 1, 0)
 	var calls int
-	r, err := MeasureRobustness(context.Background(), linear{s: 1}, "l2", []AttackFunc{run, run}, s, "untargeted", 1, func(done, total int) { calls++ })
+	r, err := MeasureRobustness(context.Background(), linear{s: 1}, "l2", batchOf(run), s, "untargeted", 1, func(done, total int) { calls++ })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +116,7 @@ func TestRobustnessSummary(t *testing.T) {
 	if !math.IsNaN(r.Distances[2]) || calls != 3 {
 		t.Fatalf("distances %v, %d progress calls", r.Distances, calls)
 	}
-	if _, err := MeasureRobustness(context.Background(), linear{s: 1}, "l3", []AttackFunc{run}, s, "untargeted", 1, nil); err == nil {
+	if _, err := MeasureRobustness(context.Background(), linear{s: 1}, "l3", batchOf(run), s, "untargeted", 1, nil); err == nil {
 		t.Fatal("unknown attack name accepted")
 	}
 }

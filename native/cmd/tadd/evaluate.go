@@ -7,7 +7,6 @@ import (
 	"io"
 	"maps"
 	"math"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -144,23 +143,14 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		atk := test.Subset(n)
 		cfgs := attack.Defaults().WithMaxIterations(*iters)
-		nw := *workers
-		if nw <= 0 {
-			nw = runtime.GOMAXPROCS(0)
-		}
 		ev.Robustness = map[string]robustJSON{}
 		for _, name := range names {
-			var runs []metrics.AttackFunc
-			for range nw {
-				wc, closeWc := dev.classifier(m.Replica(), 1)
-				defer closeWc()
-				runs = append(runs, func(ctx context.Context, x []float32, g attack.Goal) (attack.Result, error) {
-					return cfgs.Run(ctx, name, wc, x, g, nil)
-				})
+			run := func(ctx context.Context, x []float32, goals []attack.Goal, finished func(int, attack.Result)) ([]attack.Result, error) {
+				return cfgs.RunBatch(ctx, name, clf, x, goals, 0, finished)
 			}
 			var bar *progressbar.ProgressBar
 			start := time.Now()
-			rob, err := metrics.MeasureRobustness(ctx, clf, name, runs, atk, *target, *seed, func(done, total int) {
+			rob, err := metrics.MeasureRobustness(ctx, clf, name, run, atk, *target, *seed, func(done, total int) {
 				if *quiet {
 					return
 				}
