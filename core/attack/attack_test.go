@@ -410,3 +410,15 @@ func TestDistances(t *testing.T) {
 		t.Fatalf("distances %d %v %v", l0, l2, li)
 	}
 }
+
+func TestCheckGoalMode(t *testing.T) {
+	for _, c := range []struct {
+		mode string
+		ok   bool
+	}{{"untargeted", true}, {"random", true}, {"all", true}, {"least", true}, {"0", true}, {"9", true},
+		{"10", false}, {"11", false}, {"-1", false}, {"07", false}, {"sideways", false}, {"", false}} {
+		if err := CheckGoalMode(c.mode, 10); (err == nil) != c.ok {
+			t.Errorf("CheckGoalMode(%q, 10) = %v", c.mode, err)
+		}
+	}
+}

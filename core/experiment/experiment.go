@@ -61,10 +61,15 @@ func Merge(n int, parts []Part) ([]Sample, error) {
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("no shards")
 	}
+	// Sized by what the parts hold, never by n (which may come from a file).
+	total := 0
+	for _, p := range parts {
+		total += len(p.Samples)
+	}
 	shards := parts[0].Shard.N
 	seenShard := map[int]bool{}
-	seen := make([]bool, max(n, 0))
-	all := make([]Sample, 0, max(n, 0))
+	seen := make(map[int]bool, total)
+	all := make([]Sample, 0, total)
 	for _, p := range parts {
 		if err := p.Shard.Validate(); err != nil {
 			return nil, err

@@ -174,6 +174,9 @@ func TestMergeChecksThePartition(t *testing.T) {
 		{"huge index", 6, []Part{even, {Shard{1, 2}, samples(1, 3, 5, 1e9)}}, "sample 1000000000"},
 		{"sample in the wrong shard", 6, []Part{even, {Shard{1, 2}, samples(1, 2, 3, 5)}}, "sample 2"},
 		{"sample missing", 6, []Part{even, {Shard{1, 2}, samples(1, 5)}}, "of 6 samples"},
+		// A count read from a file sizes nothing: this allocates no 2e9 slots.
+		{"huge count", 2_000_000_000, []Part{even, odd}, "6 of 2000000000 samples"},
+		{"huge shard count", 6, []Part{{Shard{0, 2_000_000_000}, samples(0)}}, "1 of 2000000000 shards"},
 	}
 	for _, c := range cases {
 		got, err := Merge(c.n, c.parts)

@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/tadd-project/tadd/core/attack"
@@ -118,5 +119,21 @@ func TestRobustnessSummary(t *testing.T) {
 	}
 	if _, err := MeasureRobustness(context.Background(), linear{s: 1}, "l3", batchOf(run), s, "untargeted", 1, nil); err == nil {
 		t.Fatal("unknown attack name accepted")
+	}
+}
+
+func TestCheckFinite(t *testing.T) {
+	set := &data.Set{H: 1, W: 2, C: 1, Images: make([]float32, 2*300), Labels: make([]uint8, 300)}
+	set.Images[2*201] = 10
+	if err := CheckFinite(linear{1}, set, 0); err != nil {
+		t.Fatal(err)
+	}
+	inf := linear{3e38} // 10·3e38 overflows float32
+	if err := CheckFinite(inf, set, 200); err != nil {
+		t.Fatalf("first 200 images: %v", err)
+	}
+	err := CheckFinite(inf, set, 0)
+	if err == nil || !strings.Contains(err.Error(), "test image 201") {
+		t.Fatalf("infinite logit on image 201: %v", err)
 	}
 }

@@ -15,7 +15,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 )
 
 // tempPrefix is how the temporary files of path begin.
@@ -71,7 +73,7 @@ func WriteFrom(path string, write func(io.Writer) error) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(dir, tempPrefix(path)+"*")
+	tmp, err := os.CreateTemp(dir, tempPrefix(path)+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -135,14 +137,38 @@ func PrepareDir(dir, prefix string) error {
 	}
 	for _, e := range entries {
 		n := e.Name()
-		stale := strings.HasPrefix(n, prefix) && strings.HasPrefix(n, ".") && strings.Contains(n, ".tmp-")
-		if stale && e.Type().IsRegular() {
+		ours := strings.HasPrefix(n, prefix) && strings.HasPrefix(n, ".") && strings.Contains(n, ".tmp-")
+		if ours && e.Type().IsRegular() && !writerAlive(n) {
 			if err := os.Remove(filepath.Join(dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// writerAlive reports whether the process that created the temporary file
+// name (".NAME.tmp-PID-RANDOM") is still running, so that a write in
+// progress in another process is never removed. Names without a PID (older
+// versions) count as left behind.
+func writerAlive(name string) bool {
+	rest := name[strings.LastIndex(name, ".tmp-")+len(".tmp-"):]
+	pidText, _, ok := strings.Cut(rest, "-")
+	if !ok {
+		return false
+	}
+	pid, err := strconv.Atoi(pidText)
+	if err != nil || pid <= 0 {
+		return false
+	}
+	if pid == os.Getpid() {
+		return true
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	return p.Signal(syscall.Signal(0)) == nil
 }
 
 // Read reads the regular file at path (a symlink to one is followed) if it

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -92,18 +94,27 @@ func TestPrepare(t *testing.T) {
 		}
 	})
 	t.Run("removes what a kill left", func(t *testing.T) {
+		// A process that has exited: its PID names a dead writer.
+		cmd := exec.Command("true")
+		must(t, cmd.Run())
+		dead := strconv.Itoa(cmd.Process.Pid)
+		live := strconv.Itoa(os.Getpid())
 		dir := t.TempDir()
 		p := filepath.Join(dir, "out.safetensors")
-		for _, n := range []string{".out.safetensors.tmp-123", ".out.safetensors.tmp-9", ".other.safetensors.tmp-1", "keep.json"} {
+		for _, n := range []string{".out.safetensors.tmp-123", ".out.safetensors.tmp-" + dead + "-9", ".other.safetensors.tmp-" + dead + "-1",
+			".out.safetensors.tmp-" + live + "-5", "keep.json"} {
 			must(t, os.WriteFile(filepath.Join(dir, n), nil, 0o644))
 		}
 		must(t, Prepare(p))
-		leftovers(t, dir, 1) // the other file's
+		leftovers(t, dir, 2) // the other file's, and the one a running process is writing
 		if _, err := os.Stat(filepath.Join(dir, "keep.json")); err != nil {
 			t.Fatal(err)
 		}
 		must(t, PrepareDir(dir, ""))
-		leftovers(t, dir, 0)
+		leftovers(t, dir, 1)
+		if _, err := os.Stat(filepath.Join(dir, ".out.safetensors.tmp-"+live+"-5")); err != nil {
+			t.Fatal("a running writer's temporary file was removed")
+		}
 	})
 }
 
