@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tadd-project/tadd/native/manifest"
 )
 
 func runCLI(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
@@ -139,10 +141,46 @@ func TestDistillChainAndModels(t *testing.T) {
 	if code != 0 || strings.Count(stdout, "  ok") != 6 || !strings.Contains(stdout, "mnist-T5-step1-assistant.safetensors") {
 		t.Fatalf("models: exit %d, %q, %q", code, stdout, stderr)
 	}
+	// The distill pipeline's accuracies are the stored files': --measure
+	// agrees; a wrong figure is found, and --fix rewrites it.
+	code, stdout, stderr = runCLI(t, context.Background(), "models", "--measure", "--offline", dir)
+	if code != 0 || !strings.Contains(stdout, "all 6 models score what the manifest says") {
+		t.Fatalf("models --measure: exit %d, %q, %q", code, stdout, stderr)
+	}
+	man, err := manifest.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := manifest.ModelName("mnist", 5, 1)
+	if err := man.SetAccuracy(dir, wrong, 0.125); err != nil {
+		t.Fatal(err)
+	}
+	if err := man.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI(t, context.Background(), "models", "--measure", "--offline", dir)
+	if code != 1 || !strings.Contains(stdout, "12.50%") || !strings.Contains(stderr, "1 of 6 models score other than the manifest says") || !strings.Contains(stderr, wrong) {
+		t.Fatalf("models --measure with a wrong figure: exit %d, %q, %q", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, context.Background(), "models", "--measure", "--fix", "--offline", dir)
+	if code != 0 || !strings.Contains(stdout, "rewrote 1 of 6 models") {
+		t.Fatalf("models --measure --fix: exit %d, %q, %q", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, context.Background(), "models", "--measure", "--offline", dir)
+	if code != 0 || !strings.Contains(stdout, "all 6 models") {
+		t.Fatalf("models --measure after --fix: exit %d, %q, %q", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, context.Background(), "models", "--verify", dir)
+	if code != 0 || strings.Count(stdout, "  ok") != 6 {
+		t.Fatalf("models --verify after --fix: exit %d, %q, %q", code, stdout, stderr)
+	}
 	for _, c := range []struct {
 		args []string
 		msg  string
 	}{
+		{[]string{"models", "--fix", dir}, "--fix goes with --measure"},
+		{[]string{"models", "--measure", "--fix"}, "--fix goes with --measure and a FOLDER"},
+		{[]string{"models", "--table", "--measure", dir}, "pick one"},
 		{[]string{"distill", "--out", dir, "--steps", "7"}, "--steps 7"},
 		{[]string{"distill", "--out", dir, "--temperature", "1,zero"}, "bad temperature"},
 		{[]string{"distill"}, "--out is required"},
