@@ -13,6 +13,7 @@ require (
 	github.com/vugu/vugu v0.4.0
 	golang.org/x/image v0.48.0
 	gonum.org/v1/plot v0.17.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require (

@@ -234,3 +234,31 @@ func TestModelsTable(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q, table:\n%s\nwant:\n%s", code, stderr, stdout, want)
 	}
 }
+
+func TestExportONNX(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "teacher.onnx")
+	model := filepath.Join("..", "..", "..", "pretrained", "mnist-T1-step0-teacher.safetensors")
+	code, stdout, stderr := runCLI(t, context.Background(), "export", "--onnx", out, model)
+	if code != 0 || !strings.Contains(stdout, `input "input" float32 N×1×28×28`) {
+		t.Fatalf("export: exit %d, %q, %q", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || len(b) < 1<<20 {
+		t.Fatalf("exported %d bytes, %v", len(b), err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"export", model}, 2, "--onnx is required"},
+		{[]string{"export", "--onnx", out}, 2, "exactly one model file"},
+		{[]string{"export", "--onnx", out, filepath.Join(dir, "missing.safetensors")}, 1, "no such file"},
+	} {
+		code, _, stderr := runCLI(t, context.Background(), c.args...)
+		if code != c.code || !strings.Contains(stderr, c.msg) {
+			t.Errorf("tadd %v: exit %d, %q; want exit %d mentioning %q", c.args, code, stderr, c.code, c.msg)
+		}
+	}
+}
