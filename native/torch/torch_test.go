@@ -67,7 +67,7 @@ func runPython(t *testing.T, dir string, env []string, args ...string) string {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, python, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+here, "OMP_WAIT_POLICY=PASSIVE", "OMP_NUM_THREADS=2", "TADD_TORCH_THREADS=2")
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+here, "PYTHONDONTWRITEBYTECODE=1", "OMP_WAIT_POLICY=PASSIVE", "OMP_NUM_THREADS=2", "TADD_TORCH_THREADS=2")
 	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
