@@ -9,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tadd-project/tadd/core/nn"
+	"github.com/tadd-project/tadd/core/weights"
 	"github.com/tadd-project/tadd/native/manifest"
+	"github.com/tadd-project/tadd/native/modelfile"
 )
 
 func runCLI(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
@@ -260,5 +263,48 @@ func TestExportONNX(t *testing.T) {
 		if code != c.code || !strings.Contains(stderr, c.msg) {
 			t.Errorf("tadd %v: exit %d, %q; want exit %d mentioning %q", c.args, code, stderr, c.code, c.msg)
 		}
+	}
+}
+
+// TestModelsMeasureFixThenFailure: when a later model cannot be measured,
+// the files --fix already rewrote still get their manifest entries.
+func TestModelsMeasureFixThenFailure(t *testing.T) {
+	dir := t.TempDir()
+	man := &manifest.Manifest{}
+	for step := range 2 {
+		m, err := nn.New(nn.TinyArch(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(uint64(step))
+		meta := weights.Metadata{Dataset: "mnist", Arch: "tiny", Temperature: 1, Role: weights.RoleForStep(step), Step: step, TestAccuracy: 0.5}
+		name := manifest.ModelName("mnist", 1, step)
+		if err := modelfile.Save(filepath.Join(dir, name), m, meta, weights.F16); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		man.Put(manifest.EntryFor(name, meta, b))
+	}
+	if err := man.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	broken := manifest.ModelName("mnist", 1, 1)
+	if err := os.WriteFile(filepath.Join(dir, broken), []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, context.Background(), "models", "--measure", "--fix", "--offline", dir)
+	if code != 1 || !strings.Contains(stdout, "fixed") || !strings.Contains(stderr, broken) {
+		t.Fatalf("exit %d, %q, %q", code, stdout, stderr)
+	}
+	got, err := manifest.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := got.Lookup(manifest.ModelName("mnist", 1, 0))
+	if err := manifest.Verify(os.DirFS(dir), e); err != nil || e.TestAccuracy == 0.5 {
+		t.Fatalf("the fixed model's entry: %+v, %v", e, err)
 	}
 }

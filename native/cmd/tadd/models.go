@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -86,26 +87,36 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // measureModels re-measures each model's test accuracy and compares it with
 // the manifest; with fix it rewrites the files and manifest entries that
-// differ (dir is then a folder on disk).
+// differ (dir is then a folder on disk). A rewritten file's entry reaches
+// the manifest even when a later model fails or the run is interrupted.
 func measureModels(ctx context.Context, man *manifest.Manifest, dir string, fsys fs.FS, d dataFlags, fix bool, workers int, stdout, stderr io.Writer) error {
+	var differ []string
+	fixed := 0
+	fail := func(err error) error {
+		if fixed > 0 {
+			if werr := man.Write(dir); werr != nil {
+				return errors.Join(err, werr)
+			}
+		}
+		return err
+	}
 	tests := map[string]*data.Set{}
 	fmt.Fprintf(stdout, "%-9s %-9s  %s\n", "manifest", "measured", "file")
-	var differ []string
 	for _, e := range man.Models {
 		if err := ctx.Err(); err != nil {
-			return err
+			return fail(err)
 		}
 		test, ok := tests[e.Dataset]
 		if !ok {
 			var err error
 			if _, test, err = loadDataset(ctx, e.Dataset, d, stderr); err != nil {
-				return fmt.Errorf("%s: %w", e.File, err)
+				return fail(fmt.Errorf("%s: %w", e.File, err))
 			}
 			tests[e.Dataset] = test
 		}
 		acc, err := manifest.Accuracy(fsys, e, test, workers)
 		if err != nil {
-			return err
+			return fail(err)
 		}
 		status := "ok"
 		if acc != e.TestAccuracy {
@@ -113,8 +124,9 @@ func measureModels(ctx context.Context, man *manifest.Manifest, dir string, fsys
 			differ = append(differ, e.File)
 			if fix {
 				if err := man.SetAccuracy(dir, e.File, acc); err != nil {
-					return err
+					return fail(err)
 				}
+				fixed++
 				status = "fixed"
 			}
 		}
