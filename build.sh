@@ -10,6 +10,11 @@
 #                        X11 and OpenGL headers: libgl1-mesa-dev xorg-dev)
 #   ./build.sh test      run every test, with and without GOEXPERIMENT=simd
 #   ./build.sh bench     run the benchmarks (figures for BENCHMARKS.md)
+#   ./build.sh verify-models [--fix]
+#                        re-measure every shipped model's test accuracy on the
+#                        full test set against pretrained/manifest.json (run it
+#                        before committing models; --fix rewrites the metadata
+#                        and manifest entries that differ)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -128,8 +133,11 @@ test)
 bench)
 	env $(simd_env) go test -run '^$' -bench . -benchtime 2s ./core/...
 	;;
+verify-models)
+	env $(simd_env) go run ./native/cmd/tadd models --measure "${@:2}" pretrained
+	;;
 *)
-	echo "usage: $0 [all|site|worker|native|playground|test|bench]" >&2
+	echo "usage: $0 [all|site|worker|native|playground|test|bench|verify-models]" >&2
 	exit 2
 	;;
 esac

@@ -57,6 +57,7 @@ type tensorHeader struct {
 // Tensor is one decoded tensor, converted to float32.
 type Tensor struct {
 	Shape []int
+	DType DType // the element type stored in the file
 	Data  []float32
 }
 
@@ -261,7 +262,7 @@ func Decode(b []byte) (*File, error) {
 				return nil, formatErr("tensor %q: non-finite value at %d", name, i)
 			}
 		}
-		f.Tensors[name] = Tensor{Shape: th.Shape, Data: vals}
+		f.Tensors[name] = Tensor{Shape: th.Shape, DType: th.DType, Data: vals}
 		spans = append(spans, span{name, begin, end})
 	}
 	sort.Slice(spans, func(i, j int) bool {

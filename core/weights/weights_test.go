@@ -35,9 +35,19 @@ func encodeModel(t testing.TB, m *nn.Model, dt DType) []byte {
 func TestRoundTrip(t *testing.T) {
 	m := tinyModel(t)
 	for _, dt := range []DType{F32, F16} {
-		got, meta, err := Load(encodeModel(t, m, dt), nil)
+		b := encodeModel(t, m, dt)
+		got, meta, err := Load(b, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", dt, err)
+		}
+		f, err := Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, tn := range f.Tensors {
+			if tn.DType != dt {
+				t.Fatalf("%s: tensor %s decoded as %s", dt, name, tn.DType)
+			}
 		}
 		if meta != testMeta {
 			t.Fatalf("%s: metadata %+v, want %+v", dt, meta, testMeta)

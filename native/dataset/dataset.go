@@ -129,18 +129,30 @@ func (s Source) findMNISTFile(f File) string {
 	return ""
 }
 
-// MNIST returns the MNIST training and test sets, downloading missing files.
-func (s Source) MNIST(ctx context.Context) (trainSet, testSet *data.Set, err error) {
+// MNISTPaths returns the paths of the four MNIST files, in the order of
+// MNISTFiles, downloading missing ones. A path may name the uncompressed
+// twin of a .gz file.
+func (s Source) MNISTPaths(ctx context.Context) ([]string, error) {
 	paths := make([]string, len(MNISTFiles))
 	for i, f := range MNISTFiles {
 		p := s.findMNISTFile(f)
 		if p == "" {
+			var err error
 			p, err = s.download(ctx, f, s.mirrors(MNISTMirrors), filepath.Join(s.cacheDir(), "mnist"))
 			if err != nil {
-				return nil, nil, fmt.Errorf("MNIST %s: not found in %s, and %w", f.Name, strings.Join(s.mnistDirs(), ", "), err)
+				return nil, fmt.Errorf("MNIST %s: not found in %s, and %w", f.Name, strings.Join(s.mnistDirs(), ", "), err)
 			}
 		}
 		paths[i] = p
+	}
+	return paths, nil
+}
+
+// MNIST returns the MNIST training and test sets, downloading missing files.
+func (s Source) MNIST(ctx context.Context) (trainSet, testSet *data.Set, err error) {
+	paths, err := s.MNISTPaths(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	trainSet, err = readMNISTPair("mnist-train", paths[0], paths[1])
 	if err != nil {

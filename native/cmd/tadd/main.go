@@ -32,6 +32,7 @@ func commands() map[string]command {
 		"attack":     {"run a C&W attack on one test image and write PNGs", runAttack},
 		"distill":    {"train teacher → assistant → student … chains at one or more T", runDistill},
 		"models":     {"list (and --verify) the models of a folder's manifest", runModels},
+		"export":     {"write a model's inference graph as ONNX (--onnx)", runExport},
 		"serve":      {"serve the web demo and the pretrained models on 127.0.0.1", runServe},
 		"reproduce":  {"compute every figure of the paper into a report (--quick: minutes)", runReproduce},
 		"merge":      {"combine the outputs of sharded reproduce runs", runMerge},

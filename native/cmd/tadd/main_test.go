@@ -8,6 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tadd-project/tadd/core/nn"
+	"github.com/tadd-project/tadd/core/weights"
+	"github.com/tadd-project/tadd/native/manifest"
+	"github.com/tadd-project/tadd/native/modelfile"
 )
 
 func runCLI(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
@@ -139,10 +144,46 @@ func TestDistillChainAndModels(t *testing.T) {
 	if code != 0 || strings.Count(stdout, "  ok") != 6 || !strings.Contains(stdout, "mnist-T5-step1-assistant.safetensors") {
 		t.Fatalf("models: exit %d, %q, %q", code, stdout, stderr)
 	}
+	// The distill pipeline's accuracies are the stored files': --measure
+	// agrees; a wrong figure is found, and --fix rewrites it.
+	code, stdout, stderr = runCLI(t, context.Background(), "models", "--measure", "--offline", dir)
+	if code != 0 || !strings.Contains(stdout, "all 6 models score what the manifest says") {
+		t.Fatalf("models --measure: exit %d, %q, %q", code, stdout, stderr)
+	}
+	man, err := manifest.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := manifest.ModelName("mnist", 5, 1)
+	if err := man.SetAccuracy(dir, wrong, 0.125); err != nil {
+		t.Fatal(err)
+	}
+	if err := man.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI(t, context.Background(), "models", "--measure", "--offline", dir)
+	if code != 1 || !strings.Contains(stdout, "12.50%") || !strings.Contains(stderr, "1 of 6 models score other than the manifest says") || !strings.Contains(stderr, wrong) {
+		t.Fatalf("models --measure with a wrong figure: exit %d, %q, %q", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, context.Background(), "models", "--measure", "--fix", "--offline", dir)
+	if code != 0 || !strings.Contains(stdout, "rewrote 1 of 6 models") {
+		t.Fatalf("models --measure --fix: exit %d, %q, %q", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, context.Background(), "models", "--measure", "--offline", dir)
+	if code != 0 || !strings.Contains(stdout, "all 6 models") {
+		t.Fatalf("models --measure after --fix: exit %d, %q, %q", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, context.Background(), "models", "--verify", dir)
+	if code != 0 || strings.Count(stdout, "  ok") != 6 {
+		t.Fatalf("models --verify after --fix: exit %d, %q, %q", code, stdout, stderr)
+	}
 	for _, c := range []struct {
 		args []string
 		msg  string
 	}{
+		{[]string{"models", "--fix", dir}, "--fix goes with --measure"},
+		{[]string{"models", "--measure", "--fix"}, "--fix goes with --measure and a FOLDER"},
+		{[]string{"models", "--table", "--measure", dir}, "pick one"},
 		{[]string{"distill", "--out", dir, "--steps", "7"}, "--steps 7"},
 		{[]string{"distill", "--out", dir, "--temperature", "1,zero"}, "bad temperature"},
 		{[]string{"distill"}, "--out is required"},
@@ -194,5 +235,76 @@ func TestModelsTable(t *testing.T) {
 `
 	if code != 0 || stdout != want {
 		t.Fatalf("exit %d, stderr %q, table:\n%s\nwant:\n%s", code, stderr, stdout, want)
+	}
+}
+
+func TestExportONNX(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "teacher.onnx")
+	model := filepath.Join("..", "..", "..", "pretrained", "mnist-T1-step0-teacher.safetensors")
+	code, stdout, stderr := runCLI(t, context.Background(), "export", "--onnx", out, model)
+	if code != 0 || !strings.Contains(stdout, `input "input" float32 N×1×28×28`) {
+		t.Fatalf("export: exit %d, %q, %q", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || len(b) < 1<<20 {
+		t.Fatalf("exported %d bytes, %v", len(b), err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"export", model}, 2, "--onnx is required"},
+		{[]string{"export", "--onnx", out}, 2, "exactly one model file"},
+		{[]string{"export", "--onnx", out, filepath.Join(dir, "missing.safetensors")}, 1, "no such file"},
+	} {
+		code, _, stderr := runCLI(t, context.Background(), c.args...)
+		if code != c.code || !strings.Contains(stderr, c.msg) {
+			t.Errorf("tadd %v: exit %d, %q; want exit %d mentioning %q", c.args, code, stderr, c.code, c.msg)
+		}
+	}
+}
+
+// TestModelsMeasureFixThenFailure: when a later model cannot be measured,
+// the files --fix already rewrote still get their manifest entries.
+func TestModelsMeasureFixThenFailure(t *testing.T) {
+	dir := t.TempDir()
+	man := &manifest.Manifest{}
+	for step := range 2 {
+		m, err := nn.New(nn.TinyArch(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(uint64(step))
+		meta := weights.Metadata{Dataset: "mnist", Arch: "tiny", Temperature: 1, Role: weights.RoleForStep(step), Step: step, TestAccuracy: 0.5}
+		name := manifest.ModelName("mnist", 1, step)
+		if err := modelfile.Save(filepath.Join(dir, name), m, meta, weights.F16); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		man.Put(manifest.EntryFor(name, meta, b))
+	}
+	if err := man.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	broken := manifest.ModelName("mnist", 1, 1)
+	if err := os.WriteFile(filepath.Join(dir, broken), []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, context.Background(), "models", "--measure", "--fix", "--offline", dir)
+	if code != 1 || !strings.Contains(stdout, "fixed") || !strings.Contains(stderr, broken) {
+		t.Fatalf("exit %d, %q, %q", code, stdout, stderr)
+	}
+	got, err := manifest.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := got.Lookup(manifest.ModelName("mnist", 1, 0))
+	if err := manifest.Verify(os.DirFS(dir), e); err != nil || e.TestAccuracy == 0.5 {
+		t.Fatalf("the fixed model's entry: %+v, %v", e, err)
 	}
 }
