@@ -13,7 +13,7 @@ import (
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/train"
 	"github.com/tadd-project/tadd/core/weights"
-	"github.com/tadd-project/tadd/native/modelfile"
+	"github.com/tadd-project/tadd/native/safefile"
 )
 
 // Accuracy loads the file of e from fsys and measures its test accuracy on
@@ -82,7 +82,7 @@ func (man *Manifest) SetAccuracy(dir, file string, acc float64) error {
 	if len(nf.Tensors) != len(f.Tensors) {
 		return fmt.Errorf("%s: rewriting would change the tensors %v", file, slices.Sorted(maps.Keys(nf.Tensors)))
 	}
-	if err := modelfile.WriteAtomic(path, b.Bytes()); err != nil {
+	if err := safefile.Write(path, b.Bytes()); err != nil {
 		return err
 	}
 	man.Put(EntryFor(file, meta, b.Bytes()))

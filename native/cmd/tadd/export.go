@@ -8,6 +8,7 @@ import (
 
 	"github.com/tadd-project/tadd/core/onnx"
 	"github.com/tadd-project/tadd/native/modelfile"
+	"github.com/tadd-project/tadd/native/safefile"
 )
 
 func runExport(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -26,6 +27,9 @@ func runExport(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() != 1 {
 		return usageError{"want exactly one model file"}
 	}
+	if err := safefile.Prepare(*out); err != nil {
+		return fmt.Errorf("--onnx %s: %w", *out, err)
+	}
 	m, meta, err := modelfile.Load(fs.Arg(0), nil)
 	if err != nil {
 		return err
@@ -37,7 +41,7 @@ func runExport(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if err := onnx.Export(&b, m, "1", props); err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
-	if err := modelfile.WriteAtomic(*out, b.Bytes()); err != nil {
+	if err := safefile.Write(*out, b.Bytes()); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s (%d bytes): input %q float32 N×%d×%d×%d in [0, 1], output %q N×%d logits\n",
