@@ -17,6 +17,7 @@ import (
 	"math"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,9 +73,37 @@ type Live struct {
 	Tau        float64
 	Allowed    int
 	Distance   float64 // of the best adversarial so far (in the attack's norm); +Inf if none
-	Image      []float32
-	Probs      []float32
-	Elapsed    time.Duration
+	// Image is the best adversarial example so far when Best is set, else
+	// the search's current image (not adversarial); Probs are Image's.
+	Image   []float32
+	Probs   []float32
+	Best    bool
+	Elapsed time.Duration
+}
+
+// AttackLabel is an attack's name as the page writes it: L2, L0, L∞.
+func AttackLabel(name string) string {
+	switch name {
+	case "l2":
+		return "L2"
+	case "l0":
+		return "L0"
+	case "linf":
+		return "L∞"
+	}
+	return name
+}
+
+// FormatDistance writes a distance in the attack's own norm: a count of
+// pixels for L0, three decimals otherwise.
+func FormatDistance(name string, d float64) string {
+	if math.IsInf(d, 1) {
+		return "none"
+	}
+	if name == "l0" {
+		return fmt.Sprintf("%d pixels", int(math.Round(d)))
+	}
+	return fmt.Sprintf("%.3f", d)
 }
 
 // Describe puts the run's state into words for a status line: who is
@@ -84,9 +113,9 @@ type Live struct {
 // distance yet; afterwards how it ended. Each front end joins the details
 // in its own style.
 func (l *Live) Describe(running, stopped bool) (who string, details []string) {
-	who = l.Attack
+	who = AttackLabel(l.Attack)
 	if l.Model != "" {
-		who = l.Model + " " + l.Attack
+		who = l.Model + " " + who
 	}
 	elapsed := fmt.Sprintf("%.1fs", l.Elapsed.Seconds())
 	if !running {
@@ -109,7 +138,7 @@ func (l *Live) Describe(running, stopped bool) (who string, details []string) {
 		details = append(details, fmt.Sprintf("%d pixels allowed", l.Allowed))
 	}
 	if !math.IsInf(l.Distance, 1) && l.Distance > 0 {
-		details = append(details, fmt.Sprintf("best distance %.3f", l.Distance))
+		details = append(details, "best distance "+FormatDistance(l.Attack, l.Distance))
 	}
 	return who, details
 }
@@ -122,28 +151,61 @@ type Outcome struct {
 	Elapsed time.Duration
 }
 
+// Run is what a run of attacks was computed for: the input, the networks
+// and the settings. The page shows a run's results only while all of them
+// are still the page's.
+type Run struct {
+	Input    []float32
+	T        float64
+	Step     int // the chosen network
+	Attack   string
+	Target   string
+	Models   []ModelInfo // the networks attacked, in chain order
+	Parallel int         // how many attacks ran at once
+	Elapsed  time.Duration
+}
+
 // App is the whole demo state.
 type App struct {
-	fetch    Fetcher
-	Models   []ModelInfo // MNIST models of the manifest, by T then step
-	cache    map[string]*nn.Model
-	T        float64
-	Step     int
-	Loading  bool
-	Error    string
-	Gallery  *data.Set
-	Strokes  []data.Stroke
-	Input    []float32 // 28×28, what the model sees
-	Probs    []float32
-	Attack   string // l2, l0, linf
-	Target   string // a class "0".."9", "untargeted", "least", "all" (every other class)
-	Running  bool
-	Live     *Live
-	Outcomes []Outcome // last attack (one), comparison (teacher, assistant, student) or every target
-	cancel   context.CancelFunc
+	fetch   Fetcher
+	Models  []ModelInfo // MNIST models of the manifest, by T then step
+	cache   map[string]*nn.Model
+	T       float64
+	Step    int
+	Loading bool
+	Error   string
+	Gallery *data.Set
+	// Picked is the gallery digit drawn on (-1: none); Base is its image,
+	// under the strokes.
+	Picked  int
+	Base    []float32
+	Strokes []data.Stroke
+	Input   []float32 // 28×28, what the model sees
+	Probs   []float32
+	Attack  string // l2, l0, linf
+	Target  string // a class "0".."9", "untargeted", "least", "all" (every other class)
+	Running bool
+	// Live is what the Watch panel shows: the watched attack while a run
+	// goes on, then the opened row's result.
+	Live *Live
+	// Outcomes are the run's finished attacks, in chain order then by
+	// target: one attack, a comparison or every target.
+	Outcomes []Outcome
+	// Ran says what the shown Live and Outcomes were computed for; nil
+	// when nothing is shown.
+	Ran *Run
+	// Opened is the row of Outcomes shown in the Watch panel (-1: none).
+	Opened int
+	// Stopped says the visitor stopped the shown run.
+	Stopped bool
+	cancel  context.CancelFunc
+	// run counts runs and discards: a report of an older run is dropped.
+	run     int
+	jobLive []*Live // the run's jobs' last reports
+	jobDone []bool
 
 	// Compared and AllTargets say how the last run was started: on the
-	// chain's first three models, and against every other class.
+	// chain up to the chosen network, and against every other class.
 	Compared, AllTargets bool
 	// Runner runs the attacks: Web Workers in the browser when it has
 	// them; nil runs them in the App's own goroutines.
@@ -166,7 +228,7 @@ type App struct {
 // New returns an App that reads the site through fetch.
 func New(fetch Fetcher) *App {
 	var mu sync.Mutex
-	return &App{fetch: fetch, cache: map[string]*nn.Model{}, Attack: "l2", Target: "untargeted", T: 1,
+	return &App{fetch: fetch, cache: map[string]*nn.Model{}, Attack: "l2", Target: "untargeted", T: 1, Picked: -1, Opened: -1,
 		Input: make([]float32, 784), Lock: mu.Lock, Unlock: mu.Unlock, Notify: func() {}, Yield: runtime.Gosched}
 }
 
@@ -283,6 +345,9 @@ func (a *App) Choose(t float64, step int) {
 		}
 	}
 	a.Step = best.Step
+	if a.Ran != nil && (a.Ran.T != a.T || a.Ran.Step != a.Step) {
+		a.discard()
+	}
 	_, cached := a.cache[best.File]
 	a.Loading = !cached
 	a.Error = ""
@@ -364,30 +429,71 @@ func (a *App) Predicted() int {
 }
 
 // SetDrawing replaces the drawing (strokes on a w×h canvas with the given
-// pen) and re-classifies. Call with the lock held.
+// pen, over the picked gallery digit if any) and re-classifies. A running
+// attack is cancelled: its input is gone. Call with the lock held.
 func (a *App) SetDrawing(strokes []data.Stroke, w, h, pen float64) {
 	a.Strokes = strokes
-	a.setInput(data.Rasterize(strokes, w, h, pen))
+	x := data.Rasterize(strokes, w, h, pen)
+	for i := range min(len(x), len(a.Base)) {
+		x[i] = max(x[i], a.Base[i])
+	}
+	a.setInput(x)
 }
 
-// UseGallery shows gallery digit i. Call with the lock held.
+// UseGallery shows gallery digit i, to draw on. Call with the lock held.
 func (a *App) UseGallery(i int) {
 	if a.Gallery == nil || i < 0 || i >= a.Gallery.Len() {
 		return
 	}
-	a.Strokes = nil
-	a.setInput(append([]float32(nil), a.Gallery.Image(i)...))
+	a.Strokes, a.Picked = nil, i
+	a.Base = append([]float32(nil), a.Gallery.Image(i)...)
+	a.setInput(append([]float32(nil), a.Base...))
 }
 
 // Clear empties the drawing. Call with the lock held.
 func (a *App) Clear() {
-	a.Strokes = nil
+	a.Strokes, a.Base, a.Picked = nil, nil, -1
 	a.setInput(make([]float32, 784))
+}
+
+// SetAttack chooses the attack; the shown results, of another attack, go.
+// Refused while a run goes on. Call with the lock held.
+func (a *App) SetAttack(name string) {
+	if a.Running || name == a.Attack {
+		return
+	}
+	a.Attack = name
+	a.discard()
+}
+
+// SetTarget chooses the goal ("untargeted", "least", "all" or a class);
+// the shown results, of another goal, go. Refused while a run goes on.
+// Call with the lock held.
+func (a *App) SetTarget(target string) {
+	if a.Running || target == a.Target {
+		return
+	}
+	a.Target = target
+	a.discard()
+}
+
+// discard cancels a running attack and forgets the shown results: the
+// input, the model or a setting changed, so they no longer belong to what
+// the page shows. Reports of the old run that arrive later are dropped.
+func (a *App) discard() {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.run++
+	a.cancel, a.Running = nil, false
+	a.Live, a.Outcomes, a.Ran, a.Opened, a.Stopped = nil, nil, nil, -1, false
+	a.jobLive, a.jobDone = nil, nil
+	a.Error = ""
 }
 
 func (a *App) setInput(x []float32) {
 	a.Input = x
-	a.Outcomes, a.Live = nil, nil
+	a.discard()
 	if cur, ok := a.Current(); ok {
 		if m, ok := a.cache[cur.File]; ok {
 			a.Probs = probabilities(m, x)
@@ -405,12 +511,28 @@ func (a *App) Blank() bool {
 	return true
 }
 
-// Start runs the chosen attack on the chosen model, or with compare on the
-// teacher, assistant and student at the current T one after the other, in a
-// goroutine. Updates arrive through Notify at most every 50 ms, each
-// followed by Yield. Call with the lock held.
+// ComparedModels are the networks Compare chain attacks: the chain at the
+// current T from the teacher up to the chosen network, and at least to the
+// student. Call with the lock held.
+func (a *App) ComparedModels() []ModelInfo {
+	var models []ModelInfo
+	for _, s := range a.Steps() {
+		if s.Step <= max(a.Step, 2) {
+			models = append(models, s)
+		}
+	}
+	return models
+}
+
+// CanCompare says whether Compare chain can run now: a comparison needs
+// one goal for every network, and "every other class" is nine.
+func (a *App) CanCompare() bool { return a.Target != "all" }
+
+// Start runs the chosen attack on the chosen model, or with compare on
+// ComparedModels, in goroutines. Updates arrive through Notify at most
+// every 50 ms per attack, each followed by Yield. Call with the lock held.
 func (a *App) Start(compare bool) {
-	if a.Running || a.Blank() || len(a.Probs) == 0 {
+	if a.Running || a.Blank() || len(a.Probs) == 0 || (compare && !a.CanCompare()) {
 		return
 	}
 	cur, ok := a.Current()
@@ -419,12 +541,7 @@ func (a *App) Start(compare bool) {
 	}
 	models := []ModelInfo{cur}
 	if compare {
-		models = nil
-		for _, s := range a.Steps() {
-			if s.Step <= 2 {
-				models = append(models, s)
-			}
-		}
+		models = a.ComparedModels()
 	}
 	label := a.Predicted()
 	goals, err := attack.Goals(a.Target, label, 10, logitsOf(a.Probs), nil)
@@ -432,9 +549,10 @@ func (a *App) Start(compare bool) {
 		a.Error = err.Error()
 		return
 	}
+	a.discard()
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	a.Running, a.Error, a.Outcomes = true, "", nil
+	a.Running = true
 	a.Compared, a.AllTargets = compare, a.Target == "all"
 	name, x := a.Attack, append([]float32(nil), a.Input...)
 	var jobs []Job
@@ -443,8 +561,10 @@ func (a *App) Start(compare bool) {
 			jobs = append(jobs, Job{Model: m, Attack: name, Input: x, Goal: g})
 		}
 	}
-	a.Live = &Live{Model: cur.Name(), Target: goals[0].Target, Attack: name, Distance: math.Inf(1), Image: x, Probs: a.Probs}
-	go a.run(ctx, jobs)
+	a.Ran = &Run{Input: x, T: a.T, Step: a.Step, Attack: name, Target: a.Target, Models: models, Parallel: min(len(jobs), max(1, a.runner().Parallel()))}
+	a.jobLive, a.jobDone = make([]*Live, len(jobs)), make([]bool, len(jobs))
+	a.Live = &Live{Model: models[0].Name(), Target: goals[0].Target, Attack: name, Distance: math.Inf(1), Image: x, Probs: a.Probs}
+	go a.runJobs(ctx, a.run, jobs)
 }
 
 // logitsOf recovers logits (up to a constant) from probabilities, for the
@@ -508,19 +628,23 @@ func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, prog
 	start := time.Now()
 	last := time.Time{}
 	probs := make([]float32, 10)
+	// The report shows one image and its own probabilities: the best
+	// adversarial so far, classified on a replica (the attack's buffers
+	// are in use), or before there is one the search's current image.
+	view := m.Replica()
 	obs := func(s attack.Step) {
 		if time.Since(last) < 50*time.Millisecond {
 			return
 		}
 		last = time.Now()
-		nn.SoftmaxT(probs, s.Logits, 1)
-		img := s.Image
+		img, z := s.Image, s.Logits
 		if s.Best != nil {
-			img = s.Best
+			img, z = s.Best, view.Forward(s.Best, 1, false)
 		}
+		nn.SoftmaxT(probs, z, 1)
 		progress(Live{Model: job.Model.Name(), Target: job.Goal.Target, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const, BinaryStep: s.BinaryStep, Tau: s.Tau,
 			Allowed: s.Allowed, Distance: s.BestDist, Image: append([]float32(nil), img...),
-			Probs: append([]float32(nil), probs...), Elapsed: time.Since(start)})
+			Probs: append([]float32(nil), probs...), Best: s.Best != nil, Elapsed: time.Since(start)})
 		if yield != nil {
 			yield()
 		}
@@ -535,19 +659,15 @@ func (a *App) runner() Runner {
 	return localRunner{a, 1}
 }
 
-// run runs the jobs, as many at once as the runner allows, and records
-// each outcome as it finishes.
-func (a *App) run(ctx context.Context, jobs []Job) {
-	defer func() {
-		a.Lock()
-		a.Running, a.cancel = false, nil
-		a.Unlock()
-		a.Notify()
-	}()
+// runJobs runs the jobs of run number run, as many at once as the runner
+// allows, and records each outcome as it finishes, unless the run was
+// discarded meanwhile.
+func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
+	began := time.Now()
 	r := a.runner()
 	slots := make(chan struct{}, max(1, r.Parallel()))
 	var wg sync.WaitGroup
-	for _, job := range jobs {
+	for i, job := range jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -560,19 +680,27 @@ func (a *App) run(ctx context.Context, jobs []Job) {
 			start := time.Now()
 			res, err := r.Run(ctx, job, func(l Live) {
 				a.Lock()
-				a.Live = &l
+				if a.run == run {
+					a.jobLive[i] = &l
+					a.Live = a.watched()
+				}
 				a.Unlock()
 				a.Notify()
 			})
+			a.Lock()
+			defer func() { a.Unlock(); a.Notify() }()
+			if a.run != run {
+				return
+			}
 			if err != nil {
 				if ctx.Err() == nil {
-					a.fail(err)
+					a.Error = err.Error()
 				}
 				return
 			}
 			p := make([]float32, 10)
 			nn.SoftmaxT(p, res.Logits, 1)
-			a.Lock()
+			a.jobDone[i] = true
 			a.Outcomes = append(a.Outcomes, Outcome{Model: job.Model, Result: res, Probs: p, Elapsed: time.Since(start)})
 			sort.Slice(a.Outcomes, func(i, j int) bool {
 				oi, oj := a.Outcomes[i], a.Outcomes[j]
@@ -581,31 +709,106 @@ func (a *App) run(ctx context.Context, jobs []Job) {
 				}
 				return oi.Result.Goal.Target < oj.Result.Goal.Target
 			})
-			a.Live = &Live{Model: job.Model.Name(), Target: job.Goal.Target, Attack: job.Attack, Iteration: res.Iterations, Image: res.Adversarial, Probs: p,
-				Elapsed: time.Since(start), Distance: Distance(job.Attack, res)}
-			a.Unlock()
-			a.Notify()
+			if w := a.watched(); w != nil {
+				a.Live = w
+			} else {
+				a.Live = outcomeLive(a.Outcomes[len(a.Outcomes)-1], job.Attack)
+			}
 		}()
 	}
 	wg.Wait()
 	a.Lock()
-	defer a.Unlock()
-	if ctx.Err() != nil {
-		a.Error = "stopped"
+	defer func() { a.Unlock(); a.Notify() }()
+	if a.run != run {
 		return
 	}
-	if a.AllTargets && !a.Compared && len(a.Outcomes) > 0 {
-		// Show the nearest adversarial example: the class the network is
-		// closest to.
-		best := a.Outcomes[0]
-		for _, o := range a.Outcomes[1:] {
-			if Distance(jobs[0].Attack, o.Result) < Distance(jobs[0].Attack, best.Result) {
-				best = o
+	a.Running, a.cancel = false, nil
+	a.Ran.Elapsed = time.Since(began)
+	if ctx.Err() != nil {
+		a.Stopped = true
+		return
+	}
+	if len(a.Outcomes) > 0 {
+		a.Open(a.defaultRow())
+	}
+}
+
+// watched is the report the Watch panel follows while a run goes on: the
+// first unfinished job that has reported, so that the panel stays on one
+// network until it finishes. Call with the lock held.
+func (a *App) watched() *Live {
+	for i, l := range a.jobLive {
+		if l != nil && !a.jobDone[i] {
+			return l
+		}
+	}
+	return nil
+}
+
+// defaultRow is the row opened when a run ends: the nearest target of
+// every target on one network, the chosen network in a comparison.
+func (a *App) defaultRow() int {
+	if a.AllTargets && !a.Compared {
+		for i, m := range a.Marked() {
+			if m {
+				return i
 			}
 		}
-		a.Live = &Live{Model: best.Model.Name(), Target: best.Result.Goal.Target, Attack: jobs[0].Attack, Iteration: best.Result.Iterations,
-			Image: best.Result.Adversarial, Probs: best.Probs, Elapsed: best.Elapsed, Distance: Distance(jobs[0].Attack, best.Result)}
 	}
+	for i, o := range a.Outcomes {
+		if o.Model.Step == a.Ran.Step {
+			return i
+		}
+	}
+	return 0
+}
+
+// Open shows row i of Outcomes in the Watch panel. Call with the lock held.
+func (a *App) Open(i int) {
+	if a.Running || i < 0 || i >= len(a.Outcomes) || a.Ran == nil {
+		return
+	}
+	a.Opened = i
+	a.Live = outcomeLive(a.Outcomes[i], a.Ran.Attack)
+}
+
+// outcomeLive is a finished attack as the Watch panel shows it.
+func outcomeLive(o Outcome, name string) *Live {
+	return &Live{Model: o.Model.Name(), Target: o.Result.Goal.Target, Attack: name, Iteration: o.Result.Iterations,
+		Image: o.Result.Adversarial, Probs: o.Probs, Best: o.Result.Success, Elapsed: o.Elapsed, Distance: Distance(name, o.Result)}
+}
+
+// Marked says which rows of Outcomes the comparison highlights: the
+// networks that needed the largest perturbation (a failed attack counts
+// as infinite), or with every target on one network the nearest targets.
+// Ties are all marked.
+func (a *App) Marked() []bool {
+	if a.Ran == nil || len(a.Outcomes) < 2 {
+		return nil
+	}
+	nearest := a.AllTargets && !a.Compared
+	d := make([]float64, len(a.Outcomes))
+	best := 0
+	for i, o := range a.Outcomes {
+		d[i] = Distance(a.Ran.Attack, o.Result)
+		if (nearest && d[i] < d[best]) || (!nearest && d[i] > d[best]) {
+			best = i
+		}
+	}
+	marked := make([]bool, len(d))
+	for i := range d {
+		marked[i] = sameDistance(d[i], d[best])
+	}
+	return marked
+}
+
+// sameDistance says whether two distances tie: equal to six significant
+// digits, or both infinite (two failed attacks).
+func sameDistance(x, y float64) bool {
+	if math.IsInf(x, 1) || math.IsInf(y, 1) {
+		return math.IsInf(x, 1) && math.IsInf(y, 1)
+	}
+	return math.Abs(x-y) <= 1e-6*math.Max(math.Abs(x), math.Abs(y))
 }
 
 // Distance is the result's distance in the attack's own norm (pixels for
@@ -618,14 +821,8 @@ func Distance(name string, r attack.Result) float64 {
 	return d
 }
 
-func (a *App) fail(err error) {
-	a.Lock()
-	a.Error = err.Error()
-	a.Unlock()
-	a.Notify()
-}
-
-// Stop cancels a running attack. Call with the lock held.
+// Stop cancels a running attack; what it found so far stays, marked as
+// stopped. Call with the lock held.
 func (a *App) Stop() {
 	if a.cancel != nil {
 		a.cancel()
@@ -670,12 +867,13 @@ type liveJSON struct {
 	Distance   *float64      `json:"distance"`
 	Image      []float32     `json:"image"`
 	Probs      []float32     `json:"probs"`
+	Best       bool          `json:"best"`
 	Elapsed    time.Duration `json:"elapsed_ns"`
 }
 
 // MarshalJSON encodes l, with an infinite Distance as null.
 func (l Live) MarshalJSON() ([]byte, error) {
-	w := liveJSON{l.Model, l.Target, l.Attack, l.Iteration, l.Const, l.BinaryStep, l.Tau, l.Allowed, nil, l.Image, l.Probs, l.Elapsed}
+	w := liveJSON{l.Model, l.Target, l.Attack, l.Iteration, l.Const, l.BinaryStep, l.Tau, l.Allowed, nil, l.Image, l.Probs, l.Best, l.Elapsed}
 	if !math.IsInf(l.Distance, 0) && !math.IsNaN(l.Distance) {
 		w.Distance = &l.Distance
 	}
@@ -688,9 +886,116 @@ func (l *Live) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*l = Live{w.Model, w.Target, w.Attack, w.Iteration, w.Const, w.BinaryStep, w.Tau, w.Allowed, math.Inf(1), w.Image, w.Probs, w.Elapsed}
+	*l = Live{w.Model, w.Target, w.Attack, w.Iteration, w.Const, w.BinaryStep, w.Tau, w.Allowed, math.Inf(1), w.Image, w.Probs, w.Best, w.Elapsed}
 	if w.Distance != nil {
 		l.Distance = *w.Distance
 	}
 	return nil
+}
+
+// GoalText puts a target setting into words.
+func GoalText(target string) string {
+	switch target {
+	case "untargeted":
+		return "any other class"
+	case "least":
+		return "the least likely class"
+	case "all":
+		return "every other class"
+	}
+	return "class " + target
+}
+
+// StatusLine puts the shown run into words for the Watch panel: one
+// attack's own state, or for several the run as a whole (how many are
+// done, which one the panel watches, and the total time: attacks that ran
+// at once shared the cores, so there are no honest times of each). Call
+// with the lock held.
+func (a *App) StatusLine() string {
+	if a.Ran == nil || a.Live == nil {
+		return ""
+	}
+	n := len(a.jobLive)
+	if n <= 1 {
+		who, details := a.Live.Describe(a.Running, a.Stopped)
+		return who + " · " + strings.Join(details, " · ")
+	}
+	done := 0
+	for _, d := range a.jobDone {
+		if d {
+			done++
+		}
+	}
+	what := fmt.Sprintf("%s on %d networks at T=%g", AttackLabel(a.Ran.Attack), len(a.Ran.Models), a.Ran.T)
+	if !a.Compared {
+		what = fmt.Sprintf("%s against %d target classes on %s", AttackLabel(a.Ran.Attack), n, a.Ran.Models[0].Name())
+	}
+	if a.Running {
+		s := fmt.Sprintf("%s · %d of %d done", what, done, n)
+		if w := a.watched(); w != nil {
+			_, details := w.Describe(true, false)
+			s += " · watching " + w.Model + ": " + strings.Join(details, " · ")
+		}
+		return s
+	}
+	verb := "finished"
+	if a.Stopped {
+		verb = "stopped"
+	}
+	return fmt.Sprintf("%s · %s: %d of %d attacks done in %.1fs, %d at a time", what, verb, done, n, a.Ran.Elapsed.Seconds(), a.Ran.Parallel)
+}
+
+// WatchTitle says what the Watch panel's images show. Call with the lock
+// held.
+func (a *App) WatchTitle() string {
+	if a.Ran == nil || a.Live == nil {
+		return ""
+	}
+	goal := GoalText(a.Ran.Target)
+	if a.Live.Target >= 0 {
+		goal = fmt.Sprintf("class %d", a.Live.Target)
+	}
+	verb := "Showing"
+	if a.Running {
+		verb = "Watching"
+	}
+	return fmt.Sprintf("%s: %s at T=%g · %s · goal %s", verb, a.Live.Model, a.Ran.T, AttackLabel(a.Ran.Attack), goal)
+}
+
+// ImageCaption says what the Watch panel's second image is. Call with the
+// lock held.
+func (a *App) ImageCaption() string {
+	switch l := a.Live; {
+	case l == nil:
+		return "adversarial (run an attack)"
+	case a.Running && l.Best:
+		return "best adversarial so far"
+	case a.Running:
+		return "the search's current image (not adversarial yet)"
+	case l.Best && a.Stopped:
+		return "best adversarial found before the stop"
+	case l.Best:
+		return "adversarial example"
+	case a.Stopped:
+		return "the search's last image (not adversarial)"
+	}
+	return "no adversarial example found (the original)"
+}
+
+// StopNote explains a stopped run: what the image shown is. Call with the
+// lock held.
+func (a *App) StopNote() string {
+	if !a.Stopped || a.Live == nil {
+		return ""
+	}
+	l := a.Live
+	s := fmt.Sprintf("Stopped after %d iterations", l.Iteration)
+	if n := len(a.jobLive); n > 1 {
+		s = fmt.Sprintf("Stopped with %d of %d attacks done; %s at iteration %d", len(a.Outcomes), n, l.Model, l.Iteration)
+	}
+	if l.Best {
+		return s + ". The image is the best adversarial example found before the stop (" + AttackLabel(l.Attack) + " " +
+			FormatDistance(l.Attack, l.Distance) + "); the whole search might have found a smaller change."
+	}
+	return s + ", before any adversarial example was found: the image is the search's last step, and it is not adversarial."
 }
