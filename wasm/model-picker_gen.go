@@ -85,6 +85,8 @@ func (c *ModelPicker) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					_ = t
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute(nil)}
 					vgparent.AppendChild(vgn)
+					vgn.AddAttrInterface("aria-label", fmt.Sprintf("temperature %g", t))
+					vgn.AddAttrInterface("aria-pressed", fmt.Sprint(t == c.App.T))
 					vgn.AddAttrInterface("class", c.on(t == c.App.T))
 					vgn.AddAttrInterface("disabled", c.App.Running)
 					vgn.AddAttrInterface("id", fmt.Sprintf("T%g", t))
@@ -129,6 +131,7 @@ func (c *ModelPicker) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					_ = m
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute(nil)}
 					vgparent.AppendChild(vgn)
+					vgn.AddAttrInterface("aria-pressed", fmt.Sprint(m.Step == c.App.Step))
 					vgn.AddAttrInterface("class", c.on(m.Step == c.App.Step))
 					vgn.AddAttrInterface("disabled", c.App.Running)
 					vgn.AddAttrInterface("id", "step"+fmt.Sprint(m.Step))
@@ -240,7 +243,7 @@ func (c *ModelPicker) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	}
 	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Data: "style", Attr: []vugu.VGAttribute(nil)}
 	{
-		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.prediction { font-size: 1.05rem; margin: 8px 0 4px; }\n.row.choose { flex-wrap: nowrap; align-items: flex-start; }\n.row.choose .label { padding-top: 6px; }\n.choices { display: flex; flex-wrap: wrap; gap: 6px; }\n", Attr: []vugu.VGAttribute(nil)})
+		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.prediction { font-size: 1.05rem; margin: 8px 0 4px; }\n.row.choose { flex-wrap: nowrap; align-items: flex-start; }\n.row.choose .label { padding-top: 6px; flex: none; min-width: 6.6em; }\n.choices { display: flex; flex-wrap: wrap; gap: 6px; }\n", Attr: []vugu.VGAttribute(nil)})
 	}
 	vgout.AppendCSS(vgn)
 	return vgout

@@ -17,6 +17,9 @@ type Root struct {
 	App *demo.App `vugu:"data"`
 }
 
+// ready says whether the first model is loaded, so that the panels are
+// never shown half built (no gallery, no temperatures) while loading.
+func (c *Root) ready() bool { return c.App.Model() != nil }
 func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 
 	vgout = &vugu.BuildOut{}
@@ -31,155 +34,169 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		_ = vgparent
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
+		if !c.ready() && c.App.Error == "" {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "loading"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "loading"}}}
+			vgparent.AppendChild(vgn)
+			{
+				vgparent := vgn
+				_ = vgparent
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Loading the demo…"}
+				vgparent.AppendChild(vgn)
+			}
+		}
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "header", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "top"}}}
 		vgparent.AppendChild(vgn)
 		vgn.SetInnerHTML(vugu.HTML("\n    \x3Ch1\x3EDefensive distillation, with a teacher assistant\x3C/h1\x3E\n    \x3Cp class=\"lede\"\x3EDraw a digit, pick a network and a temperature, and watch a Carlini–Wagner attack\n      search for the smallest change that fools it. Everything runs in your browser.\x3C/p\x3E\n  "))
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
 		if c.App.Error != "" {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "status"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "status"}}}
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "status"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "status"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "alert"}}}
 			vgparent.AppendChild(vgn)
 			vgn.SetInnerHTML(c.App.Error)
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "main", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "grid"}}}
-		vgparent.AppendChild(vgn)
-		{
-			vgparent := vgn
-			_ = vgparent
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "panel"}}}
+		if c.ready() {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "main", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "grid"}}}
 			vgparent.AppendChild(vgn)
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute(nil)}
-				vgparent.AppendChild(vgn)
-				vgn.SetInnerHTML(vugu.HTML("1 · Draw"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "panel"}}}
 				vgparent.AppendChild(vgn)
 				{
-					vgcompKey := vugu.MakeCompKey(0x106722A86FF41B37^vgin.CurrentPositionHash(), vgiterkey)
-					// ask BuildEnv for prior instance of this specific component
-					vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*DrawPad)
-					if vgcomp == nil {
-						// create new one if needed
-						vgcomp = new(DrawPad)
-						vgin.BuildEnv.WireComponent(vgcomp)
+					vgparent := vgn
+					_ = vgparent
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute(nil)}
+					vgparent.AppendChild(vgn)
+					vgn.SetInnerHTML(vugu.HTML("1 · Draw"))
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					{
+						vgcompKey := vugu.MakeCompKey(0x106722A86FF41B37^vgin.CurrentPositionHash(), vgiterkey)
+						// ask BuildEnv for prior instance of this specific component
+						vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*DrawPad)
+						if vgcomp == nil {
+							// create new one if needed
+							vgcomp = new(DrawPad)
+							vgin.BuildEnv.WireComponent(vgcomp)
+						}
+						vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
+						vgcomp.App = c.App
+						vgout.Components = append(vgout.Components, vgcomp)
+						vgn = &vugu.VGNode{Component: vgcomp}
+						vgparent.AppendChild(vgn)
 					}
-					vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
-					vgcomp.App = c.App
-					vgout.Components = append(vgout.Components, vgcomp)
-					vgn = &vugu.VGNode{Component: vgcomp}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 					vgparent.AppendChild(vgn)
 				}
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
-			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "panel"}}}
-			vgparent.AppendChild(vgn)
-			{
-				vgparent := vgn
-				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute(nil)}
-				vgparent.AppendChild(vgn)
-				vgn.SetInnerHTML(vugu.HTML("2 · Model"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "panel"}}}
 				vgparent.AppendChild(vgn)
 				{
-					vgcompKey := vugu.MakeCompKey(0x3A85F28C79CD5702^vgin.CurrentPositionHash(), vgiterkey)
-					// ask BuildEnv for prior instance of this specific component
-					vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*ModelPicker)
-					if vgcomp == nil {
-						// create new one if needed
-						vgcomp = new(ModelPicker)
-						vgin.BuildEnv.WireComponent(vgcomp)
-					}
-					vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
-					vgcomp.App = c.App
-					vgout.Components = append(vgout.Components, vgcomp)
-					vgn = &vugu.VGNode{Component: vgcomp}
+					vgparent := vgn
+					_ = vgparent
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 					vgparent.AppendChild(vgn)
-				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute(nil)}
-				vgparent.AppendChild(vgn)
-				vgn.SetInnerHTML(vugu.HTML("3 · Attack"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-				vgparent.AppendChild(vgn)
-				{
-					vgcompKey := vugu.MakeCompKey(0xDEBDA06E2DC79C57^vgin.CurrentPositionHash(), vgiterkey)
-					// ask BuildEnv for prior instance of this specific component
-					vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*AttackControls)
-					if vgcomp == nil {
-						// create new one if needed
-						vgcomp = new(AttackControls)
-						vgin.BuildEnv.WireComponent(vgcomp)
-					}
-					vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
-					vgcomp.App = c.App
-					vgout.Components = append(vgout.Components, vgcomp)
-					vgn = &vugu.VGNode{Component: vgcomp}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute(nil)}
 					vgparent.AppendChild(vgn)
-				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "panel wide"}}}
-			vgparent.AppendChild(vgn)
-			{
-				vgparent := vgn
-				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute(nil)}
-				vgparent.AppendChild(vgn)
-				vgn.SetInnerHTML(vugu.HTML("4 · Watch"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-				vgparent.AppendChild(vgn)
-				{
-					vgcompKey := vugu.MakeCompKey(0x4F2AC588E3639D43^vgin.CurrentPositionHash(), vgiterkey)
-					// ask BuildEnv for prior instance of this specific component
-					vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*AttackView)
-					if vgcomp == nil {
-						// create new one if needed
-						vgcomp = new(AttackView)
-						vgin.BuildEnv.WireComponent(vgcomp)
+					vgn.SetInnerHTML(vugu.HTML("2 · Model"))
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					{
+						vgcompKey := vugu.MakeCompKey(0x3A85F28C79CD5702^vgin.CurrentPositionHash(), vgiterkey)
+						// ask BuildEnv for prior instance of this specific component
+						vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*ModelPicker)
+						if vgcomp == nil {
+							// create new one if needed
+							vgcomp = new(ModelPicker)
+							vgin.BuildEnv.WireComponent(vgcomp)
+						}
+						vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
+						vgcomp.App = c.App
+						vgout.Components = append(vgout.Components, vgcomp)
+						vgn = &vugu.VGNode{Component: vgcomp}
+						vgparent.AppendChild(vgn)
 					}
-					vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
-					vgcomp.App = c.App
-					vgout.Components = append(vgout.Components, vgcomp)
-					vgn = &vugu.VGNode{Component: vgcomp}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute(nil)}
+					vgparent.AppendChild(vgn)
+					vgn.SetInnerHTML(vugu.HTML("3 · Attack"))
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					{
+						vgcompKey := vugu.MakeCompKey(0xDEBDA06E2DC79C57^vgin.CurrentPositionHash(), vgiterkey)
+						// ask BuildEnv for prior instance of this specific component
+						vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*AttackControls)
+						if vgcomp == nil {
+							// create new one if needed
+							vgcomp = new(AttackControls)
+							vgin.BuildEnv.WireComponent(vgcomp)
+						}
+						vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
+						vgcomp.App = c.App
+						vgout.Components = append(vgout.Components, vgcomp)
+						vgn = &vugu.VGNode{Component: vgcomp}
+						vgparent.AppendChild(vgn)
+					}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 					vgparent.AppendChild(vgn)
 				}
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "panel wide"}}}
+				vgparent.AppendChild(vgn)
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute(nil)}
+					vgparent.AppendChild(vgn)
+					vgn.SetInnerHTML(vugu.HTML("4 · Watch"))
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					{
+						vgcompKey := vugu.MakeCompKey(0x4F2AC588E3639D43^vgin.CurrentPositionHash(), vgiterkey)
+						// ask BuildEnv for prior instance of this specific component
+						vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*AttackView)
+						if vgcomp == nil {
+							// create new one if needed
+							vgcomp = new(AttackView)
+							vgin.BuildEnv.WireComponent(vgcomp)
+						}
+						vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
+						vgcomp.App = c.App
+						vgout.Components = append(vgout.Components, vgcomp)
+						vgn = &vugu.VGNode{Component: vgcomp}
+						vgparent.AppendChild(vgn)
+					}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+					vgparent.AppendChild(vgn)
+				}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "panel explain"}}}
+				vgparent.AppendChild(vgn)
+				vgn.SetInnerHTML(vugu.HTML("\n      \x3Ch2\x3EWhat is going on?\x3C/h2\x3E\n      \x3Cp\x3E\x3Cb\x3ETemperature.\x3C/b\x3E A network\x26#39;s last layer gives scores (logits) Z; softmax(Z/T) turns them into\n        probabilities. Training at a high temperature T and then using the network at T = 1 makes its\n        answers extremely confident, so the gradients an attacker follows almost vanish.\x3C/p\x3E\n      \x3Cp\x3E\x3Cb\x3EDistillation.\x3C/b\x3E The \x3Ci\x3Eteacher\x3C/i\x3E is trained at T on the true labels. The \x3Ci\x3Eassistant\x3C/i\x3E\n        is trained at the same T on the teacher\x26#39;s soft probabilities, and the \x3Ci\x3Estudent\x3C/i\x3E on the\n        assistant\x26#39;s. The seed paper asks whether this extra step makes the student harder to fool.\x3C/p\x3E\n      \x3Cp\x3E\x3Cb\x3EThe attacks\x3C/b\x3E (Carlini \x26amp; Wagner) work on the logits, not on the vanishing\n        probabilities, which is why distillation does not stop them. Each looks for the closest image\n        that the model classifies as the target: \x3Cb\x3EL2\x3C/b\x3E minimises the overall size of the change,\n        \x3Cb\x3EL0\x3C/b\x3E the number of pixels changed, \x3Cb\x3EL∞\x3C/b\x3E the largest change of any single pixel.\x3C/p\x3E\n    "))
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+				vgparent.AppendChild(vgn)
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "panel explain"}}}
-			vgparent.AppendChild(vgn)
-			vgn.SetInnerHTML(vugu.HTML("\n      \x3Ch2\x3EWhat is going on?\x3C/h2\x3E\n      \x3Cp\x3E\x3Cb\x3ETemperature.\x3C/b\x3E A network\x26#39;s last layer gives scores (logits) Z; softmax(Z/T) turns them into\n        probabilities. Training at a high temperature T and then using the network at T = 1 makes its\n        answers extremely confident, so the gradients an attacker follows almost vanish.\x3C/p\x3E\n      \x3Cp\x3E\x3Cb\x3EDistillation.\x3C/b\x3E The \x3Ci\x3Eteacher\x3C/i\x3E is trained at T on the true labels. The \x3Ci\x3Eassistant\x3C/i\x3E\n        is trained at the same T on the teacher\x26#39;s soft probabilities, and the \x3Ci\x3Estudent\x3C/i\x3E on the\n        assistant\x26#39;s. The seed paper asks whether this extra step makes the student harder to fool.\x3C/p\x3E\n      \x3Cp\x3E\x3Cb\x3EThe attacks\x3C/b\x3E (Carlini \x26amp; Wagner) work on the logits, not on the vanishing\n        probabilities, which is why distillation does not stop them. Each looks for the closest image\n        that the model classifies as the target: \x3Cb\x3EL2\x3C/b\x3E minimises the overall size of the change,\n        \x3Cb\x3EL0\x3C/b\x3E the number of pixels changed, \x3Cb\x3EL∞\x3C/b\x3E the largest change of any single pixel.\x3C/p\x3E\n    "))
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
 		vgparent.AppendChild(vgn)
 	}
 	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Data: "style", Attr: []vugu.VGAttribute(nil)}
 	{
-		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n* { box-sizing: border-box; }\nbody { margin: 0; font-family: system-ui, -apple-system, \"Segoe UI\", Roboto, sans-serif; background: #f3f4f7; color: #1d2330; }\n.app { max-width: 1280px; margin: 0 auto; padding: 12px 16px 32px; }\n.top h1 { font-size: 1.5rem; margin: 8px 0 4px; }\n.lede { margin: 0 0 12px; color: #4a5263; max-width: 60em; }\n.status { background: #fff3cd; border: 1px solid #e6cf7a; padding: 6px 10px; border-radius: 6px; margin-bottom: 10px; }\n.grid { display: grid; grid-template-columns: minmax(260px, 320px) minmax(260px, 340px) 1fr; gap: 14px; align-items: start; }\n.panel { background: #fff; border-radius: 10px; padding: 12px 14px; box-shadow: 0 1px 3px rgba(0,0,0,.08); min-width: 0; }\n.panel h2 { font-size: 1rem; margin: 4px 0 8px; color: #2f3b52; }\n.panel h2:not(:first-child) { margin-top: 16px; }\n.explain { grid-column: 1 / -1; font-size: .92rem; line-height: 1.45; color: #3a4255; }\n.explain p { margin: 6px 0; }\nbutton { font: inherit; border: 1px solid #c5cad6; background: #fff; border-radius: 6px; padding: 5px 10px; cursor: pointer; }\nbutton:hover { background: #eef1f7; }\nbutton.on { background: #2f5bd3; border-color: #2f5bd3; color: #fff; }\nbutton.go { background: #1f8f4e; border-color: #1f8f4e; color: #fff; }\nbutton.stop { background: #c0392b; border-color: #c0392b; color: #fff; }\nbutton:disabled { opacity: .45; cursor: default; }\n.row { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin: 6px 0; }\n.label { font-size: .85rem; color: #5b6478; min-width: 5.5em; }\n.small { font-size: .8rem; color: #5b6478; }\nimg.px { image-rendering: pixelated; background: #000; border-radius: 4px; }\n@media (max-width: 1000px) { .grid { grid-template-columns: 1fr 1fr; } .wide { grid-column: 1 / -1; } }\n@media (max-width: 640px) { .grid { grid-template-columns: 1fr; } .app { padding: 8px; } .top h1 { font-size: 1.2rem; } }\n", Attr: []vugu.VGAttribute(nil)})
+		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n* { box-sizing: border-box; }\nbody { margin: 0; font-family: system-ui, -apple-system, \"Segoe UI\", Roboto, sans-serif; background: #f3f4f7; color: #1d2330; }\n.app { max-width: 1280px; margin: 0 auto; padding: 12px 16px 32px; }\n.top h1 { font-size: 1.5rem; margin: 8px 0 4px; }\n.lede { margin: 0 0 12px; color: #4a5263; max-width: 60em; }\n.loading { padding: 3em; text-align: center; color: #4a5263; }\n.status { background: #fff3cd; border: 1px solid #e6cf7a; padding: 6px 10px; border-radius: 6px; margin-bottom: 10px; }\n.grid { display: grid; grid-template-columns: minmax(260px, 320px) minmax(260px, 340px) 1fr; gap: 14px; align-items: start; }\n.panel { background: #fff; border-radius: 10px; padding: 12px 14px; box-shadow: 0 1px 3px rgba(0,0,0,.08); min-width: 0; }\n.panel h2 { font-size: 1rem; margin: 4px 0 8px; color: #2f3b52; }\n.panel h2:not(:first-child) { margin-top: 16px; }\n.explain { grid-column: 1 / -1; font-size: .92rem; line-height: 1.45; color: #3a4255; }\n.explain p { margin: 6px 0; }\nbutton { font: inherit; border: 1px solid #c5cad6; background: #fff; border-radius: 6px; padding: 5px 10px; cursor: pointer; }\nbutton:hover { background: #eef1f7; }\nbutton.on { background: #2f5bd3; border-color: #2f5bd3; color: #fff; }\nbutton.go { background: #1f8f4e; border-color: #1f8f4e; color: #fff; }\nbutton.stop { background: #c0392b; border-color: #c0392b; color: #fff; }\nbutton:disabled { opacity: .45; cursor: default; }\n.row { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin: 6px 0; }\n.label { font-size: .85rem; color: #5b6478; min-width: 5.5em; }\n.small { font-size: .8rem; color: #5b6478; }\nimg.px { image-rendering: pixelated; background: #000; border-radius: 4px; }\n@media (max-width: 1200px) { .grid { grid-template-columns: 1fr 1fr; } .wide { grid-column: 1 / -1; } }\n@media (max-width: 640px) { .grid { grid-template-columns: 1fr; } .app { padding: 8px; } .top h1 { font-size: 1.2rem; } }\n", Attr: []vugu.VGAttribute(nil)})
 	}
 	vgout.AppendCSS(vgn)
 	return vgout

@@ -28,10 +28,23 @@ import (
 // correctnessModels is modelDir's tiny chains plus two shipped T=40 models.
 func correctnessModels(t *testing.T) string {
 	t.Helper()
-	dir, _ := modelDir(t)
+	dir, tiny := modelDir(t)
 	man, err := manifest.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The shipped site's seven temperatures, so that the picker is as
+	// crowded as there: tiny teachers at the ones modelDir lacks.
+	_, tinyMeta, err := weights.Load(tiny, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, temp := range []float64{2, 5, 10, 30} {
+		name := manifest.ModelName("mnist", temp, 0)
+		os.WriteFile(filepath.Join(dir, name), tiny, 0o644)
+		m := tinyMeta
+		m.Temperature, m.Step, m.Role = temp, 0, weights.RoleForStep(0)
+		man.Put(manifest.EntryFor(name, m, tiny))
 	}
 	for step := range 2 {
 		name := manifest.ModelName("mnist", 40, step)
@@ -193,7 +206,7 @@ func TestCorrectnessInChromium(t *testing.T) {
 			click(t, ctx, change.sel)
 			time.Sleep(500 * time.Millisecond)
 			if exists(t, ctx, "#result") {
-				t.Fatalf("after a %s change the old result is still shown: %q", change.name, text(ctx, "#result"))
+				t.Errorf("after a %s change the old result is still shown: %q", change.name, text(ctx, "#result"))
 			}
 		}
 		click(t, ctx, "#T1")
@@ -204,14 +217,14 @@ func TestCorrectnessInChromium(t *testing.T) {
 		click(t, ctx, "#T20")
 		waitText(t, ctx, "#modelinfo", "at T=20", 10*time.Second)
 		if exists(t, ctx, "#comparison") {
-			t.Fatal("the T=1 comparison is still shown at T=20")
+			t.Error("the T=1 comparison is still shown at T=20")
 		}
 		setTarget(t, ctx, "5")
 		click(t, ctx, "#run")
 		waitText(t, ctx, "#result", "classified", time.Minute)
 		setTarget(t, ctx, "4")
 		if exists(t, ctx, "#result") {
-			t.Fatal("the result for target 5 is still shown with target 4")
+			t.Error("the result for target 5 is still shown with target 4")
 		}
 	})
 
@@ -231,31 +244,35 @@ func TestCorrectnessInChromium(t *testing.T) {
 		rows := eval[[]string](t, ctx, `[...document.querySelectorAll("#comparison tbody tr")].map(r => r.cells[0].textContent)`)
 		want := []string{"teacher", "assistant", "student", "step 3", "step 4", "step 5", "step 6"}
 		if strings.Join(rows, ",") != strings.Join(want, ",") {
-			t.Fatalf("compared %q, want the chain up to the selected step %q", rows, want)
+			t.Errorf("compared %q, want the chain up to the selected step %q", rows, want)
 		}
 		// The seven networks are the same file: one seven-way tie.
 		if n := eval[int](t, ctx, `document.querySelectorAll("#comparison tbody tr.largest").length`); n != 7 {
-			t.Fatalf("%d rows marked most robust, want all 7 (a tie)", n)
+			t.Errorf("%d rows marked most robust, want all 7 (a tie)", n)
 		}
 		if l := text(ctx, "#legend"); !strings.Contains(l, "tie") {
-			t.Fatalf("legend %q does not mark the tie", l)
+			t.Errorf("legend %q does not mark the tie", l)
 		}
 		live := text(ctx, "#live")
 		if strings.Contains(live, "iteration ") || strings.Contains(live, "binary-search") || !strings.Contains(live, "7 networks") {
-			t.Fatalf("status line after the comparison: %q", live)
+			t.Errorf("status line after the comparison: %q", live)
 		}
-		head := text(ctx, "#comparison thead")
+		head := text(ctx, "#comparison tr")
 		if strings.Contains(head, "time") {
-			t.Fatalf("per-row times of attacks that shared workers: %q", head)
+			t.Errorf("per-row times of attacks that shared workers: %q", head)
 		}
-		for i, name := range want {
-			click(t, ctx, fmt.Sprintf("#row%d", i))
-			waitText(t, ctx, "#watching", name, 5*time.Second)
+		if !exists(t, ctx, "#row0") {
+			t.Error("the comparison's rows cannot be opened")
+		} else {
+			for i, name := range want {
+				click(t, ctx, fmt.Sprintf("#row%d", i))
+				waitText(t, ctx, "#watching", name, 5*time.Second)
+			}
 		}
 		// "Every other class" is nine goals, not one: no comparison.
 		setTarget(t, ctx, "all")
 		if !eval[bool](t, ctx, `document.getElementById("compare").disabled`) {
-			t.Fatal("Compare chain is offered with every other class as the goal")
+			t.Error("Compare chain is offered with every other class as the goal")
 		}
 	})
 
@@ -291,16 +308,15 @@ func TestCorrectnessInChromium(t *testing.T) {
 		eval[bool](t, ctx, `document.getElementById("stop").click(), true`)
 		waitIdle(t, ctx, 20*time.Second)
 		if s := text(ctx, "#status"); strings.Contains(strings.ToLower(s), "stopped") {
-			t.Fatalf("Stop shows the error banner %q", s)
+			t.Errorf("Stop shows the error banner %q", s)
 		}
-		note := waitText(t, ctx, "#stopnote", "Stopped", 5*time.Second)
-		if !strings.Contains(note, "adversarial") {
-			t.Fatalf("stop note %q does not say what the image is", note)
+		if note := text(ctx, "#stopnote"); !strings.Contains(note, "Stopped") || !strings.Contains(note, "adversarial") {
+			t.Errorf("stop note %q does not say what the image is", note)
 		}
 		click(t, ctx, "#g1")
 		time.Sleep(300 * time.Millisecond)
 		if exists(t, ctx, "#stopnote") || text(ctx, "#status") != "" {
-			t.Fatal("the stop note survives a new digit")
+			t.Errorf("the stop note survives a new digit (%q)", text(ctx, "#status"))
 		}
 	})
 
@@ -310,17 +326,18 @@ func TestCorrectnessInChromium(t *testing.T) {
 		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
 		base := eval[[]float64](t, ctx, `taddInput()`)
 		if p := eval[string](t, ctx, `document.getElementById("g0").getAttribute("aria-pressed")||""`); p != "true" {
-			t.Fatalf("the chosen thumbnail is not marked (aria-pressed %q)", p)
+			t.Errorf("the chosen thumbnail is not marked (aria-pressed %q)", p)
 		}
 		if l := text(ctx, "#g0"); !strings.Contains(l, "7") {
-			t.Fatalf("thumbnail 0 has no label of its digit: %q", l)
+			t.Errorf("thumbnail 0 has no label of its digit: %q", l)
 		}
 		draw(t, ctx, [][2]float64{{0.1, 0.9}, {0.3, 0.9}})
 		time.Sleep(300 * time.Millisecond)
 		edited := eval[[]float64](t, ctx, `taddInput()`)
 		for i, v := range base {
 			if v > 0.5 && edited[i] < v {
-				t.Fatalf("a stroke on a gallery digit erased it (pixel %d: %.2f → %.2f)", i, v, edited[i])
+				t.Errorf("a stroke on a gallery digit erased it (pixel %d: %.2f → %.2f)", i, v, edited[i])
+				break
 			}
 		}
 		click(t, ctx, "#undo")
@@ -328,16 +345,20 @@ func TestCorrectnessInChromium(t *testing.T) {
 		undone := eval[[]float64](t, ctx, `taddInput()`)
 		for i, v := range base {
 			if undone[i] != v {
-				t.Fatalf("Undo after a stroke on a gallery digit does not give the digit back (pixel %d: %.2f, want %.2f)", i, undone[i], v)
+				t.Errorf("Undo after a stroke on a gallery digit does not give the digit back (pixel %d: %.2f, want %.2f)", i, undone[i], v)
+				break
 			}
 		}
 	})
 
 	t.Run("labels-and-names", func(t *testing.T) {
 		ctx := open(t)
-		lab := eval[[]float64](t, ctx, `(() => { const l = document.querySelector(".picker .row.choose .label").getBoundingClientRect(), b = document.getElementById("T1").getBoundingClientRect(); return [l.right, b.left]; })()`)
+		// The label's text, not its box: a box too narrow lets the text overflow.
+		lab := eval[[]float64](t, ctx, `(() => { const r = document.createRange(); r.selectNodeContents(document.querySelector(".picker .row.choose .label"));
+			return [r.getBoundingClientRect().right, document.getElementById("T1").getBoundingClientRect().left]; })()`)
+		t.Logf("Temperature label's text ends at %.1f px, the first button begins at %.1f px", lab[0], lab[1])
 		if lab[0] > lab[1] {
-			t.Fatalf("the Temperature label (right edge %.0f) runs under the first button (left edge %.0f)", lab[0], lab[1])
+			t.Errorf("the Temperature label (right edge %.0f) runs under the first button (left edge %.0f)", lab[0], lab[1])
 		}
 		click(t, ctx, "#g0")
 		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
@@ -346,17 +367,17 @@ func TestCorrectnessInChromium(t *testing.T) {
 		waitText(t, ctx, "#result", "classified", time.Minute)
 		waitIdle(t, ctx, time.Minute)
 		if l := text(ctx, "#live"); strings.Contains(l, "linf") || !strings.Contains(l, "L∞") {
-			t.Fatalf("status line %q: internal name instead of L∞", l)
+			t.Errorf("status line %q: internal name instead of L∞", l)
 		}
 		icon, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(async () => { const l = document.querySelector('link[rel~="icon"]'); return !!l && (await fetch(l.href)).ok; })()`, chromedp.EvalAwaitPromise))
 		if err != nil || !icon {
-			t.Fatal("no favicon (the browser's /favicon.ico is a 404)")
+			t.Error("no favicon (the browser's /favicon.ico is a 404)")
 		}
 		if eval[bool](t, ctx, `window.__halfBuilt`) {
-			t.Fatal("the page showed its panels with empty rows while loading")
+			t.Error("the page showed its panels with empty rows while loading")
 		}
 		if m := regexp.MustCompile(`\d\.000\b`).FindString(text(ctx, "#live")); m != "" {
-			t.Fatalf("status %q", text(ctx, "#live"))
+			t.Errorf("status %q", text(ctx, "#live"))
 		}
 	})
 
@@ -368,7 +389,7 @@ func TestCorrectnessInChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 		if w := eval[float64](t, ctx, `document.getElementById("adv").getBoundingClientRect().width`); w < 140 {
-			t.Fatalf("at 1024 px the adversarial image is %.0f px wide", w)
+			t.Errorf("at 1024 px the adversarial image is %.0f px wide", w)
 		}
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2))); err != nil {
 			t.Fatal(err)
@@ -378,9 +399,11 @@ func TestCorrectnessInChromium(t *testing.T) {
 		eval[bool](t, ctx, `document.getElementById("run").scrollIntoView({block: "center"}), true`)
 		eval[bool](t, ctx, `document.getElementById("run").click(), true`)
 		time.Sleep(1500 * time.Millisecond)
-		visible := eval[bool](t, ctx, `[...document.querySelectorAll("#live, #runstatus, #result")].some(e => { const r = e.getBoundingClientRect(); return r.height > 0 && r.top >= 0 && r.bottom <= innerHeight; })`)
-		if !visible {
-			t.Fatal("on a phone nothing of the attack is visible after Run")
+		near := eval[bool](t, ctx, `(() => { const run = document.getElementById("run").getBoundingClientRect();
+			return [...document.querySelectorAll("#live, #runstatus, #result")].some(e => { const r = e.getBoundingClientRect();
+				return r.height > 0 && r.top >= run.bottom && r.top - run.bottom < 150 && r.bottom <= innerHeight; }); })()`)
+		if !near {
+			t.Error("on a phone nothing of the attack shows near the Run button")
 		}
 	})
 }
