@@ -81,6 +81,12 @@ type Live struct {
 	Elapsed time.Duration
 }
 
+// GradientSign names the baseline attack of the kind defensive distillation
+// was designed against (attack.GradientSign: one step along the sign of the
+// input gradient), run beside a C&W attack to show why distillation seemed
+// to work.
+const GradientSign = "fgsm"
+
 // AttackLabel is an attack's name as the page writes it: L2, L0, L∞.
 func AttackLabel(name string) string {
 	switch name {
@@ -90,6 +96,8 @@ func AttackLabel(name string) string {
 		return "L0"
 	case "linf":
 		return "L∞"
+	case GradientSign:
+		return "gradient sign"
 	}
 	return name
 }
@@ -146,6 +154,7 @@ func (l *Live) Describe(running, stopped bool) (who string, details []string) {
 // Outcome is a finished attack on one model.
 type Outcome struct {
 	Model   ModelInfo
+	Attack  string
 	Result  attack.Result
 	Probs   []float32
 	Elapsed time.Duration
@@ -155,13 +164,16 @@ type Outcome struct {
 // and the settings. The page shows a run's results only while all of them
 // are still the page's.
 type Run struct {
-	Input    []float32
-	T        float64
-	Step     int // the chosen network
-	Attack   string
-	Target   string
-	Models   []ModelInfo // the networks attacked, in chain order
-	Parallel int         // how many attacks ran at once
+	Input  []float32
+	T      float64
+	Step   int // the chosen network
+	Attack string
+	Target string
+	Models []ModelInfo // the networks attacked, in chain order
+	// Baseline says the run put the gradient-sign baseline beside Attack
+	// on one network.
+	Baseline bool
+	Parallel int // how many attacks ran at once
 	Elapsed  time.Duration
 }
 
@@ -182,9 +194,12 @@ type App struct {
 	Strokes []data.Stroke
 	Input   []float32 // 28×28, what the model sees
 	Probs   []float32
-	Attack  string // l2, l0, linf
-	Target  string // a class "0".."9", "untargeted", "least", "all" (every other class)
-	Running bool
+	// Sensitivity is the input gradient's size for the chosen model at
+	// T = 1 (see sensitivity): what a gradient-following attack follows.
+	Sensitivity float64
+	Attack      string // l2, l0, linf
+	Target      string // a class "0".."9", "untargeted", "least", "all" (every other class)
+	Running     bool
 	// Live is what the Watch panel shows: the watched attack while a run
 	// goes on, then the opened row's result.
 	Live *Live
@@ -359,10 +374,25 @@ func (a *App) Choose(t float64, step int) {
 	if err != nil {
 		a.Error = err.Error()
 	} else if cur, _ := a.Current(); cur.File == best.File {
-		a.Probs = probabilities(m, a.Input)
+		a.classify(m)
 	}
 	a.Unlock()
 	a.Notify()
+}
+
+// classify computes the chosen model's probabilities and sensitivity for
+// the input. Call with the lock held.
+func (a *App) classify(m *nn.Model) {
+	a.Probs = probabilities(m, a.Input)
+	a.Sensitivity = sensitivity(m, a.Input, nn.Argmax(a.Probs))
+}
+
+// sensitivity is the seed paper's sensitivity (Fig. 4) of one input: the
+// mean |∂F_y/∂x_i| of the probability F_y of class y at T = 1, in float32
+// as the attacker computes it, so that it is 0 when the gradient vanished.
+func sensitivity(m *nn.Model, x []float32, y int) float64 {
+	one := &data.Set{H: 28, W: 28, C: 1, Images: x, Labels: []uint8{uint8(y)}}
+	return metrics.MeasureSensitivity(attack.NewModel(m, 1), one).MeanAmplitude
 }
 
 // probabilities is softmax(Z) of one input at T = 1.
@@ -496,7 +526,7 @@ func (a *App) setInput(x []float32) {
 	a.discard()
 	if cur, ok := a.Current(); ok {
 		if m, ok := a.cache[cur.File]; ok {
-			a.Probs = probabilities(m, x)
+			a.classify(m)
 		}
 	}
 }
@@ -532,7 +562,7 @@ func (a *App) CanCompare() bool { return a.Target != "all" }
 // ComparedModels, in goroutines. Updates arrive through Notify at most
 // every 50 ms per attack, each followed by Yield. Call with the lock held.
 func (a *App) Start(compare bool) {
-	if a.Running || a.Blank() || len(a.Probs) == 0 || (compare && !a.CanCompare()) {
+	if compare && !a.CanCompare() {
 		return
 	}
 	cur, ok := a.Current()
@@ -542,6 +572,25 @@ func (a *App) Start(compare bool) {
 	models := []ModelInfo{cur}
 	if compare {
 		models = a.ComparedModels()
+	}
+	a.start(models, []string{a.Attack}, compare, false)
+}
+
+// StartBaseline runs the gradient-sign baseline and the chosen C&W attack
+// on the chosen network, with the same goal: on a network distilled at a
+// high T the first has no gradient to follow and fails, the second works
+// on the logits and succeeds. Call with the lock held.
+func (a *App) StartBaseline() {
+	cur, ok := a.Current()
+	if !ok || !a.CanCompare() {
+		return
+	}
+	a.start([]ModelInfo{cur}, []string{GradientSign, a.Attack}, false, true)
+}
+
+func (a *App) start(models []ModelInfo, attacks []string, compare, baseline bool) {
+	if a.Running || a.Blank() || len(a.Probs) == 0 {
+		return
 	}
 	label := a.Predicted()
 	goals, err := attack.Goals(a.Target, label, 10, logitsOf(a.Probs), nil)
@@ -554,16 +603,19 @@ func (a *App) Start(compare bool) {
 	a.cancel = cancel
 	a.Running = true
 	a.Compared, a.AllTargets = compare, a.Target == "all"
-	name, x := a.Attack, append([]float32(nil), a.Input...)
+	x := append([]float32(nil), a.Input...)
 	var jobs []Job
 	for _, m := range models {
-		for _, g := range goals {
-			jobs = append(jobs, Job{Model: m, Attack: name, Input: x, Goal: g})
+		for _, name := range attacks {
+			for _, g := range goals {
+				jobs = append(jobs, Job{Model: m, Attack: name, Input: x, Goal: g})
+			}
 		}
 	}
-	a.Ran = &Run{Input: x, T: a.T, Step: a.Step, Attack: name, Target: a.Target, Models: models, Parallel: min(len(jobs), max(1, a.runner().Parallel()))}
+	a.Ran = &Run{Input: x, T: a.T, Step: a.Step, Attack: a.Attack, Target: a.Target, Models: models, Baseline: baseline,
+		Parallel: min(len(jobs), max(1, a.runner().Parallel()))}
 	a.jobLive, a.jobDone = make([]*Live, len(jobs)), make([]bool, len(jobs))
-	a.Live = &Live{Model: models[0].Name(), Target: goals[0].Target, Attack: name, Distance: math.Inf(1), Image: x, Probs: a.Probs}
+	a.Live = &Live{Model: models[0].Name(), Target: goals[0].Target, Attack: jobs[0].Attack, Distance: math.Inf(1), Image: x, Probs: a.Probs}
 	go a.runJobs(ctx, a.run, jobs)
 }
 
@@ -625,6 +677,9 @@ func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, prog
 		return attack.Result{}, fmt.Errorf("input has %d values, the model takes %d", len(job.Input), m.InputSize())
 	}
 	clf := attack.NewModel(m, 1)
+	if job.Attack == GradientSign {
+		return attack.GradientSign(ctx, clf, job.Input, job.Goal)
+	}
 	start := time.Now()
 	last := time.Time{}
 	probs := make([]float32, 10)
@@ -701,18 +756,21 @@ func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
 			p := make([]float32, 10)
 			nn.SoftmaxT(p, res.Logits, 1)
 			a.jobDone[i] = true
-			a.Outcomes = append(a.Outcomes, Outcome{Model: job.Model, Result: res, Probs: p, Elapsed: time.Since(start)})
+			a.Outcomes = append(a.Outcomes, Outcome{Model: job.Model, Attack: job.Attack, Result: res, Probs: p, Elapsed: time.Since(start)})
 			sort.Slice(a.Outcomes, func(i, j int) bool {
 				oi, oj := a.Outcomes[i], a.Outcomes[j]
 				if oi.Model.Step != oj.Model.Step {
 					return oi.Model.Step < oj.Model.Step
+				}
+				if oi.Attack != oj.Attack {
+					return oi.Attack == GradientSign // the baseline first
 				}
 				return oi.Result.Goal.Target < oj.Result.Goal.Target
 			})
 			if w := a.watched(); w != nil {
 				a.Live = w
 			} else {
-				a.Live = outcomeLive(a.Outcomes[len(a.Outcomes)-1], job.Attack)
+				a.Live = outcomeLive(a.Outcomes[len(a.Outcomes)-1])
 			}
 		}()
 	}
@@ -756,7 +814,7 @@ func (a *App) defaultRow() int {
 		}
 	}
 	for i, o := range a.Outcomes {
-		if o.Model.Step == a.Ran.Step {
+		if o.Model.Step == a.Ran.Step && o.Attack == a.Ran.Attack {
 			return i
 		}
 	}
@@ -769,13 +827,13 @@ func (a *App) Open(i int) {
 		return
 	}
 	a.Opened = i
-	a.Live = outcomeLive(a.Outcomes[i], a.Ran.Attack)
+	a.Live = outcomeLive(a.Outcomes[i])
 }
 
 // outcomeLive is a finished attack as the Watch panel shows it.
-func outcomeLive(o Outcome, name string) *Live {
-	return &Live{Model: o.Model.Name(), Target: o.Result.Goal.Target, Attack: name, Iteration: o.Result.Iterations,
-		Image: o.Result.Adversarial, Probs: o.Probs, Best: o.Result.Success, Elapsed: o.Elapsed, Distance: Distance(name, o.Result)}
+func outcomeLive(o Outcome) *Live {
+	return &Live{Model: o.Model.Name(), Target: o.Result.Goal.Target, Attack: o.Attack, Iteration: o.Result.Iterations,
+		Image: o.Result.Adversarial, Probs: o.Probs, Best: o.Result.Success, Elapsed: o.Elapsed, Distance: Distance(o.Attack, o.Result)}
 }
 
 // Marked says which rows of Outcomes the comparison highlights: the
@@ -783,7 +841,7 @@ func outcomeLive(o Outcome, name string) *Live {
 // as infinite), or with every target on one network the nearest targets.
 // Ties are all marked.
 func (a *App) Marked() []bool {
-	if a.Ran == nil || len(a.Outcomes) < 2 {
+	if a.Ran == nil || len(a.Outcomes) < 2 || a.Ran.Baseline {
 		return nil
 	}
 	nearest := a.AllTargets && !a.Compared
@@ -816,6 +874,9 @@ func sameDistance(x, y float64) bool {
 func Distance(name string, r attack.Result) float64 {
 	if !r.Success {
 		return math.Inf(1)
+	}
+	if name == GradientSign {
+		return r.LInf // the step ε
 	}
 	d, _ := metrics.Distance(name, r)
 	return d
@@ -927,7 +988,10 @@ func (a *App) StatusLine() string {
 		}
 	}
 	what := fmt.Sprintf("%s on %d networks at T=%g", AttackLabel(a.Ran.Attack), len(a.Ran.Models), a.Ran.T)
-	if !a.Compared {
+	switch {
+	case a.Ran.Baseline:
+		what = fmt.Sprintf("gradient sign and %s on %s at T=%g", AttackLabel(a.Ran.Attack), a.Ran.Models[0].Name(), a.Ran.T)
+	case !a.Compared:
 		what = fmt.Sprintf("%s against %d target classes on %s", AttackLabel(a.Ran.Attack), n, a.Ran.Models[0].Name())
 	}
 	if a.Running {
@@ -959,7 +1023,7 @@ func (a *App) WatchTitle() string {
 	if a.Running {
 		verb = "Watching"
 	}
-	return fmt.Sprintf("%s: %s at T=%g · %s · goal %s", verb, a.Live.Model, a.Ran.T, AttackLabel(a.Ran.Attack), goal)
+	return fmt.Sprintf("%s: %s at T=%g · %s · goal %s", verb, a.Live.Model, a.Ran.T, AttackLabel(a.Live.Attack), goal)
 }
 
 // ImageCaption says what the Watch panel's second image is. Call with the

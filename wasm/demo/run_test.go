@@ -3,6 +3,8 @@ package demo
 import (
 	"context"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -244,5 +246,62 @@ func TestStopNote(t *testing.T) {
 	a.UseGallery(1)
 	if a.Stopped || a.StopNote() != "" {
 		t.Fatal("the stop note survives a new digit")
+	}
+}
+
+// shipped serves the shipped models and gallery from disk.
+func shipped(t *testing.T) *App {
+	t.Helper()
+	a := New(func(path string) ([]byte, error) {
+		return os.ReadFile(filepath.Join("../..", path))
+	})
+	if err := a.Init(); err != nil {
+		t.Skipf("shipped models: %v", err)
+	}
+	return a
+}
+
+// TestGradientSignFailsWhereCWSucceeds is the lesson's first minute: on the
+// shipped network distilled at T = 40 the input gradient of a gallery digit
+// has vanished and the gradient-sign baseline fails, while C&W L2, working
+// on the logits, succeeds; on the T = 1 teacher the gradient is there and
+// the baseline succeeds too.
+func TestGradientSignFailsWhereCWSucceeds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("attacks on the shipped networks")
+	}
+	a := shipped(t)
+	for _, c := range []struct {
+		temp         float64
+		baselineWins bool
+	}{{40, false}, {1, true}} {
+		a.Choose(c.temp, 0)
+		if a.Error != "" {
+			t.Fatal(a.Error)
+		}
+		a.Lock()
+		a.UseGallery(0)
+		sens := a.Sensitivity
+		a.Attack, a.Target = "l2", "untargeted"
+		a.StartBaseline()
+		a.Unlock()
+		wait(t, a)
+		if len(a.Outcomes) != 2 || a.Outcomes[0].Attack != GradientSign || a.Outcomes[1].Attack != "l2" {
+			t.Fatalf("T=%g: outcomes %+v (%q)", c.temp, a.Outcomes, a.Error)
+		}
+		t.Logf("T=%g: sensitivity %.3g; gradient sign success %v (ε %.3f), L2 success %v (%.3f)", c.temp, sens,
+			a.Outcomes[0].Result.Success, a.Outcomes[0].Result.LInf, a.Outcomes[1].Result.Success, a.Outcomes[1].Result.L2)
+		if got := a.Outcomes[0].Result.Success; got != c.baselineWins {
+			t.Errorf("T=%g: gradient sign success %v, want %v", c.temp, got, c.baselineWins)
+		}
+		if !a.Outcomes[1].Result.Success {
+			t.Errorf("T=%g: C&W L2 failed", c.temp)
+		}
+		if (sens == 0) == c.baselineWins {
+			t.Errorf("T=%g: sensitivity %g", c.temp, sens)
+		}
+		if a.Live == nil || a.Live.Attack != "l2" || a.Marked() != nil {
+			t.Errorf("T=%g: the panel shows %+v after the baseline run; marked %v", c.temp, a.Live, a.Marked())
+		}
 	}
 }
