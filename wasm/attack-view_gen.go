@@ -56,11 +56,11 @@ func (c *AttackView) target() int {
 
 // single says whether the run was one attack, now finished.
 func (c *AttackView) single() bool {
-	return c.App.Ran != nil && !c.App.Running && len(c.App.Outcomes) == 1 && !c.App.Compared && !c.App.AllTargets
+	return c.App.Ran != nil && !c.App.Running && len(c.App.Outcomes) == 1 && !c.App.Compared && !c.App.AllTargets && !c.App.Ran.Baseline
 }
 
 func (c *AttackView) table() bool {
-	return c.App.Ran != nil && (c.App.Compared || c.App.AllTargets) && len(c.App.Outcomes) > 0
+	return c.App.Ran != nil && (c.App.Compared || c.App.AllTargets || c.App.Ran.Baseline) && len(c.App.Outcomes) > 0
 }
 
 func (c *AttackView) resultText(o demo.Outcome) string {
@@ -77,6 +77,9 @@ func (c *AttackView) classText(o demo.Outcome) string {
 }
 
 func (c *AttackView) firstColumn() string {
+	if c.App.Ran != nil && c.App.Ran.Baseline {
+		return "attack"
+	}
 	if c.App.AllTargets && !c.App.Compared {
 		return "target"
 	}
@@ -84,6 +87,9 @@ func (c *AttackView) firstColumn() string {
 }
 
 func (c *AttackView) rowName(o demo.Outcome) string {
+	if c.App.Ran != nil && c.App.Ran.Baseline {
+		return demo.AttackLabel(o.Attack)
+	}
 	if c.App.AllTargets {
 		return fmt.Sprintf("class %d", o.Result.Goal.Target)
 	}
@@ -105,6 +111,33 @@ func (c *AttackView) rowClass(i int) string {
 	return s
 }
 
+// baselineLegend explains a gradient-sign-versus-C&W run in words.
+func (c *AttackView) baselineLegend() string {
+	var fgsm, cw *demo.Outcome
+	for i := range c.App.Outcomes {
+		if c.App.Outcomes[i].Attack == demo.GradientSign {
+			fgsm = &c.App.Outcomes[i]
+		} else {
+			cw = &c.App.Outcomes[i]
+		}
+	}
+	if fgsm == nil || cw == nil {
+		return ""
+	}
+	s := "The gradient-sign step (its ε is the L∞ column) "
+	if fgsm.Result.Success {
+		s += "found an adversarial example: this network's input gradient still points somewhere. "
+	} else {
+		s += "failed: the input gradient is 0 here, so its sign gives no direction at any ε. "
+	}
+	if cw.Result.Success {
+		s += "C&W " + demo.AttackLabel(cw.Attack) + " succeeded: it optimises on the logits, which distillation does not flatten."
+	} else {
+		s += "C&W " + demo.AttackLabel(cw.Attack) + " failed within the browser's budget."
+	}
+	return s + " Try it at T = 1 and at T = 40."
+}
+
 func (c *AttackView) legend() string {
 	n := 0
 	for _, m := range c.App.Marked() {
@@ -121,6 +154,9 @@ func (c *AttackView) legend() string {
 		what = "Highlighted: the target class the network is closest to (the smallest perturbation, in the attack's own measure)" + tie + "."
 	}
 	r := c.App.Ran
+	if r.Baseline {
+		return c.baselineLegend()
+	}
 	return fmt.Sprintf("%s Open a row to see its images. The %d attacks took %.1fs in all, %d at a time (they shared the cores, so no time of each is shown).",
 		what, len(c.App.Outcomes), r.Elapsed.Seconds(), r.Parallel)
 }

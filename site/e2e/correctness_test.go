@@ -376,8 +376,60 @@ func TestCorrectnessInChromium(t *testing.T) {
 		if eval[bool](t, ctx, `window.__halfBuilt`) {
 			t.Error("the page showed its panels with empty rows while loading")
 		}
-		if m := regexp.MustCompile(`\d\.000\b`).FindString(text(ctx, "#live")); m != "" {
-			t.Errorf("status %q", text(ctx, "#live"))
+		// L0 distances are pixel counts, mid-attack too.
+		click(t, ctx, "#T40")
+		waitText(t, ctx, "#modelinfo", "teacher at T=40", 20*time.Second)
+		click(t, ctx, "#atk-l0")
+		click(t, ctx, "#run")
+		waitText(t, ctx, "#live", "iteration", 10*time.Second)
+		seen := ""
+		for running(t, ctx) && seen == "" {
+			if m := regexp.MustCompile(`best distance [^·]*`).FindString(text(ctx, "#live")); m != "" {
+				seen = m
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if seen != "" && !regexp.MustCompile(`^best distance \d+ pixels\s*$`).MatchString(seen) {
+			t.Errorf("L0 distance written as %q", seen)
+		}
+		t.Logf("L0 mid-attack: %q", seen)
+	})
+
+	// The lesson's first minute: what the page is, and on a network
+	// distilled at T = 40 the gradient-sign baseline fails where C&W L2
+	// succeeds, with the vanished input gradient shown.
+	t.Run("lesson-baseline", func(t *testing.T) {
+		ctx := open(t)
+		head := text(ctx, "header")
+		for _, want := range []string{"Mandal", "Papernot", "Carlini", "teacher assistant", "The question"} {
+			if !strings.Contains(head, want) {
+				t.Errorf("the header does not say %q", want)
+			}
+		}
+		links := eval[string](t, ctx, `[...document.querySelectorAll("header a")].map(a => a.href).join(" ")`)
+		for _, want := range []string{"2305.08076", "1511.04508", "1608.04644"} {
+			if !strings.Contains(links, want) {
+				t.Errorf("no link to arXiv %s in %q", want, links)
+			}
+		}
+		if n := eval[int](t, ctx, `document.querySelectorAll(".chain button").length`); n != 3 {
+			t.Errorf("the chain diagram at T=1 has %d networks, want 3", n)
+		}
+		click(t, ctx, "#g0")
+		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
+		t1 := waitText(t, ctx, "#sensitivity", "×10", 5*time.Second)
+		click(t, ctx, "#T40")
+		waitText(t, ctx, "#modelinfo", "teacher at T=40", 20*time.Second)
+		t40 := waitText(t, ctx, "#sensitivity", "vanished", 5*time.Second)
+		t.Logf("sensitivity of gallery digit 0: %q at T=1, %q at T=40", strings.TrimSpace(t1), strings.TrimSpace(t40))
+		click(t, ctx, "#baseline")
+		waitIdle(t, ctx, 2*time.Minute)
+		rows := eval[[]string](t, ctx, `[...document.querySelectorAll("#comparison tbody tr")].map(r => r.cells[0].textContent + "|" + r.cells[1].textContent)`)
+		if len(rows) != 2 || rows[0] != "gradient sign|failed" || !strings.HasPrefix(rows[1], "L2|→ ") {
+			t.Fatalf("gradient sign vs C&W at T=40: %q", rows)
+		}
+		if l := text(ctx, "#legend"); !strings.Contains(l, "gradient is 0") {
+			t.Errorf("legend %q", l)
 		}
 	})
 

@@ -1063,3 +1063,19 @@ func (a *App) StopNote() string {
 	}
 	return s + ", before any adversarial example was found: the image is the search's last step, and it is not adversarial."
 }
+
+// SensitivityText writes a sensitivity for the page: in powers of ten, or
+// for 0 that the gradient vanished (every component rounded to 0 in float32).
+func SensitivityText(v float64) string {
+	if v == 0 {
+		return "0: the gradient has vanished"
+	}
+	e := int(math.Floor(math.Log10(v)))
+	m := v / math.Pow(10, float64(e))
+	sup := map[rune]rune{'-': '⁻', '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹'}
+	var exp []rune
+	for _, r := range fmt.Sprint(e) {
+		exp = append(exp, sup[r])
+	}
+	return fmt.Sprintf("%.1f×10%s", m, string(exp))
+}

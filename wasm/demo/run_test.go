@@ -305,3 +305,14 @@ func TestGradientSignFailsWhereCWSucceeds(t *testing.T) {
 		}
 	}
 }
+
+func TestSensitivityText(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		want string
+	}{{0, "0: the gradient has vanished"}, {5.94e-14, "5.9×10⁻¹⁴"}, {1e-3, "1.0×10⁻³"}, {0.25, "2.5×10⁻¹"}, {3, "3.0×10⁰"}} {
+		if got := SensitivityText(c.v); got != c.want {
+			t.Errorf("%g: %q, want %q", c.v, got, c.want)
+		}
+	}
+}
