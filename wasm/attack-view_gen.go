@@ -111,6 +111,50 @@ func (c *AttackView) rowClass(i int) string {
 	return s
 }
 
+func (c *AttackView) marginNote() string {
+	if c.App.Live.Best && c.App.Live.Margin.By < 1 {
+		return " — just past the boundary: with κ = 0 the attack stops at the first change that flips the answer, so it ends near 50/50."
+	}
+	return ""
+}
+
+func (c *AttackView) transferText() string {
+	n, fooled := 0, 0
+	for _, r := range c.App.Transfer() {
+		if r.Loaded {
+			n++
+			if r.Fooled {
+				fooled++
+			}
+		}
+	}
+	return fmt.Sprintf("The adversarial image above, classified by every network of the chain at T=%g and by the T=1 teacher: %d of %d are fooled.", c.App.Ran.T, fooled, n)
+}
+
+func (c *AttackView) fooledClass(r demo.TransferRow) string {
+	if r.Fooled {
+		return "fooled"
+	}
+	return ""
+}
+
+func (c *AttackView) transferClass(r demo.TransferRow) string {
+	if !r.Loaded {
+		return "loading…"
+	}
+	if r.Fooled {
+		return fmt.Sprintf("%d (fooled)", r.Predicted)
+	}
+	return fmt.Sprintf("%d (not fooled)", r.Predicted)
+}
+
+func (c *AttackView) transferProb(r demo.TransferRow) string {
+	if !r.Loaded {
+		return ""
+	}
+	return fmt.Sprintf("%.1f%%", 100*r.Prob)
+}
+
 // baselineLegend explains a gradient-sign-versus-C&W run in words.
 func (c *AttackView) baselineLegend() string {
 	var fgsm, cw *demo.Outcome
@@ -285,6 +329,25 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
+		if c.App.Live != nil && c.App.Ran != nil && c.App.Live.Margin.Second != c.App.Live.Margin.Top {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "livemargin"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "small"}}}
+			vgparent.AppendChild(vgn)
+			vgn.SetInnerHTML("Logits of this image: " + c.App.Live.Margin.String() + c.marginNote())
+		}
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
+		if c.App.Ran == nil {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "small hint"}}}
+			vgparent.AppendChild(vgn)
+			{
+				vgparent := vgn
+				_ = vgparent
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Press Run: the attack's search shows here as it goes, with the image's probabilities and logits."}
+				vgparent.AppendChild(vgn)
+			}
+		}
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
 		if c.single() {
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "result"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "result"}, vugu.VGAttribute{Namespace: "", Key: "aria-live", Val: "polite"}}}
 			vgparent.AppendChild(vgn)
@@ -448,12 +511,91 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgparent.AppendChild(vgn)
 			vgn.SetInnerHTML(c.legend())
 		}
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
+		if len(c.App.Transfer()) > 0 {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "transfer"}}}
+			vgparent.AppendChild(vgn)
+			{
+				vgparent := vgn
+				_ = vgparent
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute(nil)}
+				vgparent.AppendChild(vgn)
+				vgn.SetInnerHTML(vugu.HTML("Does it transfer?"))
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "small"}}}
+				vgparent.AppendChild(vgn)
+				vgn.SetInnerHTML(c.transferText())
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "table", Attr: []vugu.VGAttribute(nil)}
+				vgparent.AppendChild(vgn)
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "thead", Attr: []vugu.VGAttribute(nil)}
+					vgparent.AppendChild(vgn)
+					vgn.SetInnerHTML(vugu.HTML("\x3Ctr\x3E\x3Cth\x3Enetwork\x3C/th\x3E\x3Cth\x3Eclassifies it as\x3C/th\x3E\x3Cth\x3Eprobability\x3C/th\x3E\x3C/tr\x3E"))
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tbody", Attr: []vugu.VGAttribute(nil)}
+					vgparent.AppendChild(vgn)
+					{
+						vgparent := vgn
+						_ = vgparent
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+						vgparent.AppendChild(vgn)
+						for vgiterkeyt, r := range c.App.Transfer() {
+							var vgiterkey interface{} = vgiterkeyt
+							_ = vgiterkey
+							r := r
+							_ = r
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tr", Attr: []vugu.VGAttribute(nil)}
+							vgparent.AppendChild(vgn)
+							vgn.AddAttrInterface("class", c.fooledClass(r))
+							{
+								vgparent := vgn
+								_ = vgparent
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
+								vgparent.AppendChild(vgn)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(fmt.Sprintf("%s at T=%g", r.Model.Name(), r.Model.Temperature))
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
+								vgparent.AppendChild(vgn)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(c.transferClass(r))
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
+								vgparent.AppendChild(vgn)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(c.transferProb(r))
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+								vgparent.AppendChild(vgn)
+							}
+						}
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+						vgparent.AppendChild(vgn)
+					}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+					vgparent.AppendChild(vgn)
+				}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+				vgparent.AppendChild(vgn)
+			}
+		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
 		vgparent.AppendChild(vgn)
 	}
 	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Data: "style", Attr: []vugu.VGAttribute(nil)}
 	{
-		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.watching { font-size: .85rem; color: #2f3b52; margin: 0 0 6px; font-weight: 600; }\n.images { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }\n.images figure { margin: 0; text-align: center; }\n.images img { width: 100%; max-width: 220px; aspect-ratio: 1; outline: 1px solid #d5d9e2; }\n.images figcaption { font-size: .8rem; color: #4a5263; }\n.live { margin: 8px 0 2px; font-variant-numeric: tabular-nums; font-size: .9rem; }\n.note { margin: 6px 0; font-size: .85rem; color: #2f3b52; background: #eef1f7; border-left: 3px solid #8a94a8; padding: 6px 8px; border-radius: 4px; }\n.dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; background: #c0392b; margin-right: 6px; animation: blink 1s infinite; }\n@keyframes blink { 50% { opacity: .2; } }\n.result { margin-top: 8px; font-size: .9rem; }\n.ok { color: #1a7a42; margin-right: 8px; }\n.bad { color: #b03427; margin-right: 8px; }\ntable { border-collapse: collapse; margin-top: 10px; font-size: .88rem; width: 100%; }\ntd, th { padding: 4px 6px; border-bottom: 1px solid #e3e6ee; text-align: left; font-variant-numeric: tabular-nums; }\ntr.largest td { background: #e7f5ec; font-weight: 600; }\ntr.opened td:first-child { box-shadow: inset 4px 0 0 #2f5bd3; }\ntr.opened .rowbtn { background: #2f5bd3; border-color: #2f5bd3; color: #fff; }\n.rowbtn { padding: 2px 8px; font-weight: inherit; }\n", Attr: []vugu.VGAttribute(nil)})
+		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.watching { font-size: .85rem; color: #2f3b52; margin: 0 0 6px; font-weight: 600; }\n.images { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }\n.images figure { margin: 0; text-align: center; }\n.images img { width: 100%; max-width: 220px; aspect-ratio: 1; outline: 1px solid #d5d9e2; }\n.images figcaption { font-size: .8rem; color: #4a5263; }\n.live { margin: 8px 0 2px; font-variant-numeric: tabular-nums; font-size: .9rem; }\n.note { margin: 6px 0; font-size: .85rem; color: #2f3b52; background: #eef1f7; border-left: 3px solid #8a94a8; padding: 6px 8px; border-radius: 4px; }\n.dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; background: #c0392b; margin-right: 6px; animation: blink 1s infinite; }\n@keyframes blink { 50% { opacity: .2; } }\n.result { margin-top: 8px; font-size: .9rem; }\n.ok { color: #1a7a42; margin-right: 8px; }\n.bad { color: #b03427; margin-right: 8px; }\ntable { border-collapse: collapse; margin-top: 10px; font-size: .88rem; width: 100%; }\ntd, th { padding: 4px 6px; border-bottom: 1px solid #e3e6ee; text-align: left; font-variant-numeric: tabular-nums; }\n#transfer h3 { font-size: .95rem; margin: 14px 0 2px; }\ntr.fooled td:nth-child(2) { color: #b03427; font-weight: 600; }\n.hint { margin-top: 8px; }\ntr.largest td { background: #e7f5ec; font-weight: 600; }\ntr.opened td:first-child { box-shadow: inset 4px 0 0 #2f5bd3; }\ntr.opened .rowbtn { background: #2f5bd3; border-color: #2f5bd3; color: #fff; }\n.rowbtn { padding: 2px 8px; font-weight: inherit; }\n", Attr: []vugu.VGAttribute(nil)})
 	}
 	vgout.AppendCSS(vgn)
 	return vgout

@@ -298,6 +298,9 @@ func TestCorrectnessInChromium(t *testing.T) {
 			time.Sleep(30 * time.Millisecond)
 		}
 		t.Logf("%d samples showed the best adversarial so far", seen)
+		if cap, top := text(ctx, "#advcap"), eval[int](t, ctx, watchTop); !strings.Contains(cap, "adversarial example") || top == 7 {
+			t.Fatalf("after the attack the image is captioned %q and the bars say %d", cap, top)
+		}
 	})
 
 	// Stop: a neutral note in the Watch panel that says what the image is,
@@ -430,6 +433,27 @@ func TestCorrectnessInChromium(t *testing.T) {
 		}
 		if l := text(ctx, "#legend"); !strings.Contains(l, "gradient is 0") {
 			t.Errorf("legend %q", l)
+		}
+	})
+
+	// After an attack: the logit margin, and the adversarial image
+	// classified by the whole chain at that T and the T=1 teacher.
+	t.Run("margin-and-transfer", func(t *testing.T) {
+		ctx := open(t)
+		click(t, ctx, "#T20")
+		waitText(t, ctx, "#modelinfo", "at T=20", 10*time.Second)
+		click(t, ctx, "#g0")
+		waitText(t, ctx, "#margin", "7 leads", 10*time.Second)
+		setTarget(t, ctx, "3")
+		click(t, ctx, "#run")
+		waitText(t, ctx, "#result", "classified 3", time.Minute)
+		waitText(t, ctx, "#livemargin", "3 leads", 5*time.Second)
+		waitFor(t, ctx, "every network classified the adversarial image", 30*time.Second, func() bool {
+			return eval[int](t, ctx, `document.querySelectorAll("#transfer tbody tr").length`) == 8 && !strings.Contains(text(ctx, "#transfer"), "loading")
+		})
+		// The test chain's networks are one file: all are fooled into a 3.
+		if n := strings.Count(text(ctx, "#transfer"), "3 (fooled)"); n != 8 {
+			t.Fatalf("transfer table %q", text(ctx, "#transfer"))
 		}
 	})
 

@@ -78,6 +78,7 @@ type Live struct {
 	Image   []float32
 	Probs   []float32
 	Best    bool
+	Margin  Margin // Image's logit margin
 	Elapsed time.Duration
 }
 
@@ -197,9 +198,11 @@ type App struct {
 	// Sensitivity is the input gradient's size for the chosen model at
 	// T = 1 (see sensitivity): what a gradient-following attack follows.
 	Sensitivity float64
-	Attack      string // l2, l0, linf
-	Target      string // a class "0".."9", "untargeted", "least", "all" (every other class)
-	Running     bool
+	// Margin is the chosen model's logit margin for the input.
+	Margin  Margin
+	Attack  string // l2, l0, linf
+	Target  string // a class "0".."9", "untargeted", "least", "all" (every other class)
+	Running bool
 	// Live is what the Watch panel shows: the watched attack while a run
 	// goes on, then the opened row's result.
 	Live *Live
@@ -218,6 +221,10 @@ type App struct {
 	run     int
 	jobLive []*Live // the run's jobs' last reports
 	jobDone []bool
+	// Transfer's last rows, for transferFor with transferLoaded networks.
+	transferFor    *Live
+	transferLoaded int
+	transfer       []TransferRow
 
 	// Compared and AllTargets say how the last run was started: on the
 	// chain up to the chosen network, and against every other class.
@@ -384,7 +391,36 @@ func (a *App) Choose(t float64, step int) {
 // the input. Call with the lock held.
 func (a *App) classify(m *nn.Model) {
 	a.Probs = probabilities(m, a.Input)
+	a.Margin = MarginOf(m.Forward(a.Input, 1, false))
 	a.Sensitivity = sensitivity(m, a.Input, nn.Argmax(a.Probs))
+}
+
+// Margin is how far the top logit leads the runner-up: the distance from
+// the decision boundary in the network's own units. Softmax at T = 1 turns
+// any margin over about 17 into 100.0%; the logits still tell them apart.
+type Margin struct {
+	Top, Second int
+	By          float64
+}
+
+// MarginOf finds the top two logits of z.
+func MarginOf(z []float32) Margin {
+	if len(z) < 2 {
+		return Margin{}
+	}
+	top := nn.Argmax(z)
+	second := -1
+	for i, v := range z {
+		if i != top && (second < 0 || v > z[second]) {
+			second = i
+		}
+	}
+	return Margin{top, second, float64(z[top] - z[second])}
+}
+
+// String puts the margin into words.
+func (m Margin) String() string {
+	return fmt.Sprintf("%d leads %d by %.2f", m.Top, m.Second, m.By)
 }
 
 // sensitivity is the seed paper's sensitivity (Fig. 4) of one input: the
@@ -699,7 +735,7 @@ func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, prog
 		nn.SoftmaxT(probs, z, 1)
 		progress(Live{Model: job.Model.Name(), Target: job.Goal.Target, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const, BinaryStep: s.BinaryStep, Tau: s.Tau,
 			Allowed: s.Allowed, Distance: s.BestDist, Image: append([]float32(nil), img...),
-			Probs: append([]float32(nil), probs...), Best: s.Best != nil, Elapsed: time.Since(start)})
+			Probs: append([]float32(nil), probs...), Best: s.Best != nil, Margin: MarginOf(z), Elapsed: time.Since(start)})
 		if yield != nil {
 			yield()
 		}
@@ -788,7 +824,88 @@ func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
 	}
 	if len(a.Outcomes) > 0 {
 		a.Open(a.defaultRow())
+		go a.loadTransferModels(run)
 	}
+}
+
+// transferModels are the networks Transfer classifies with: the chain at
+// the run's T, and the T = 1 teacher. Call with the lock held.
+func (a *App) transferModels() []ModelInfo {
+	if a.Ran == nil {
+		return nil
+	}
+	var out []ModelInfo
+	for _, m := range a.Models {
+		if m.Temperature == a.Ran.T || (m.Temperature == 1 && m.Step == 0) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// loadTransferModels fetches the networks Transfer needs that the page has
+// not loaded yet (attacks ran in Web Workers, with their own copies).
+func (a *App) loadTransferModels(run int) {
+	a.Lock()
+	models := a.transferModels()
+	a.Unlock()
+	for _, m := range models {
+		a.Lock()
+		stale := a.run != run
+		a.Unlock()
+		if stale {
+			return
+		}
+		if _, err := a.model(m); err != nil {
+			a.Lock()
+			a.Error = err.Error()
+			a.Unlock()
+			return
+		}
+		a.Notify()
+	}
+}
+
+// TransferRow is how one network classifies the shown adversarial image.
+type TransferRow struct {
+	Model     ModelInfo
+	Loaded    bool
+	Predicted int
+	Prob      float32
+	Fooled    bool // the network does not give the original's class
+}
+
+// Transfer classifies the shown adversarial image with every network of
+// the chain at the run's T and with the T = 1 teacher: does an example
+// found on one network fool the others? Nil while a run goes on or when
+// the shown image is not adversarial. Call with the lock held.
+func (a *App) Transfer() []TransferRow {
+	if a.Running || a.Ran == nil || a.Live == nil || !a.Live.Best || a.Opened < 0 || a.Opened >= len(a.Outcomes) {
+		return nil
+	}
+	models := a.transferModels()
+	loaded := 0
+	for _, m := range models {
+		if _, ok := a.cache[m.File]; ok {
+			loaded++
+		}
+	}
+	if a.transferFor == a.Live && a.transferLoaded == loaded {
+		return a.transfer // the page renders often; classify once
+	}
+	label := a.Outcomes[a.Opened].Result.Goal.Label
+	var rows []TransferRow
+	for _, m := range models {
+		r := TransferRow{Model: m}
+		if net, ok := a.cache[m.File]; ok {
+			p := probabilities(net, a.Live.Image)
+			r.Loaded, r.Predicted = true, nn.Argmax(p)
+			r.Prob, r.Fooled = p[r.Predicted], r.Predicted != label
+		}
+		rows = append(rows, r)
+	}
+	a.transferFor, a.transferLoaded, a.transfer = a.Live, loaded, rows
+	return rows
 }
 
 // watched is the report the Watch panel follows while a run goes on: the
@@ -833,7 +950,8 @@ func (a *App) Open(i int) {
 // outcomeLive is a finished attack as the Watch panel shows it.
 func outcomeLive(o Outcome) *Live {
 	return &Live{Model: o.Model.Name(), Target: o.Result.Goal.Target, Attack: o.Attack, Iteration: o.Result.Iterations,
-		Image: o.Result.Adversarial, Probs: o.Probs, Best: o.Result.Success, Elapsed: o.Elapsed, Distance: Distance(o.Attack, o.Result)}
+		Image: o.Result.Adversarial, Probs: o.Probs, Best: o.Result.Success, Margin: MarginOf(o.Result.Logits), Elapsed: o.Elapsed,
+		Distance: Distance(o.Attack, o.Result)}
 }
 
 // Marked says which rows of Outcomes the comparison highlights: the
@@ -929,12 +1047,13 @@ type liveJSON struct {
 	Image      []float32     `json:"image"`
 	Probs      []float32     `json:"probs"`
 	Best       bool          `json:"best"`
+	Margin     Margin        `json:"margin"`
 	Elapsed    time.Duration `json:"elapsed_ns"`
 }
 
 // MarshalJSON encodes l, with an infinite Distance as null.
 func (l Live) MarshalJSON() ([]byte, error) {
-	w := liveJSON{l.Model, l.Target, l.Attack, l.Iteration, l.Const, l.BinaryStep, l.Tau, l.Allowed, nil, l.Image, l.Probs, l.Best, l.Elapsed}
+	w := liveJSON{l.Model, l.Target, l.Attack, l.Iteration, l.Const, l.BinaryStep, l.Tau, l.Allowed, nil, l.Image, l.Probs, l.Best, l.Margin, l.Elapsed}
 	if !math.IsInf(l.Distance, 0) && !math.IsNaN(l.Distance) {
 		w.Distance = &l.Distance
 	}
@@ -947,7 +1066,7 @@ func (l *Live) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*l = Live{w.Model, w.Target, w.Attack, w.Iteration, w.Const, w.BinaryStep, w.Tau, w.Allowed, math.Inf(1), w.Image, w.Probs, w.Best, w.Elapsed}
+	*l = Live{w.Model, w.Target, w.Attack, w.Iteration, w.Const, w.BinaryStep, w.Tau, w.Allowed, math.Inf(1), w.Image, w.Probs, w.Best, w.Margin, w.Elapsed}
 	if w.Distance != nil {
 		l.Distance = *w.Distance
 	}

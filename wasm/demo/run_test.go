@@ -316,3 +316,51 @@ func TestSensitivityText(t *testing.T) {
 		}
 	}
 }
+
+func TestMarginOf(t *testing.T) {
+	m := MarginOf([]float32{1, 9, 3, 8.5})
+	if m.Top != 1 || m.Second != 3 || math.Abs(m.By-0.5) > 1e-6 || m.String() != "1 leads 3 by 0.50" {
+		t.Fatalf("%+v %q", m, m)
+	}
+}
+
+// TestTransfer: after an attack, every network of the chain at that T
+// (and the T = 1 teacher) classifies the adversarial image.
+func TestTransfer(t *testing.T) {
+	a := ready(t)
+	a.Choose(20, 0)
+	a.UseGallery(0)
+	a.Lock()
+	a.Target = "3"
+	a.Start(false)
+	a.Unlock()
+	wait(t, a)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		a.Lock()
+		rows := a.Transfer()
+		a.Unlock()
+		loaded := 0
+		for _, r := range rows {
+			if r.Loaded {
+				loaded++
+			}
+		}
+		if len(rows) == 4 && loaded == 4 {
+			for _, r := range rows {
+				// Every network is the same file: all are fooled into a 3.
+				if r.Predicted != 3 || !r.Fooled {
+					t.Fatalf("%s at T=%g: %+v", r.Model.Name(), r.Model.Temperature, r)
+				}
+			}
+			if rows[0].Model.Temperature != 1 {
+				t.Fatalf("first row %+v, want the T=1 teacher", rows[0].Model)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("transfer rows %+v", rows)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
