@@ -11,6 +11,8 @@ import js "github.com/vugu/vugu/js"
 import "log"
 
 import (
+	"math"
+
 	"github.com/tadd-project/tadd/wasm/demo"
 )
 
@@ -109,6 +111,27 @@ func (c *AttackView) rowClass(i int) string {
 		s += " opened"
 	}
 	return s
+}
+
+func (c *AttackView) heatCaption() string {
+	d := demo.LargestChange(c.adv(), c.orig())
+	if d == 0 {
+		return "change (none)"
+	}
+	return fmt.Sprintf("change, amplified: full blue −%.2f, full red +%.2f", d, d)
+}
+
+// changeNumbers measures the shown change in the three norms.
+func (c *AttackView) changeNumbers() string {
+	x, adv := c.orig(), c.adv()
+	l0, l2 := 0, 0.0
+	for i := range min(len(x), len(adv)) {
+		if d := float64(adv[i] - x[i]); d != 0 {
+			l0++
+			l2 += d * d
+		}
+	}
+	return fmt.Sprintf("Change: L0 %d pixels · L2 %.3f · L∞ %.3f.", l0, math.Sqrt(l2), demo.LargestChange(adv, x))
 }
 
 func (c *AttackView) marginNote() string {
@@ -269,9 +292,9 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "heat"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "px"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: "the change: blue darker, red brighter"}}}
 				vgparent.AppendChild(vgn)
 				vgn.AddAttrInterface("src", demo.HeatPNG(c.adv(), c.orig()))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "figcaption", Attr: []vugu.VGAttribute(nil)}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "figcaption", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "heatcap"}}}
 				vgparent.AppendChild(vgn)
-				vgn.SetInnerHTML(vugu.HTML("change (blue −, red +)"))
+				vgn.SetInnerHTML(c.heatCaption())
 			}
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 			vgparent.AppendChild(vgn)
@@ -295,6 +318,45 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute(nil)}
 				vgparent.AppendChild(vgn)
 				vgn.SetInnerHTML(c.App.StatusLine())
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+				vgparent.AppendChild(vgn)
+			}
+		}
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
+		if c.App.Live != nil && c.App.Live.Best && !c.App.Running {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "row small"}}}
+			vgparent.AppendChild(vgn)
+			{
+				vgparent := vgn
+				_ = vgparent
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "changenums"}}}
+				vgparent.AppendChild(vgn)
+				vgn.SetInnerHTML(c.changeNumbers())
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "download"}, vugu.VGAttribute{Namespace: "", Key: "download", Val: "tadd-original-adversarial-change-28px.png"}}}
+				vgparent.AppendChild(vgn)
+				vgn.AddAttrInterface("href", demo.StripPNG(c.orig(), c.adv(), 1))
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "PNG 84×28"}
+					vgparent.AppendChild(vgn)
+				}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "download10"}, vugu.VGAttribute{Namespace: "", Key: "download", Val: "tadd-original-adversarial-change.png"}}}
+				vgparent.AppendChild(vgn)
+				vgn.AddAttrInterface("href", demo.StripPNG(c.orig(), c.adv(), 10))
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "PNG ×10"}
+					vgparent.AppendChild(vgn)
+				}
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 				vgparent.AppendChild(vgn)
 			}

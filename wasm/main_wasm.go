@@ -7,6 +7,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"syscall/js"
 
 	"github.com/vugu/vugu"
@@ -184,7 +186,9 @@ func main() {
 		}
 		app.Notify()
 		app.Lock()
-		t, step := app.T, app.Step
+		// A shared link's state (see syncURL).
+		q, _ := url.ParseQuery(strings.TrimPrefix(js.Global().Get("location").Get("search").String(), "?"))
+		t, step := app.ApplyQuery(q)
 		app.Unlock()
 		app.Choose(t, step)
 		js.Global().Get("document").Get("body").Call("setAttribute", "data-ready", "1")
@@ -194,5 +198,30 @@ func main() {
 		if err := renderer.Render(buildEnv.RunBuild(root)); err != nil {
 			panic(err)
 		}
+		syncURL(app)
+	}
+}
+
+// syncURL keeps the address bar's query equal to the page's state
+// (demo.App.Query), keeping other parameters (kernels, workers), so that
+// the address is a link to what the visitor sees.
+func syncURL(app *demo.App) {
+	app.Lock()
+	if len(app.Models) == 0 || app.Loading {
+		app.Unlock()
+		return
+	}
+	state := app.Query()
+	app.Unlock()
+	loc := js.Global().Get("location")
+	q, _ := url.ParseQuery(strings.TrimPrefix(loc.Get("search").String(), "?"))
+	for _, k := range []string{"T", "net", "attack", "target", "digit"} {
+		q.Del(k)
+	}
+	for k, v := range state {
+		q[k] = v
+	}
+	if want := "?" + q.Encode(); want != loc.Get("search").String() {
+		js.Global().Get("history").Call("replaceState", nil, "", want)
 	}
 }

@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
+	"image/png"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -126,13 +129,15 @@ func TestCorrectnessInChromium(t *testing.T) {
 	buildSite(t, siteDir)
 	srv := httptest.NewServer(serve.New(os.DirFS(siteDir), os.DirFS(correctnessModels(t))))
 	defer srv.Close()
+	var openAt func(t *testing.T, path string) context.Context
 	bctx, cancel := browser(t)
 	defer cancel()
 	if err := chromedp.Do(bctx); err != nil { // start the browser once
 		t.Fatal(err)
 	}
 	// open gives a subtest a fresh tab on the page, ready, at 1280×900.
-	open := func(t *testing.T) context.Context {
+	open := func(t *testing.T) context.Context { return openAt(t, "/?workers=2") }
+	openAt = func(t *testing.T, path string) context.Context {
 		ctx, cancel := chromedp.NewContext(bctx)
 		t.Cleanup(cancel)
 		if err := chromedp.Do(ctx); err != nil {
@@ -141,7 +146,7 @@ func TestCorrectnessInChromium(t *testing.T) {
 		if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: halfBuilt}); err != nil {
 			t.Fatal(err)
 		}
-		err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(srv.URL+"/?workers=2"), chromedp.WaitVisible(`body[data-ready="1"]`))
+		err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(srv.URL+path), chromedp.WaitVisible(`body[data-ready="1"]`))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -454,6 +459,45 @@ func TestCorrectnessInChromium(t *testing.T) {
 		// The test chain's networks are one file: all are fooled into a 3.
 		if n := strings.Count(text(ctx, "#transfer"), "3 (fooled)"); n != 8 {
 			t.Fatalf("transfer table %q", text(ctx, "#transfer"))
+		}
+	})
+
+	// A link restores the state; the address follows the page; the
+	// download is a PNG of the three images, 28 px and enlarged.
+	t.Run("share-and-download", func(t *testing.T) {
+		ctx := openAt(t, "/?workers=2&T=20&net=6&attack=linf&target=3&digit=0")
+		waitText(t, ctx, "#modelinfo", "step 6 at T=20", 10*time.Second)
+		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
+		if p := eval[string](t, ctx, `document.getElementById("atk-linf").getAttribute("aria-pressed")`); p != "true" {
+			t.Errorf("attack from the link not chosen (aria-pressed %q)", p)
+		}
+		if v := eval[string](t, ctx, `document.getElementById("target").value`); v != "3" {
+			t.Errorf("target from the link: %q", v)
+		}
+		click(t, ctx, "#T1")
+		waitText(t, ctx, "#modelinfo", "at T=1", 10*time.Second)
+		waitFor(t, ctx, "the address follows the page", 5*time.Second, func() bool {
+			q := eval[string](t, ctx, `location.search`)
+			return strings.Contains(q, "T=1&") && strings.Contains(q, "workers=2") && strings.Contains(q, "attack=linf")
+		})
+		click(t, ctx, "#run")
+		waitText(t, ctx, "#result", "classified 3", time.Minute)
+		for _, d := range []struct {
+			sel  string
+			w, h int
+		}{{"#download", 84, 28}, {"#download10", 840, 280}} {
+			href := eval[string](t, ctx, fmt.Sprintf(`document.querySelector(%q).href`, d.sel))
+			b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(href, "data:image/png;base64,"))
+			if err != nil {
+				t.Fatalf("%s: %v", d.sel, err)
+			}
+			img, err := png.Decode(bytes.NewReader(b))
+			if err != nil || img.Bounds().Dx() != d.w || img.Bounds().Dy() != d.h {
+				t.Fatalf("%s: %v, %v, want %dx%d", d.sel, err, img.Bounds(), d.w, d.h)
+			}
+		}
+		if n := text(ctx, "#changenums"); !strings.Contains(n, "L0 ") || !strings.Contains(n, "pixels") {
+			t.Errorf("change numbers %q", n)
 		}
 	})
 

@@ -15,8 +15,10 @@ import (
 	"image"
 	"image/png"
 	"math"
+	"net/url"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -1016,12 +1018,14 @@ func PNG(x []float32) string {
 	return dataURL(render.Image(x, 28, 28, 1, 1))
 }
 
-// HeatPNG returns a data URL of the perturbation adv − x as a diverging map.
+// HeatPNG returns a data URL of the perturbation adv − x as a diverging map,
+// amplified to full contrast: full colour is the largest change
+// (LargestChange).
 func HeatPNG(adv, x []float32) string {
 	if len(adv) != 784 || len(x) != 784 {
 		return PNG(nil)
 	}
-	return dataURL(render.Perturbation(adv, x, 28, 28, 1, 1, 1))
+	return dataURL(render.Perturbation(adv, x, 28, 28, 1, 1, 0))
 }
 
 func dataURL(img *image.RGBA) string {
@@ -1197,4 +1201,69 @@ func SensitivityText(v float64) string {
 		exp = append(exp, sup[r])
 	}
 	return fmt.Sprintf("%.1f×10%s", m, string(exp))
+}
+
+// StripPNG returns a data URL of the original, the adversarial image and
+// the perturbation (amplified to full contrast) side by side, each 28×28
+// pixels times scale: the download of the Watch panel.
+func StripPNG(orig, adv []float32, scale int) string {
+	if len(orig) != 784 || len(adv) != 784 {
+		return ""
+	}
+	scale = max(scale, 1)
+	return dataURL(render.Row(0, render.Image(orig, 28, 28, 1, scale), render.Image(adv, 28, 28, 1, scale),
+		render.Perturbation(adv, orig, 28, 28, 1, scale, 0)))
+}
+
+// LargestChange is the largest |adv − x| of any pixel: the colour scale's
+// end in the perturbation map.
+func LargestChange(adv, x []float32) float64 {
+	m := 0.0
+	for i := range min(len(adv), len(x)) {
+		m = math.Max(m, math.Abs(float64(adv[i]-x[i])))
+	}
+	return m
+}
+
+// Query is the page's state as URL parameters, for a link that restores
+// it: temperature, network, attack, target and the gallery digit.
+func (a *App) Query() url.Values {
+	q := url.Values{}
+	q.Set("T", fmt.Sprint(a.T))
+	q.Set("net", fmt.Sprint(a.Step))
+	q.Set("attack", a.Attack)
+	q.Set("target", a.Target)
+	if a.Picked >= 0 && len(a.Strokes) == 0 {
+		q.Set("digit", fmt.Sprint(a.Picked))
+	}
+	return q
+}
+
+// ApplyQuery restores what Query wrote (values that do not parse or do not
+// exist are ignored) and returns the temperature and step to Choose. Call
+// with the lock held, after Init.
+func (a *App) ApplyQuery(q url.Values) (t float64, step int) {
+	t, step = a.T, a.Step
+	if v, err := strconv.ParseFloat(q.Get("T"), 64); err == nil {
+		for _, have := range a.Temperatures() {
+			if have == v {
+				t = v
+			}
+		}
+	}
+	if v, err := strconv.Atoi(q.Get("net")); err == nil && v >= 0 && v <= 6 {
+		step = v
+	}
+	switch v := q.Get("attack"); v {
+	case "l2", "l0", "linf":
+		a.Attack = v
+	}
+	switch v := q.Get("target"); v {
+	case "untargeted", "least", "all", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9":
+		a.Target = v
+	}
+	if v, err := strconv.Atoi(q.Get("digit")); err == nil && a.Gallery != nil && v >= 0 && v < a.Gallery.Len() {
+		a.UseGallery(v)
+	}
+	return t, step
 }

@@ -1,8 +1,12 @@
 package demo
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"image/png"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -362,5 +366,51 @@ func TestTransfer(t *testing.T) {
 			t.Fatalf("transfer rows %+v", rows)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestQueryRoundTrip(t *testing.T) {
+	a := ready(t)
+	a.Choose(20, 2)
+	a.Lock()
+	a.UseGallery(3)
+	a.SetAttack("linf")
+	a.SetTarget("5")
+	q := a.Query()
+	a.Unlock()
+	b := ready(t)
+	b.Lock()
+	temp, step := b.ApplyQuery(q)
+	b.Unlock()
+	b.Choose(temp, step)
+	if b.T != 20 || b.Step != 2 || b.Attack != "linf" || b.Target != "5" || b.Picked != 3 || !reflect.DeepEqual(b.Input, a.Input) {
+		t.Fatalf("restored T %g step %d attack %q target %q digit %d from %v", b.T, b.Step, b.Attack, b.Target, b.Picked, q)
+	}
+	// Nonsense is ignored.
+	c := ready(t)
+	c.Lock()
+	temp, step = c.ApplyQuery(url.Values{"T": {"7"}, "net": {"99"}, "attack": {"x"}, "target": {"11"}, "digit": {"-1"}})
+	c.Unlock()
+	if temp != 1 || step != 0 || c.Attack != "l2" || c.Target != "untargeted" || c.Picked != -1 {
+		t.Fatalf("nonsense query: T %g step %d attack %q target %q digit %d", temp, step, c.Attack, c.Target, c.Picked)
+	}
+}
+
+func TestStripPNG(t *testing.T) {
+	x, adv := make([]float32, 784), make([]float32, 784)
+	adv[10] = 0.5
+	for _, scale := range []int{1, 10} {
+		u := StripPNG(x, adv, scale)
+		b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(u, "data:image/png;base64,"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := png.DecodeConfig(bytes.NewReader(b))
+		if err != nil || cfg.Width != 84*scale || cfg.Height != 28*scale {
+			t.Fatalf("scale %d: %v, %dx%d", scale, err, cfg.Width, cfg.Height)
+		}
+	}
+	if LargestChange(adv, x) != 0.5 {
+		t.Fatal("largest change")
 	}
 }
