@@ -113,6 +113,23 @@ func (c *AttackView) rowClass(i int) string {
 	return s
 }
 
+// knobs explains, in one line, the numbers of the status line for the
+// attack shown.
+func (c *AttackView) knobs() string {
+	const kappa = " κ = 0: the attack stops as soon as the goal's class leads, so its answers sit near 50/50."
+	switch c.App.Live.Attack {
+	case "l2":
+		return "c weighs \"fool the network\" against \"stay close\"; each binary-search step raises c if the last search failed and lowers it if it succeeded." + kappa
+	case "linf":
+		return "τ bounds the change of every pixel; it shrinks while the attack still succeeds, so the last τ that worked is the result." + kappa
+	case "l0":
+		return "Pixels allowed: the pixels the attack may change; after each success it freezes the ones that mattered least, until it fails." + kappa
+	case demo.GradientSign:
+		return "Gradient sign: x + ε·sign(∇ loss), with the smallest ε (in steps of 1/256) that fools the network; no gradient, no direction."
+	}
+	return ""
+}
+
 func (c *AttackView) heatCaption() string {
 	d := demo.LargestChange(c.adv(), c.orig())
 	if d == 0 {
@@ -360,6 +377,13 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 				vgparent.AppendChild(vgn)
 			}
+		}
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
+		if c.App.Ran != nil && c.App.Live != nil {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "knobs"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "small"}}}
+			vgparent.AppendChild(vgn)
+			vgn.SetInnerHTML(c.knobs())
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)

@@ -176,6 +176,7 @@ func main() {
 		}
 		return out
 	}))
+	listenKeys(app, env)
 	go func() {
 		if err := app.Init(); err != nil {
 			app.Lock()
@@ -200,6 +201,39 @@ func main() {
 		}
 		syncURL(app)
 	}
+}
+
+// listenKeys binds the main actions to keys, as the desktop playground
+// does: R run, S or Escape stop, C clear, U undo, G gradient sign vs C&W.
+// Keys typed into a form control are left alone.
+func listenKeys(app *demo.App, env vugu.EventEnv) {
+	js.Global().Get("document").Call("addEventListener", "keydown", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		e := args[0]
+		if e.Get("ctrlKey").Bool() || e.Get("metaKey").Bool() || e.Get("altKey").Bool() {
+			return nil
+		}
+		switch e.Get("target").Get("tagName").String() {
+		case "INPUT", "SELECT", "TEXTAREA":
+			return nil
+		}
+		env.Lock()
+		defer env.UnlockRender()
+		switch strings.ToLower(e.Get("key").String()) {
+		case "r":
+			app.Start(false)
+		case "s", "escape":
+			app.Stop()
+		case "c":
+			app.Clear()
+		case "u":
+			if n := len(app.Strokes); n > 0 {
+				app.SetDrawing(app.Strokes[:n-1], padSize, padSize, penWidth)
+			}
+		case "g":
+			app.StartBaseline()
+		}
+		return nil
+	}))
 }
 
 // syncURL keeps the address bar's query equal to the page's state

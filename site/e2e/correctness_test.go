@@ -501,6 +501,32 @@ func TestCorrectnessInChromium(t *testing.T) {
 		}
 	})
 
+	// Keyboard shortcuts, a name for every control, live regions.
+	t.Run("keys-and-labels", func(t *testing.T) {
+		ctx := open(t)
+		if n := eval[[]string](t, ctx, `[...document.querySelectorAll("button, select, canvas, a")].filter(e => !(e.textContent.trim() ||
+			e.getAttribute("aria-label") || (e.id && document.querySelector('label[for="' + e.id + '"]')))).map(e => e.outerHTML.slice(0, 80))`); len(n) != 0 {
+			t.Errorf("controls without a name: %q", n)
+		}
+		for _, sel := range []string{"#prediction"} {
+			if eval[string](t, ctx, fmt.Sprintf(`document.querySelector(%q).getAttribute("aria-live")||""`, sel)) == "" {
+				t.Errorf("%s is not a live region", sel)
+			}
+		}
+		key := func(k string) {
+			eval[bool](t, ctx, fmt.Sprintf(`document.body.dispatchEvent(new KeyboardEvent("keydown", {key: %q, bubbles: true})), true`, k))
+		}
+		click(t, ctx, "#g0")
+		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
+		key("r")
+		waitText(t, ctx, "#result", "classified", time.Minute)
+		if eval[string](t, ctx, `document.getElementById("result").getAttribute("aria-live")||""`) == "" {
+			t.Error("the result is not announced (no aria-live)")
+		}
+		key("c")
+		waitText(t, ctx, "#prediction", "Draw a digit", 5*time.Second)
+	})
+
 	// At 1024 px the Watch images stay readable; on a phone the attack's
 	// progress shows near the Run button.
 	t.Run("layout", func(t *testing.T) {
