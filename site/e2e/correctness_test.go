@@ -499,6 +499,10 @@ func TestCorrectnessInChromium(t *testing.T) {
 		if n := text(ctx, "#changenums"); !strings.Contains(n, "L0 ") || !strings.Contains(n, "pixels") {
 			t.Errorf("change numbers %q", n)
 		}
+		click(t, ctx, "#flicker")
+		waitFor(t, ctx, "the adversarial image flickers with the original", 5*time.Second, func() bool {
+			return eval[string](t, ctx, `getComputedStyle(document.getElementById("adv")).animationName`) == "flick"
+		})
 	})
 
 	// Keyboard shortcuts, a name for every control, live regions.

@@ -17,6 +17,7 @@ import (
 	"math"
 	"net/url"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -725,6 +726,7 @@ func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, prog
 	// adversarial so far, classified on a replica (the attack's buffers
 	// are in use), or before there is one the search's current image.
 	view := m.Replica()
+	var best, bestZ []float32
 	obs := func(s attack.Step) {
 		if time.Since(last) < 50*time.Millisecond {
 			return
@@ -732,7 +734,11 @@ func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, prog
 		last = time.Now()
 		img, z := s.Image, s.Logits
 		if s.Best != nil {
-			img, z = s.Best, view.Forward(s.Best, 1, false)
+			// Classify the best only when it changed.
+			if !slices.Equal(s.Best, best) {
+				best, bestZ = append(best[:0], s.Best...), append(bestZ[:0], view.Forward(s.Best, 1, false)...)
+			}
+			img, z = s.Best, bestZ
 		}
 		nn.SoftmaxT(probs, z, 1)
 		progress(Live{Model: job.Model.Name(), Target: job.Goal.Target, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const, BinaryStep: s.BinaryStep, Tau: s.Tau,
