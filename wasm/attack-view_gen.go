@@ -11,7 +11,7 @@ import js "github.com/vugu/vugu/js"
 import "log"
 
 import (
-	"math"
+	"github.com/tadd-project/tadd/core/attack"
 
 	"github.com/tadd-project/tadd/wasm/demo"
 )
@@ -149,14 +149,11 @@ func (c *AttackView) heatCaption() string {
 // changeNumbers measures the shown change in the three norms.
 func (c *AttackView) changeNumbers() string {
 	x, adv := c.orig(), c.adv()
-	l0, l2 := 0, 0.0
-	for i := range min(len(x), len(adv)) {
-		if d := float64(adv[i] - x[i]); d != 0 {
-			l0++
-			l2 += d * d
-		}
+	if len(x) != len(adv) {
+		return ""
 	}
-	return fmt.Sprintf("Change: L0 %d pixels · L2 %.3f · L∞ %.3f.", l0, math.Sqrt(l2), demo.LargestChange(adv, x))
+	l0, l2, linf := attack.Distances(adv, x, 1)
+	return fmt.Sprintf("Change: L0 %d pixels · L2 %.3f · L∞ %.3f.", l0, l2, linf)
 }
 
 func (c *AttackView) marginNote() string {

@@ -496,8 +496,9 @@ func TestCorrectnessInChromium(t *testing.T) {
 				t.Fatalf("%s: %v, %v, want %dx%d", d.sel, err, img.Bounds(), d.w, d.h)
 			}
 		}
-		if n := text(ctx, "#changenums"); !strings.Contains(n, "L0 ") || !strings.Contains(n, "pixels") {
-			t.Errorf("change numbers %q", n)
+		dist := regexp.MustCompile(`L0 \d+ pixels · L2 \d+\.\d+ · L∞ \d+\.\d+`)
+		if n, r := dist.FindString(text(ctx, "#changenums")), dist.FindString(text(ctx, "#result")); n == "" || n != r {
+			t.Errorf("the change's numbers %q are not the result's %q", n, r)
 		}
 		click(t, ctx, "#flicker")
 		waitFor(t, ctx, "the adversarial image flickers with the original", 5*time.Second, func() bool {
