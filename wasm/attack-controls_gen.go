@@ -38,6 +38,32 @@ func (c *AttackControls) can() bool {
 	return !c.App.Running && !c.App.Loading && !c.App.Blank() && len(c.App.Probs) > 0
 }
 
+// compareText says what Compare chain attacks, or why it cannot.
+func (c *AttackControls) compareText() string {
+	if !c.App.CanCompare() {
+		return "Compare chain needs one goal for every network: choose a class, any other class or the least likely."
+	}
+	ms := c.App.ComparedModels()
+	if len(ms) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("Compare chain: the same attack and goal on the %d networks %s → %s at T=%g.", len(ms), ms[0].Name(), ms[len(ms)-1].Name(), c.App.T)
+}
+
+// runStatus is the run's state in a few words, beside the buttons (shown
+// on narrow screens, where the Watch panel is far below).
+func (c *AttackControls) runStatus() string {
+	switch {
+	case c.App.Running && c.App.Live != nil:
+		return fmt.Sprintf("Running… %s, iteration %d — watch it below", c.App.Live.Model, c.App.Live.Iteration)
+	case c.App.Running:
+		return "Running…"
+	case c.App.Stopped:
+		return "Stopped — see below"
+	}
+	return "Done — the result is below"
+}
+
 func (c *AttackControls) what() string {
 	for _, a := range attacks {
 		if a.name == c.App.Attack {
@@ -79,6 +105,7 @@ func (c *AttackControls) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				_ = a
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute(nil)}
 				vgparent.AppendChild(vgn)
+				vgn.AddAttrInterface("aria-pressed", fmt.Sprint(c.App.Attack == a.name))
 				vgn.AddAttrInterface("class", c.on(c.App.Attack == a.name))
 				vgn.AddAttrInterface("disabled", c.App.Running)
 				vgn.AddAttrInterface("id", "atk-"+a.name)
@@ -86,7 +113,7 @@ func (c *AttackControls) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn.SetInnerHTML(a.label)
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.App.Attack = a.name },
+					Func:      func(event vugu.DOMEvent) { c.App.SetAttack(a.name) },
 					// TODO: implement capture, etc. mostly need to decide syntax
 				})
 			}
@@ -107,7 +134,7 @@ func (c *AttackControls) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			_ = vgparent
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "label"}}}
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "label"}, vugu.VGAttribute{Namespace: "", Key: "for", Val: "target"}}}
 			vgparent.AppendChild(vgn)
 			vgn.SetInnerHTML(vugu.HTML("Target"))
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
@@ -117,7 +144,7 @@ func (c *AttackControls) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgn.AddAttrInterface("disabled", c.App.Running)
 			vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 				EventType: "change",
-				Func:      func(event vugu.DOMEvent) { c.App.Target = event.PropString("target", "value") },
+				Func:      func(event vugu.DOMEvent) { c.App.SetTarget(event.PropString("target", "value")) },
 				// TODO: implement capture, etc. mostly need to decide syntax
 			})
 			{
@@ -200,9 +227,10 @@ func (c *AttackControls) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			}
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "compare"}, vugu.VGAttribute{Namespace: "", Key: "title", Val: "the same attack on teacher, assistant and student at this T"}}}
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "compare"}}}
 			vgparent.AppendChild(vgn)
-			vgn.AddAttrInterface("disabled", !c.can())
+			vgn.AddAttrInterface("disabled", !c.can() || !c.App.CanCompare())
+			vgn.AddAttrInterface("title", c.compareText())
 			vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 				EventType: "click",
 				Func:      func(event vugu.DOMEvent) { c.App.Start(true) },
@@ -235,6 +263,49 @@ func (c *AttackControls) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "small"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "comparewhat"}}}
+		vgparent.AppendChild(vgn)
+		vgn.SetInnerHTML(c.compareText())
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "row"}}}
+		vgparent.AppendChild(vgn)
+		{
+			vgparent := vgn
+			_ = vgparent
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+			vgparent.AppendChild(vgn)
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "baseline"}, vugu.VGAttribute{Namespace: "", Key: "title", Val: "the gradient-sign baseline and the chosen C&W attack on this network, with the same goal"}}}
+			vgparent.AppendChild(vgn)
+			vgn.AddAttrInterface("disabled", !c.can() || !c.App.CanCompare())
+			vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
+				EventType: "click",
+				Func:      func(event vugu.DOMEvent) { c.App.StartBaseline() },
+				// TODO: implement capture, etc. mostly need to decide syntax
+			})
+			{
+				vgparent := vgn
+				_ = vgparent
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Gradient sign vs C&W"}
+				vgparent.AppendChild(vgn)
+			}
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+			vgparent.AppendChild(vgn)
+		}
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "small"}}}
+		vgparent.AppendChild(vgn)
+		vgn.SetInnerHTML(vugu.HTML("Why distillation seemed to work: the gradient-sign attack follows the input gradient, which vanishes on a\n    network distilled at a high T, so it fails there; C\x26amp;W works on the logits and still succeeds."))
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
+		if c.App.Ran != nil {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "runstatus"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "runstatus"}, vugu.VGAttribute{Namespace: "", Key: "aria-hidden", Val: "true"}}}
+			vgparent.AppendChild(vgn)
+			vgn.SetInnerHTML(c.runStatus())
+		}
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "details", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "small"}}}
 		vgparent.AppendChild(vgn)
 		{
@@ -255,6 +326,11 @@ func (c *AttackControls) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
 		vgparent.AppendChild(vgn)
 	}
+	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Data: "style", Attr: []vugu.VGAttribute(nil)}
+	{
+		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.runstatus { display: none; margin: 4px 0; font-size: .85rem; color: #2f3b52; }\n@media (max-width: 640px) { .runstatus { display: block; } }\n", Attr: []vugu.VGAttribute(nil)})
+	}
+	vgout.AppendCSS(vgn)
 	return vgout
 }
 

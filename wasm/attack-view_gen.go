@@ -11,24 +11,40 @@ import js "github.com/vugu/vugu/js"
 import "log"
 
 import (
-	"math"
-	"strings"
+	"github.com/tadd-project/tadd/core/attack"
 
 	"github.com/tadd-project/tadd/wasm/demo"
 )
 
-// AttackView shows the attack as it runs: the current best adversarial
-// image, the perturbation, the live numbers and the probabilities, then the
-// result or the chain comparison.
+// AttackView shows the attack as it runs: one image (the best adversarial
+// so far, or the search's current image, captioned) with its own
+// probabilities, the perturbation and the live numbers; then the result or
+// the comparison, whose rows open in the panel.
 type AttackView struct {
-	App *demo.App `vugu:"data"`
+	App     *demo.App `vugu:"data"`
+	flicker bool      // alternate the original and the adversarial image
+}
+
+func (c *AttackView) flickerClass() string {
+	if c.flicker && c.App.Live != nil && c.App.Live.Best && !c.App.Running {
+		return "flicker"
+	}
+	return ""
+}
+
+// orig is the input the shown run attacked, else the page's input.
+func (c *AttackView) orig() []float32 {
+	if c.App.Ran != nil {
+		return c.App.Ran.Input
+	}
+	return c.App.Input
 }
 
 func (c *AttackView) adv() []float32 {
 	if c.App.Live != nil {
 		return c.App.Live.Image
 	}
-	return c.App.Input
+	return c.orig()
 }
 
 func (c *AttackView) top() int {
@@ -48,9 +64,13 @@ func (c *AttackView) target() int {
 	return -1
 }
 
-func (c *AttackView) liveText() string {
-	who, details := c.App.Live.Describe(c.App.Running, c.App.Error == "stopped")
-	return who + " · " + strings.Join(details, " · ")
+// single says whether the run was one attack, now finished.
+func (c *AttackView) single() bool {
+	return c.App.Ran != nil && !c.App.Running && len(c.App.Outcomes) == 1 && !c.App.Compared && !c.App.AllTargets && !c.App.Ran.Baseline
+}
+
+func (c *AttackView) table() bool {
+	return c.App.Ran != nil && (c.App.Compared || c.App.AllTargets || c.App.Ran.Baseline) && len(c.App.Outcomes) > 0
 }
 
 func (c *AttackView) resultText(o demo.Outcome) string {
@@ -67,6 +87,9 @@ func (c *AttackView) classText(o demo.Outcome) string {
 }
 
 func (c *AttackView) firstColumn() string {
+	if c.App.Ran != nil && c.App.Ran.Baseline {
+		return "attack"
+	}
 	if c.App.AllTargets && !c.App.Compared {
 		return "target"
 	}
@@ -74,48 +97,157 @@ func (c *AttackView) firstColumn() string {
 }
 
 func (c *AttackView) rowName(o demo.Outcome) string {
-	switch {
-	case c.App.AllTargets && c.App.Compared:
-		return fmt.Sprintf("%s → %d", o.Model.Name(), o.Result.Goal.Target)
-	case c.App.AllTargets:
+	if c.App.Ran != nil && c.App.Ran.Baseline {
+		return demo.AttackLabel(o.Attack)
+	}
+	if c.App.AllTargets {
 		return fmt.Sprintf("class %d", o.Result.Goal.Target)
 	}
 	return o.Model.Name()
 }
 
-func (c *AttackView) legend() string {
-	if c.App.AllTargets && !c.App.Compared {
-		return "Highlighted: the target class the network is closest to (the smallest perturbation, in the attack's own measure)."
-	}
-	return "Highlighted: the network that needed the largest perturbation (in the attack's own measure) — the most robust here."
+func (c *AttackView) pressed(i int) string {
+	return fmt.Sprint(i == c.App.Opened)
 }
 
-// largest marks the comparison row with the largest perturbation, or with
-// every target on one network, the smallest.
-func (c *AttackView) largest(i int) string {
-	if c.App.AllTargets && !c.App.Compared {
-		best, bestD := -1, math.Inf(1)
-		for j, o := range c.App.Outcomes {
-			if d := demo.Distance(c.App.Attack, o.Result); d < bestD {
-				best, bestD = j, d
-			}
-		}
-		if i == best {
-			return "largest"
-		}
-		return ""
+func (c *AttackView) rowClass(i int) string {
+	s := ""
+	if m := c.App.Marked(); i < len(m) && m[i] {
+		s = "largest"
 	}
-	d := func(o demo.Outcome) float64 { return demo.Distance(c.App.Attack, o.Result) }
-	best := 0
-	for j, o := range c.App.Outcomes {
-		if d(o) > d(c.App.Outcomes[best]) {
-			best = j
-		}
+	if i == c.App.Opened {
+		s += " opened"
 	}
-	if i == best {
-		return "largest"
+	return s
+}
+
+// knobs explains, in one line, the numbers of the status line for the
+// attack shown.
+func (c *AttackView) knobs() string {
+	const kappa = " κ = 0: the attack stops as soon as the goal's class leads, so its answers sit near 50/50."
+	switch c.App.Live.Attack {
+	case "l2":
+		return "c weighs \"fool the network\" against \"stay close\"; each binary-search step raises c if the last search failed and lowers it if it succeeded." + kappa
+	case "linf":
+		return "τ bounds the change of every pixel; it shrinks while the attack still succeeds, so the last τ that worked is the result." + kappa
+	case "l0":
+		return "Pixels allowed: the pixels the attack may change; after each success it freezes the ones that mattered least, until it fails." + kappa
+	case demo.GradientSign:
+		return "Gradient sign: x + ε·sign(∇ loss), with the smallest ε (in steps of 1/256) that fools the network; no gradient, no direction."
 	}
 	return ""
+}
+
+func (c *AttackView) heatCaption() string {
+	d := demo.LargestChange(c.adv(), c.orig())
+	if d == 0 {
+		return "change (none)"
+	}
+	return fmt.Sprintf("change, amplified: full blue −%.2f, full red +%.2f", d, d)
+}
+
+// changeNumbers measures the shown change in the three norms.
+func (c *AttackView) changeNumbers() string {
+	x, adv := c.orig(), c.adv()
+	if len(x) != len(adv) {
+		return ""
+	}
+	l0, l2, linf := attack.Distances(adv, x, 1)
+	return fmt.Sprintf("Change: L0 %d pixels · L2 %.3f · L∞ %.3f.", l0, l2, linf)
+}
+
+func (c *AttackView) marginNote() string {
+	if c.App.Live.Best && c.App.Live.Margin.By < 1 {
+		return " — just past the boundary: with κ = 0 the attack stops at the first change that flips the answer, so it ends near 50/50."
+	}
+	return ""
+}
+
+func (c *AttackView) transferText() string {
+	n, fooled := 0, 0
+	for _, r := range c.App.Transfer() {
+		if r.Loaded {
+			n++
+			if r.Fooled {
+				fooled++
+			}
+		}
+	}
+	return fmt.Sprintf("The adversarial image above, classified by every network of the chain at T=%g and by the T=1 teacher: %d of %d are fooled.", c.App.Ran.T, fooled, n)
+}
+
+func (c *AttackView) fooledClass(r demo.TransferRow) string {
+	if r.Fooled {
+		return "fooled"
+	}
+	return ""
+}
+
+func (c *AttackView) transferClass(r demo.TransferRow) string {
+	if !r.Loaded {
+		return "loading…"
+	}
+	if r.Fooled {
+		return fmt.Sprintf("%d (fooled)", r.Predicted)
+	}
+	return fmt.Sprintf("%d (not fooled)", r.Predicted)
+}
+
+func (c *AttackView) transferProb(r demo.TransferRow) string {
+	if !r.Loaded {
+		return ""
+	}
+	return fmt.Sprintf("%.1f%%", 100*r.Prob)
+}
+
+// baselineLegend explains a gradient-sign-versus-C&W run in words.
+func (c *AttackView) baselineLegend() string {
+	var fgsm, cw *demo.Outcome
+	for i := range c.App.Outcomes {
+		if c.App.Outcomes[i].Attack == demo.GradientSign {
+			fgsm = &c.App.Outcomes[i]
+		} else {
+			cw = &c.App.Outcomes[i]
+		}
+	}
+	if fgsm == nil || cw == nil {
+		return ""
+	}
+	s := "The gradient-sign step (its ε is the L∞ column) "
+	if fgsm.Result.Success {
+		s += "found an adversarial example: this network's input gradient still points somewhere. "
+	} else {
+		s += "failed: the input gradient is 0 here, so its sign gives no direction at any ε. "
+	}
+	if cw.Result.Success {
+		s += "C&W " + demo.AttackLabel(cw.Attack) + " succeeded: it optimises on the logits, which distillation does not flatten."
+	} else {
+		s += "C&W " + demo.AttackLabel(cw.Attack) + " failed within the browser's budget."
+	}
+	return s + " Try it at T = 1 and at T = 40."
+}
+
+func (c *AttackView) legend() string {
+	n := 0
+	for _, m := range c.App.Marked() {
+		if m {
+			n++
+		}
+	}
+	tie := ""
+	if n > 1 {
+		tie = fmt.Sprintf(" (a tie of %d rows)", n)
+	}
+	what := "Highlighted: the network that needed the largest perturbation, in the attack's own measure — the most robust here; a failed attack counts as the largest" + tie + "."
+	if c.App.AllTargets && !c.App.Compared {
+		what = "Highlighted: the target class the network is closest to (the smallest perturbation, in the attack's own measure)" + tie + "."
+	}
+	r := c.App.Ran
+	if r.Baseline {
+		return c.baselineLegend()
+	}
+	return fmt.Sprintf("%s Open a row to see its images. The %d attacks took %.1fs in all, %d at a time (they shared the cores, so no time of each is shown).",
+		what, len(c.App.Outcomes), r.Elapsed.Seconds(), r.Parallel)
 }
 func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 
@@ -124,11 +256,18 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	var vgiterkey interface{}
 	_ = vgiterkey
 	var vgn *vugu.VGNode
-	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "view"}}}
+	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "view"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "watch"}}}
 	vgout.Out = append(vgout.Out, vgn) // root for output
 	{
 		vgparent := vgn
 		_ = vgparent
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
+		if c.App.Live != nil && c.App.Ran != nil {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "watching"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "watching"}}}
+			vgparent.AppendChild(vgn)
+			vgn.SetInnerHTML(c.App.WatchTitle())
+		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "images"}}}
@@ -143,9 +282,9 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "orig"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "px"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: "original"}}}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "orig"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "px"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: "the original digit"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("src", demo.PNG(c.App.Input))
+				vgn.AddAttrInterface("src", demo.PNG(c.orig()))
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "figcaption", Attr: []vugu.VGAttribute(nil)}
 				vgparent.AppendChild(vgn)
 				vgn.SetInnerHTML(vugu.HTML("original"))
@@ -154,15 +293,26 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgparent.AppendChild(vgn)
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "figure", Attr: []vugu.VGAttribute(nil)}
 			vgparent.AppendChild(vgn)
+			vgn.AddAttrInterface("class", c.flickerClass())
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "adv"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "px"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: "adversarial"}}}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "stack"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("src", demo.PNG(c.adv()))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "figcaption", Attr: []vugu.VGAttribute(nil)}
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "px under"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: ""}}}
+					vgparent.AppendChild(vgn)
+					vgn.AddAttrInterface("src", demo.PNG(c.orig()))
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "adv"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "px"}}}
+					vgparent.AppendChild(vgn)
+					vgn.AddAttrInterface("alt", c.App.ImageCaption())
+					vgn.AddAttrInterface("src", demo.PNG(c.adv()))
+				}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "figcaption", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "advcap"}}}
 				vgparent.AppendChild(vgn)
-				vgn.SetInnerHTML(vugu.HTML("adversarial"))
+				vgn.SetInnerHTML(c.App.ImageCaption())
 			}
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
@@ -171,20 +321,20 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "heat"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "px"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: "perturbation"}}}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "heat"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "px"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: "the change: blue darker, red brighter"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("src", demo.HeatPNG(c.adv(), c.App.Input))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "figcaption", Attr: []vugu.VGAttribute(nil)}
+				vgn.AddAttrInterface("src", demo.HeatPNG(c.adv(), c.orig()))
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "figcaption", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "heatcap"}}}
 				vgparent.AppendChild(vgn)
-				vgn.SetInnerHTML(vugu.HTML("change (blue −, red +)"))
+				vgn.SetInnerHTML(c.heatCaption())
 			}
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 			vgparent.AppendChild(vgn)
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
-		if c.App.Live != nil {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "live"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "live"}}}
+		if c.App.Ran != nil && c.App.Live != nil {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "live"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "live"}, vugu.VGAttribute{Namespace: "", Key: "aria-live", Val: "polite"}}}
 			vgparent.AppendChild(vgn)
 			{
 				vgparent := vgn
@@ -199,10 +349,79 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute(nil)}
 				vgparent.AppendChild(vgn)
-				vgn.SetInnerHTML(c.liveText())
+				vgn.SetInnerHTML(c.App.StatusLine())
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 				vgparent.AppendChild(vgn)
 			}
+		}
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
+		if c.App.Live != nil && c.App.Live.Best && !c.App.Running {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "row small"}}}
+			vgparent.AppendChild(vgn)
+			{
+				vgparent := vgn
+				_ = vgparent
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "changenums"}}}
+				vgparent.AppendChild(vgn)
+				vgn.SetInnerHTML(c.changeNumbers())
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "flicker"}}}
+				vgparent.AppendChild(vgn)
+				vgn.AddAttrInterface("aria-pressed", fmt.Sprint(c.flicker))
+				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
+					EventType: "click",
+					Func:      func(event vugu.DOMEvent) { c.flicker = !c.flicker },
+					// TODO: implement capture, etc. mostly need to decide syntax
+				})
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Flicker original/adversarial"}
+					vgparent.AppendChild(vgn)
+				}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "download"}, vugu.VGAttribute{Namespace: "", Key: "download", Val: "tadd-original-adversarial-change-28px.png"}}}
+				vgparent.AppendChild(vgn)
+				vgn.AddAttrInterface("href", demo.StripPNG(c.orig(), c.adv(), 1))
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "PNG 84×28"}
+					vgparent.AppendChild(vgn)
+				}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "download10"}, vugu.VGAttribute{Namespace: "", Key: "download", Val: "tadd-original-adversarial-change.png"}}}
+				vgparent.AppendChild(vgn)
+				vgn.AddAttrInterface("href", demo.StripPNG(c.orig(), c.adv(), 10))
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "PNG ×10"}
+					vgparent.AppendChild(vgn)
+				}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+				vgparent.AppendChild(vgn)
+			}
+		}
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
+		if c.App.Ran != nil && c.App.Live != nil {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "knobs"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "small"}}}
+			vgparent.AppendChild(vgn)
+			vgn.SetInnerHTML(c.knobs())
+		}
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
+		if c.App.Stopped {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "stopnote"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "note"}}}
+			vgparent.AppendChild(vgn)
+			vgn.SetInnerHTML(c.App.StopNote())
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
@@ -227,8 +446,27 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
-		if len(c.App.Outcomes) == 1 && !c.App.Running {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "result"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "result"}}}
+		if c.App.Live != nil && c.App.Ran != nil && c.App.Live.Margin.Second != c.App.Live.Margin.Top {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "livemargin"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "small"}}}
+			vgparent.AppendChild(vgn)
+			vgn.SetInnerHTML("Logits of this image: " + c.App.Live.Margin.String() + c.marginNote())
+		}
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
+		if c.App.Ran == nil {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "small hint"}}}
+			vgparent.AppendChild(vgn)
+			{
+				vgparent := vgn
+				_ = vgparent
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Press Run: the attack's search shows here as it goes, with the image's probabilities and logits."}
+				vgparent.AppendChild(vgn)
+			}
+		}
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
+		if c.single() {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "result"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "result"}, vugu.VGAttribute{Namespace: "", Key: "aria-live", Val: "polite"}}}
 			vgparent.AppendChild(vgn)
 			{
 				vgparent := vgn
@@ -268,7 +506,7 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
-		if len(c.App.Outcomes) > 1 {
+		if c.table() {
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "table", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "comparison"}}}
 			vgparent.AppendChild(vgn)
 			{
@@ -276,7 +514,7 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				_ = vgparent
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tbody", Attr: []vugu.VGAttribute(nil)}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "thead", Attr: []vugu.VGAttribute(nil)}
 				vgparent.AppendChild(vgn)
 				{
 					vgparent := vgn
@@ -294,7 +532,7 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn.SetInnerHTML(vugu.HTML("result"))
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
 						vgparent.AppendChild(vgn)
-						vgn.SetInnerHTML(vugu.HTML("L0"))
+						vgn.SetInnerHTML(vugu.HTML("L0 pixels"))
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
 						vgparent.AppendChild(vgn)
 						vgn.SetInnerHTML(vugu.HTML("L2"))
@@ -303,9 +541,17 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn.SetInnerHTML(vugu.HTML("L∞"))
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
 						vgparent.AppendChild(vgn)
-						vgn.SetInnerHTML(vugu.HTML("time"))
+						vgn.SetInnerHTML(vugu.HTML("iterations"))
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tbody", Attr: []vugu.VGAttribute(nil)}
+				vgparent.AppendChild(vgn)
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 					vgparent.AppendChild(vgn)
 					for i, o := range c.App.Outcomes {
 						var vgiterkey interface{} = i
@@ -316,62 +562,157 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						_ = o
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tr", Attr: []vugu.VGAttribute(nil)}
 						vgparent.AppendChild(vgn)
-						vgn.AddAttrInterface("class", c.largest(i))
+						vgn.AddAttrInterface("class", c.rowClass(i))
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 							vgparent.AppendChild(vgn)
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
 							vgparent.AppendChild(vgn)
-							vgn.SetInnerHTML(c.rowName(o))
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+							{
+								vgparent := vgn
+								_ = vgparent
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "rowbtn"}}}
+								vgparent.AppendChild(vgn)
+								vgn.AddAttrInterface("aria-pressed", c.pressed(i))
+								vgn.AddAttrInterface("disabled", c.App.Running)
+								vgn.AddAttrInterface("id", fmt.Sprintf("row%d", i))
+								vgn.SetInnerHTML(c.rowName(o))
+								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
+									EventType: "click",
+									Func:      func(event vugu.DOMEvent) { c.App.Open(i) },
+									// TODO: implement capture, etc. mostly need to decide syntax
+								})
+							}
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 							vgparent.AppendChild(vgn)
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
 							vgparent.AppendChild(vgn)
 							vgn.SetInnerHTML(c.classText(o))
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 							vgparent.AppendChild(vgn)
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
 							vgparent.AppendChild(vgn)
 							vgn.SetInnerHTML(o.Result.L0)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 							vgparent.AppendChild(vgn)
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
 							vgparent.AppendChild(vgn)
 							vgn.SetInnerHTML(fmt.Sprintf("%.3f", o.Result.L2))
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 							vgparent.AppendChild(vgn)
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
 							vgparent.AppendChild(vgn)
 							vgn.SetInnerHTML(fmt.Sprintf("%.3f", o.Result.LInf))
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 							vgparent.AppendChild(vgn)
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
 							vgparent.AppendChild(vgn)
-							vgn.SetInnerHTML(fmt.Sprintf("%.1fs", o.Elapsed.Seconds()))
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+							vgn.SetInnerHTML(o.Result.Iterations)
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 							vgparent.AppendChild(vgn)
 						}
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 					vgparent.AppendChild(vgn)
 				}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+				vgparent.AppendChild(vgn)
 			}
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
-		if len(c.App.Outcomes) > 1 {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "small"}}}
+		if c.table() && !c.App.Running {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "legend"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "small"}}}
 			vgparent.AppendChild(vgn)
 			vgn.SetInnerHTML(c.legend())
+		}
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
+		if len(c.App.Transfer()) > 0 {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "transfer"}}}
+			vgparent.AppendChild(vgn)
+			{
+				vgparent := vgn
+				_ = vgparent
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute(nil)}
+				vgparent.AppendChild(vgn)
+				vgn.SetInnerHTML(vugu.HTML("Does it transfer?"))
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "small"}}}
+				vgparent.AppendChild(vgn)
+				vgn.SetInnerHTML(c.transferText())
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "table", Attr: []vugu.VGAttribute(nil)}
+				vgparent.AppendChild(vgn)
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "thead", Attr: []vugu.VGAttribute(nil)}
+					vgparent.AppendChild(vgn)
+					vgn.SetInnerHTML(vugu.HTML("\x3Ctr\x3E\x3Cth\x3Enetwork\x3C/th\x3E\x3Cth\x3Eclassifies it as\x3C/th\x3E\x3Cth\x3Eprobability\x3C/th\x3E\x3C/tr\x3E"))
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tbody", Attr: []vugu.VGAttribute(nil)}
+					vgparent.AppendChild(vgn)
+					{
+						vgparent := vgn
+						_ = vgparent
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+						vgparent.AppendChild(vgn)
+						for vgiterkeyt, r := range c.App.Transfer() {
+							var vgiterkey interface{} = vgiterkeyt
+							_ = vgiterkey
+							r := r
+							_ = r
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tr", Attr: []vugu.VGAttribute(nil)}
+							vgparent.AppendChild(vgn)
+							vgn.AddAttrInterface("class", c.fooledClass(r))
+							{
+								vgparent := vgn
+								_ = vgparent
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
+								vgparent.AppendChild(vgn)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(fmt.Sprintf("%s at T=%g", r.Model.Name(), r.Model.Temperature))
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
+								vgparent.AppendChild(vgn)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(c.transferClass(r))
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
+								vgparent.AppendChild(vgn)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(c.transferProb(r))
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+								vgparent.AppendChild(vgn)
+							}
+						}
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+						vgparent.AppendChild(vgn)
+					}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+					vgparent.AppendChild(vgn)
+				}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+				vgparent.AppendChild(vgn)
+			}
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
 		vgparent.AppendChild(vgn)
 	}
 	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Data: "style", Attr: []vugu.VGAttribute(nil)}
 	{
-		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.images { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }\n.images figure { margin: 0; text-align: center; }\n.images img { width: 100%; max-width: 220px; aspect-ratio: 1; outline: 1px solid #d5d9e2; }\n.images figcaption { font-size: .8rem; color: #5b6478; }\n.live { margin: 8px 0 2px; font-variant-numeric: tabular-nums; font-size: .9rem; }\n.dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; background: #c0392b; margin-right: 6px; animation: blink 1s infinite; }\n@keyframes blink { 50% { opacity: .2; } }\n.result { margin-top: 8px; font-size: .9rem; }\n.ok { color: #1f8f4e; margin-right: 8px; }\n.bad { color: #c0392b; margin-right: 8px; }\ntable { border-collapse: collapse; margin-top: 10px; font-size: .88rem; width: 100%; }\ntd, th { padding: 4px 6px; border-bottom: 1px solid #e3e6ee; text-align: left; font-variant-numeric: tabular-nums; }\ntr.largest td { background: #e7f5ec; font-weight: 600; }\n", Attr: []vugu.VGAttribute(nil)})
+		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.watching { font-size: .85rem; color: #2f3b52; margin: 0 0 6px; font-weight: 600; }\n.images { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }\n.images figure { margin: 0; text-align: center; }\n.images img { width: 100%; max-width: 220px; aspect-ratio: 1; outline: 1px solid #d5d9e2; }\n.images .stack { position: relative; display: block; width: 100%; max-width: 220px; margin: 0 auto; line-height: 0; }\n.images .stack .under { position: absolute; inset: 0; visibility: hidden; }\n.flicker .stack .under { visibility: visible; }\n.flicker #adv { animation: flick 1s steps(1) infinite; }\n@keyframes flick { 50% { opacity: 0; } }\n.images figcaption { font-size: .8rem; color: #4a5263; }\n.live { margin: 8px 0 2px; font-variant-numeric: tabular-nums; font-size: .9rem; }\n.note { margin: 6px 0; font-size: .85rem; color: #2f3b52; background: #eef1f7; border-left: 3px solid #8a94a8; padding: 6px 8px; border-radius: 4px; }\n.dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; background: #c0392b; margin-right: 6px; animation: blink 1s infinite; }\n@keyframes blink { 50% { opacity: .2; } }\n.result { margin-top: 8px; font-size: .9rem; }\n.ok { color: #1a7a42; margin-right: 8px; }\n.bad { color: #b03427; margin-right: 8px; }\ntable { border-collapse: collapse; margin-top: 10px; font-size: .88rem; width: 100%; }\ntd, th { padding: 4px 6px; border-bottom: 1px solid #e3e6ee; text-align: left; font-variant-numeric: tabular-nums; }\n#transfer h3 { font-size: .95rem; margin: 14px 0 2px; }\ntr.fooled td:nth-child(2) { color: #b03427; font-weight: 600; }\n.hint { margin-top: 8px; }\ntr.largest td { background: #e7f5ec; font-weight: 600; }\ntr.opened td:first-child { box-shadow: inset 4px 0 0 #2f5bd3; }\ntr.opened .rowbtn { background: #2f5bd3; border-color: #2f5bd3; color: #fff; }\n.rowbtn { padding: 2px 8px; font-weight: inherit; }\n", Attr: []vugu.VGAttribute(nil)})
 	}
 	vgout.AppendCSS(vgn)
 	return vgout

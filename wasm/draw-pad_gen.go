@@ -32,6 +32,13 @@ type DrawPad struct {
 	lastEval time.Time
 }
 
+func (c *DrawPad) thumbClass(i int) string {
+	if i == c.App.Picked {
+		return "thumb on"
+	}
+	return "thumb"
+}
+
 func (c *DrawPad) galleryLen() int {
 	if c.App.Gallery == nil {
 		return 0
@@ -141,10 +148,10 @@ func (c *DrawPad) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			_ = vgparent
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
-			if len(c.App.Strokes) == 0 && !c.App.Blank() {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "px under"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: "chosen digit"}}}
+			if c.App.Base != nil {
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "px under"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: ""}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("src", demo.PNG(c.App.Input))
+				vgn.AddAttrInterface("src", demo.PNG(c.App.Base))
 			}
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
@@ -243,9 +250,12 @@ func (c *DrawPad) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				_ = vgiterkey
 				i := i
 				_ = i
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "thumb"}}}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute(nil)}
 				vgparent.AppendChild(vgn)
+				vgn.AddAttrInterface("aria-pressed", fmt.Sprint(i == c.App.Picked))
+				vgn.AddAttrInterface("class", c.thumbClass(i))
 				vgn.AddAttrInterface("id", fmt.Sprintf("g%d", i))
+				vgn.AddAttrInterface("title", fmt.Sprintf("MNIST test digit %d (draw on it to change it)", c.App.Gallery.Labels[i]))
 				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 					EventType: "click",
 					Func:      func(event vugu.DOMEvent) { c.App.UseGallery(i) },
@@ -256,9 +266,15 @@ func (c *DrawPad) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					_ = vgparent
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "px"}, vugu.VGAttribute{Namespace: "", Key: "width", Val: "28"}, vugu.VGAttribute{Namespace: "", Key: "height", Val: "28"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: "MNIST digit"}}}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "px"}, vugu.VGAttribute{Namespace: "", Key: "width", Val: "28"}, vugu.VGAttribute{Namespace: "", Key: "height", Val: "28"}}}
 					vgparent.AppendChild(vgn)
+					vgn.AddAttrInterface("alt", fmt.Sprintf("MNIST test digit %d", c.App.Gallery.Labels[i]))
 					vgn.AddAttrInterface("src", demo.PNG(c.App.Gallery.Image(i)))
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "glabel"}}}
+					vgparent.AppendChild(vgn)
+					vgn.SetInnerHTML(c.App.Gallery.Labels[i])
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 					vgparent.AppendChild(vgn)
 				}
@@ -271,7 +287,7 @@ func (c *DrawPad) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	}
 	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Data: "style", Attr: []vugu.VGAttribute(nil)}
 	{
-		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.pad { position: relative; width: 100%; max-width: 280px; aspect-ratio: 1; margin: 0 auto; background: #000; border-radius: 8px; }\n.pad canvas, .pad .under { position: absolute; inset: 0; width: 100%; height: 100%; border-radius: 8px; }\n.pad canvas { touch-action: none; cursor: crosshair; border: 1px solid #c5cad6; }\n.pad .under { opacity: .9; }\n.gallery { display: grid; grid-template-columns: repeat(8, 1fr); gap: 4px; margin-top: 4px; }\n.gallery .thumb { padding: 2px; line-height: 0; }\n.gallery img { width: 100%; height: auto; }\n", Attr: []vugu.VGAttribute(nil)})
+		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.pad { position: relative; width: 100%; max-width: 280px; aspect-ratio: 1; margin: 0 auto; background: #000; border-radius: 8px; }\n.pad canvas, .pad .under { position: absolute; inset: 0; width: 100%; height: 100%; border-radius: 8px; }\n.pad canvas { touch-action: none; cursor: crosshair; border: 1px solid #c5cad6; }\n.pad .under { opacity: .9; }\n.gallery { display: grid; grid-template-columns: repeat(8, 1fr); gap: 4px; margin-top: 4px; }\n.gallery .thumb { padding: 2px; line-height: 1; display: flex; flex-direction: column; align-items: center; gap: 1px; }\n.gallery .thumb.on { outline: 3px solid #2f5bd3; outline-offset: 0; background: #e5ecfb; }\n.gallery .glabel { font-size: .7rem; color: #4a5263; }\n.gallery img { width: 100%; height: auto; }\n", Attr: []vugu.VGAttribute(nil)})
 	}
 	vgout.AppendCSS(vgn)
 	return vgout

@@ -7,6 +7,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"syscall/js"
 
 	"github.com/vugu/vugu"
@@ -174,6 +176,7 @@ func main() {
 		}
 		return out
 	}))
+	listenKeys(app, env)
 	go func() {
 		if err := app.Init(); err != nil {
 			app.Lock()
@@ -184,7 +187,9 @@ func main() {
 		}
 		app.Notify()
 		app.Lock()
-		t, step := app.T, app.Step
+		// A shared link's state (see syncURL).
+		q, _ := url.ParseQuery(strings.TrimPrefix(js.Global().Get("location").Get("search").String(), "?"))
+		t, step := app.ApplyQuery(q)
 		app.Unlock()
 		app.Choose(t, step)
 		js.Global().Get("document").Get("body").Call("setAttribute", "data-ready", "1")
@@ -194,5 +199,63 @@ func main() {
 		if err := renderer.Render(buildEnv.RunBuild(root)); err != nil {
 			panic(err)
 		}
+		syncURL(app)
+	}
+}
+
+// listenKeys binds the main actions to keys, as the desktop playground
+// does: R run, S or Escape stop, C clear, U undo, G gradient sign vs C&W.
+// Keys typed into a form control are left alone.
+func listenKeys(app *demo.App, env vugu.EventEnv) {
+	js.Global().Get("document").Call("addEventListener", "keydown", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		e := args[0]
+		if e.Get("ctrlKey").Bool() || e.Get("metaKey").Bool() || e.Get("altKey").Bool() {
+			return nil
+		}
+		switch e.Get("target").Get("tagName").String() {
+		case "INPUT", "SELECT", "TEXTAREA":
+			return nil
+		}
+		env.Lock()
+		defer env.UnlockRender()
+		switch strings.ToLower(e.Get("key").String()) {
+		case "r":
+			app.Start(false)
+		case "s", "escape":
+			app.Stop()
+		case "c":
+			app.Clear()
+		case "u":
+			if n := len(app.Strokes); n > 0 {
+				app.SetDrawing(app.Strokes[:n-1], padSize, padSize, penWidth)
+			}
+		case "g":
+			app.StartBaseline()
+		}
+		return nil
+	}))
+}
+
+// syncURL keeps the address bar's query equal to the page's state
+// (demo.App.Query), keeping other parameters (kernels, workers), so that
+// the address is a link to what the visitor sees.
+func syncURL(app *demo.App) {
+	app.Lock()
+	if len(app.Models) == 0 || app.Loading {
+		app.Unlock()
+		return
+	}
+	state := app.Query()
+	app.Unlock()
+	loc := js.Global().Get("location")
+	q, _ := url.ParseQuery(strings.TrimPrefix(loc.Get("search").String(), "?"))
+	for _, k := range []string{"T", "net", "attack", "target", "digit"} {
+		q.Del(k)
+	}
+	for k, v := range state {
+		q[k] = v
+	}
+	if want := "?" + q.Encode(); want != loc.Get("search").String() {
+		js.Global().Get("history").Call("replaceState", nil, "", want)
 	}
 }

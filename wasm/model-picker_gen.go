@@ -14,8 +14,10 @@ import (
 	"github.com/tadd-project/tadd/wasm/demo"
 )
 
-// ModelPicker chooses the temperature and the network in the chain, and
-// shows the prediction of the chosen network.
+// ModelPicker chooses the temperature and the network: the distillation
+// chain at that temperature, drawn as a diagram whose nodes are the
+// networks (teacher → assistant → student → step 3 … 6, each trained on
+// the soft labels of the one before).
 type ModelPicker struct {
 	App *demo.App `vugu:"data"`
 }
@@ -31,19 +33,19 @@ func (c *ModelPicker) pickT(t float64) { go c.App.Choose(t, c.App.Step) }
 
 func (c *ModelPicker) pickStep(s int) { go c.App.Choose(c.App.T, s) }
 
+func (c *ModelPicker) nodeTitle(m demo.ModelInfo) string {
+	if m.Step == 0 {
+		return fmt.Sprintf("the teacher: trained at T=%g on the true labels", m.Temperature)
+	}
+	return fmt.Sprintf("%s: trained at T=%g on the soft labels of the network before it", m.Name(), m.Temperature)
+}
+
 func (c *ModelPicker) info() string {
 	m, ok := c.App.Current()
 	if !ok {
 		return ""
 	}
-	return fmt.Sprintf("%s at T=%g: %.2f%% test accuracy, %d epochs", m.Name(), m.Temperature, 100*m.TestAccuracy, m.Epochs)
-}
-
-func (c *ModelPicker) probs() []float32 {
-	if c.App.Blank() {
-		return nil
-	}
-	return c.App.Probs
+	return fmt.Sprintf("%s at T=%g: %.2f%% test accuracy, %d epochs. Every network is used at T = 1.", m.Name(), m.Temperature, 100*m.TestAccuracy, m.Epochs)
 }
 func (c *ModelPicker) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 
@@ -66,12 +68,12 @@ func (c *ModelPicker) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			_ = vgparent
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "label"}}}
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "label"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "tlabel"}}}
 			vgparent.AppendChild(vgn)
 			vgn.SetInnerHTML(vugu.HTML("Temperature"))
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "choices"}}}
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "choices"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "group"}, vugu.VGAttribute{Namespace: "", Key: "aria-labelledby", Val: "tlabel"}}}
 			vgparent.AppendChild(vgn)
 			{
 				vgparent := vgn
@@ -85,6 +87,8 @@ func (c *ModelPicker) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					_ = t
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute(nil)}
 					vgparent.AppendChild(vgn)
+					vgn.AddAttrInterface("aria-label", fmt.Sprintf("temperature %g", t))
+					vgn.AddAttrInterface("aria-pressed", fmt.Sprint(t == c.App.T))
 					vgn.AddAttrInterface("class", c.on(t == c.App.T))
 					vgn.AddAttrInterface("disabled", c.App.Running)
 					vgn.AddAttrInterface("id", fmt.Sprintf("T%g", t))
@@ -110,34 +114,80 @@ func (c *ModelPicker) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			_ = vgparent
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "label"}}}
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "label"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "nlabel"}}}
 			vgparent.AppendChild(vgn)
 			vgn.SetInnerHTML(vugu.HTML("Network"))
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "choices"}}}
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "ol", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "chain"}, vugu.VGAttribute{Namespace: "", Key: "aria-labelledby", Val: "nlabel"}}}
 			vgparent.AppendChild(vgn)
 			{
 				vgparent := vgn
 				_ = vgparent
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 				vgparent.AppendChild(vgn)
-				for vgiterkeyt, m := range c.App.Steps() {
-					var vgiterkey interface{} = vgiterkeyt
+				for i, m := range c.App.Steps() {
+					var vgiterkey interface{} = i
 					_ = vgiterkey
+					i := i
+					_ = i
 					m := m
 					_ = m
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute(nil)}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "link"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("class", c.on(m.Step == c.App.Step))
-					vgn.AddAttrInterface("disabled", c.App.Running)
-					vgn.AddAttrInterface("id", "step"+fmt.Sprint(m.Step))
-					vgn.SetInnerHTML(m.Name())
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.pickStep(m.Step) },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					{
+						vgparent := vgn
+						_ = vgparent
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+						vgparent.AppendChild(vgn)
+						if i > 0 {
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "arrow"}, vugu.VGAttribute{Namespace: "", Key: "aria-hidden", Val: "true"}}}
+							vgparent.AppendChild(vgn)
+							{
+								vgparent := vgn
+								_ = vgparent
+								if i == 1 {
+									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "soft"}}}
+									vgparent.AppendChild(vgn)
+									vgn.SetInnerHTML(fmt.Sprintf("soft labels at T=%g", c.App.T))
+								}
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "→"}
+								vgparent.AppendChild(vgn)
+							}
+						}
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+						vgparent.AppendChild(vgn)
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute(nil)}
+						vgparent.AppendChild(vgn)
+						vgn.AddAttrInterface("aria-pressed", fmt.Sprint(m.Step == c.App.Step))
+						vgn.AddAttrInterface("class", c.on(m.Step == c.App.Step)+" node")
+						vgn.AddAttrInterface("disabled", c.App.Running)
+						vgn.AddAttrInterface("id", "step"+fmt.Sprint(m.Step))
+						vgn.AddAttrInterface("title", c.nodeTitle(m))
+						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
+							EventType: "click",
+							Func:      func(event vugu.DOMEvent) { c.pickStep(m.Step) },
+							// TODO: implement capture, etc. mostly need to decide syntax
+						})
+						{
+							vgparent := vgn
+							_ = vgparent
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
+							vgparent.AppendChild(vgn)
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "name"}}}
+							vgparent.AppendChild(vgn)
+							vgn.SetInnerHTML(m.Name())
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
+							vgparent.AppendChild(vgn)
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "acc"}}}
+							vgparent.AppendChild(vgn)
+							vgn.SetInnerHTML(fmt.Sprintf("%.1f%%", 100*m.TestAccuracy))
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+							vgparent.AppendChild(vgn)
+						}
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+						vgparent.AppendChild(vgn)
+					}
 				}
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
@@ -174,73 +224,12 @@ func (c *ModelPicker) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 			vgparent.AppendChild(vgn)
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "prediction"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "prediction"}}}
-		vgparent.AppendChild(vgn)
-		{
-			vgparent := vgn
-			_ = vgparent
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-			vgparent.AppendChild(vgn)
-			if c.App.Predicted() >= 0 && !c.App.Blank() {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute(nil)}
-				vgparent.AppendChild(vgn)
-				{
-					vgparent := vgn
-					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Prediction: "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "b", Attr: []vugu.VGAttribute(nil)}
-					vgparent.AppendChild(vgn)
-					vgn.SetInnerHTML(c.App.Predicted())
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "small"}}}
-					vgparent.AppendChild(vgn)
-					vgn.SetInnerHTML(fmt.Sprintf("(%.1f%%)", 100*c.App.Probs[c.App.Predicted()]))
-				}
-			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-			vgparent.AppendChild(vgn)
-			if c.App.Blank() {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "small"}}}
-				vgparent.AppendChild(vgn)
-				{
-					vgparent := vgn
-					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Draw a digit to see the prediction."}
-					vgparent.AppendChild(vgn)
-				}
-			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
-		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
-		{
-			vgcompKey := vugu.MakeCompKey(0x62985B1BF69D6BD9^vgin.CurrentPositionHash(), vgiterkey)
-			// ask BuildEnv for prior instance of this specific component
-			vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*ProbBars)
-			if vgcomp == nil {
-				// create new one if needed
-				vgcomp = new(ProbBars)
-				vgin.BuildEnv.WireComponent(vgcomp)
-			}
-			vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
-			vgcomp.Highlight = c.App.Predicted()
-			vgcomp.Probs = c.probs()
-			vgcomp.Target = -1
-			vgout.Components = append(vgout.Components, vgcomp)
-			vgn = &vugu.VGNode{Component: vgcomp}
-			vgparent.AppendChild(vgn)
-		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
 		vgparent.AppendChild(vgn)
 	}
 	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Data: "style", Attr: []vugu.VGAttribute(nil)}
 	{
-		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.prediction { font-size: 1.05rem; margin: 8px 0 4px; }\n.row.choose { flex-wrap: nowrap; align-items: flex-start; }\n.row.choose .label { padding-top: 6px; }\n.choices { display: flex; flex-wrap: wrap; gap: 6px; }\n", Attr: []vugu.VGAttribute(nil)})
+		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.row.choose { flex-wrap: nowrap; align-items: flex-start; }\n.row.choose .label { padding-top: 6px; flex: none; min-width: 6.6em; }\n.choices { display: flex; flex-wrap: wrap; gap: 6px; }\n.chain { display: flex; flex-wrap: wrap; gap: 4px 0; list-style: none; margin: 0; padding: 0; align-items: center; }\n.chain .link { display: flex; align-items: center; }\n.chain .arrow { display: inline-flex; flex-direction: column; align-items: center; color: #5b6478; padding: 0 6px; font-size: 1.1rem; line-height: 1; }\n.chain .soft { font-size: .68rem; white-space: nowrap; }\n.chain .node { display: flex; flex-direction: column; align-items: center; padding: 4px 10px; min-width: 5.2em; }\n.chain .node .acc { font-size: .7rem; opacity: .8; }\n@media (max-width: 640px) { .row.choose { flex-wrap: wrap; } .row.choose .label { min-width: 100%; padding-top: 0; } }\n", Attr: []vugu.VGAttribute(nil)})
 	}
 	vgout.AppendCSS(vgn)
 	return vgout

@@ -17,6 +17,9 @@ type Root struct {
 	App *demo.App `vugu:"data"`
 }
 
+// ready says whether the first model is loaded, so that the panels are
+// never shown half built (no gallery, no temperatures) while loading.
+func (c *Root) ready() bool { return c.App.Model() != nil }
 func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 
 	vgout = &vugu.BuildOut{}
@@ -33,153 +36,199 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		vgparent.AppendChild(vgn)
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "header", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "top"}}}
 		vgparent.AppendChild(vgn)
-		vgn.SetInnerHTML(vugu.HTML("\n    \x3Ch1\x3EDefensive distillation, with a teacher assistant\x3C/h1\x3E\n    \x3Cp class=\"lede\"\x3EDraw a digit, pick a network and a temperature, and watch a Carlini–Wagner attack\n      search for the smallest change that fools it. Everything runs in your browser.\x3C/p\x3E\n  "))
+		vgn.SetInnerHTML(vugu.HTML("\n    \x3Ch1\x3ECan a teacher assistant make a network harder to fool?\x3C/h1\x3E\n    \x3Cp class=\"lede\"\x3E\x3Cb\x3EDefensive distillation\x3C/b\x3E (\x3Ca href=\"https://arxiv.org/abs/1511.04508\"\x3EPapernot et al., 2016\x3C/a\x3E)\n      trains a network on the softened answers of another at a temperature T. Used at T = 1 its answers saturate,\n      the input gradients that attacks follow vanish, and it looked robust, until\n      \x3Ca href=\"https://arxiv.org/abs/1608.04644\"\x3ECarlini \x26amp; Wagner (2017)\x3C/a\x3E attacked the logits instead.\n      \x3Ca href=\"https://arxiv.org/abs/2305.08076\"\x3EMandal \x26amp; Gao (2023), \x3Ci\x3EImproving Defensive Distillation using Teacher Assistant\x3C/i\x3E\x3C/a\x3E,\n      put a \x3Cb\x3Eteacher assistant\x3C/b\x3E between teacher and student, and chains of up to six distillations.\x3C/p\x3E\n    \x3Cp class=\"question\"\x3E\x3Cb\x3EThe question:\x3C/b\x3E does distilling through more steps make the last network need a larger change before it is fooled?\x3C/p\x3E\n    \x3Cp class=\"todo\"\x3ETry it: pick a digit, choose a network in the chain, press \x3Cb\x3ERun\x3C/b\x3E. Everything runs in your browser.\n      \x3Cspan class=\"small\"\x3EKeys: R run, S or Esc stop, C clear, U undo, G gradient sign vs C\x26amp;W.\x3C/span\x3E\x3C/p\x3E\n  "))
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
+		if !c.ready() && c.App.Error == "" {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "loading"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "loading"}}}
+			vgparent.AppendChild(vgn)
+			{
+				vgparent := vgn
+				_ = vgparent
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "Loading the demo…"}
+				vgparent.AppendChild(vgn)
+			}
+		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
 		if c.App.Error != "" {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "status"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "status"}}}
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "status"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "status"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "alert"}}}
 			vgparent.AppendChild(vgn)
 			vgn.SetInnerHTML(c.App.Error)
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "main", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "grid"}}}
-		vgparent.AppendChild(vgn)
-		{
-			vgparent := vgn
-			_ = vgparent
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "panel"}}}
+		if c.ready() {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "main", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "grid"}}}
 			vgparent.AppendChild(vgn)
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute(nil)}
-				vgparent.AppendChild(vgn)
-				vgn.SetInnerHTML(vugu.HTML("1 · Draw"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "panel full"}, vugu.VGAttribute{Namespace: "", Key: "aria-label", Val: "the distillation chain"}}}
 				vgparent.AppendChild(vgn)
 				{
-					vgcompKey := vugu.MakeCompKey(0x106722A86FF41B37^vgin.CurrentPositionHash(), vgiterkey)
-					// ask BuildEnv for prior instance of this specific component
-					vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*DrawPad)
-					if vgcomp == nil {
-						// create new one if needed
-						vgcomp = new(DrawPad)
-						vgin.BuildEnv.WireComponent(vgcomp)
+					vgparent := vgn
+					_ = vgparent
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute(nil)}
+					vgparent.AppendChild(vgn)
+					vgn.SetInnerHTML(vugu.HTML("The chain \x3Cspan class=\"small\"\x3E— each network is trained on the soft labels of the one before, at temperature T\x3C/span\x3E"))
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					{
+						vgcompKey := vugu.MakeCompKey(0x3A85F28C79CD5702^vgin.CurrentPositionHash(), vgiterkey)
+						// ask BuildEnv for prior instance of this specific component
+						vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*ModelPicker)
+						if vgcomp == nil {
+							// create new one if needed
+							vgcomp = new(ModelPicker)
+							vgin.BuildEnv.WireComponent(vgcomp)
+						}
+						vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
+						vgcomp.App = c.App
+						vgout.Components = append(vgout.Components, vgcomp)
+						vgn = &vugu.VGNode{Component: vgcomp}
+						vgparent.AppendChild(vgn)
 					}
-					vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
-					vgcomp.App = c.App
-					vgout.Components = append(vgout.Components, vgcomp)
-					vgn = &vugu.VGNode{Component: vgcomp}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 					vgparent.AppendChild(vgn)
 				}
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
-			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "panel"}}}
-			vgparent.AppendChild(vgn)
-			{
-				vgparent := vgn
-				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute(nil)}
-				vgparent.AppendChild(vgn)
-				vgn.SetInnerHTML(vugu.HTML("2 · Model"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "panel"}}}
 				vgparent.AppendChild(vgn)
 				{
-					vgcompKey := vugu.MakeCompKey(0x3A85F28C79CD5702^vgin.CurrentPositionHash(), vgiterkey)
-					// ask BuildEnv for prior instance of this specific component
-					vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*ModelPicker)
-					if vgcomp == nil {
-						// create new one if needed
-						vgcomp = new(ModelPicker)
-						vgin.BuildEnv.WireComponent(vgcomp)
-					}
-					vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
-					vgcomp.App = c.App
-					vgout.Components = append(vgout.Components, vgcomp)
-					vgn = &vugu.VGNode{Component: vgcomp}
+					vgparent := vgn
+					_ = vgparent
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 					vgparent.AppendChild(vgn)
-				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute(nil)}
-				vgparent.AppendChild(vgn)
-				vgn.SetInnerHTML(vugu.HTML("3 · Attack"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-				vgparent.AppendChild(vgn)
-				{
-					vgcompKey := vugu.MakeCompKey(0xDEBDA06E2DC79C57^vgin.CurrentPositionHash(), vgiterkey)
-					// ask BuildEnv for prior instance of this specific component
-					vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*AttackControls)
-					if vgcomp == nil {
-						// create new one if needed
-						vgcomp = new(AttackControls)
-						vgin.BuildEnv.WireComponent(vgcomp)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute(nil)}
+					vgparent.AppendChild(vgn)
+					vgn.SetInnerHTML(vugu.HTML("1 · Draw"))
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					{
+						vgcompKey := vugu.MakeCompKey(0x106722A86FF41B37^vgin.CurrentPositionHash(), vgiterkey)
+						// ask BuildEnv for prior instance of this specific component
+						vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*DrawPad)
+						if vgcomp == nil {
+							// create new one if needed
+							vgcomp = new(DrawPad)
+							vgin.BuildEnv.WireComponent(vgcomp)
+						}
+						vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
+						vgcomp.App = c.App
+						vgout.Components = append(vgout.Components, vgcomp)
+						vgn = &vugu.VGNode{Component: vgcomp}
+						vgparent.AppendChild(vgn)
 					}
-					vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
-					vgcomp.App = c.App
-					vgout.Components = append(vgout.Components, vgcomp)
-					vgn = &vugu.VGNode{Component: vgcomp}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 					vgparent.AppendChild(vgn)
 				}
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
-			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "panel wide"}}}
-			vgparent.AppendChild(vgn)
-			{
-				vgparent := vgn
-				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute(nil)}
-				vgparent.AppendChild(vgn)
-				vgn.SetInnerHTML(vugu.HTML("4 · Watch"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "panel"}}}
 				vgparent.AppendChild(vgn)
 				{
-					vgcompKey := vugu.MakeCompKey(0x4F2AC588E3639D43^vgin.CurrentPositionHash(), vgiterkey)
-					// ask BuildEnv for prior instance of this specific component
-					vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*AttackView)
-					if vgcomp == nil {
-						// create new one if needed
-						vgcomp = new(AttackView)
-						vgin.BuildEnv.WireComponent(vgcomp)
+					vgparent := vgn
+					_ = vgparent
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute(nil)}
+					vgparent.AppendChild(vgn)
+					vgn.SetInnerHTML(vugu.HTML("2 · Prediction"))
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					{
+						vgcompKey := vugu.MakeCompKey(0xD3D902BB56683A79^vgin.CurrentPositionHash(), vgiterkey)
+						// ask BuildEnv for prior instance of this specific component
+						vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*Prediction)
+						if vgcomp == nil {
+							// create new one if needed
+							vgcomp = new(Prediction)
+							vgin.BuildEnv.WireComponent(vgcomp)
+						}
+						vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
+						vgcomp.App = c.App
+						vgout.Components = append(vgout.Components, vgcomp)
+						vgn = &vugu.VGNode{Component: vgcomp}
+						vgparent.AppendChild(vgn)
 					}
-					vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
-					vgcomp.App = c.App
-					vgout.Components = append(vgout.Components, vgcomp)
-					vgn = &vugu.VGNode{Component: vgcomp}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute(nil)}
+					vgparent.AppendChild(vgn)
+					vgn.SetInnerHTML(vugu.HTML("3 · Attack"))
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					{
+						vgcompKey := vugu.MakeCompKey(0xDEBDA06E2DC79C57^vgin.CurrentPositionHash(), vgiterkey)
+						// ask BuildEnv for prior instance of this specific component
+						vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*AttackControls)
+						if vgcomp == nil {
+							// create new one if needed
+							vgcomp = new(AttackControls)
+							vgin.BuildEnv.WireComponent(vgcomp)
+						}
+						vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
+						vgcomp.App = c.App
+						vgout.Components = append(vgout.Components, vgcomp)
+						vgn = &vugu.VGNode{Component: vgcomp}
+						vgparent.AppendChild(vgn)
+					}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 					vgparent.AppendChild(vgn)
 				}
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "panel wide"}}}
+				vgparent.AppendChild(vgn)
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute(nil)}
+					vgparent.AppendChild(vgn)
+					vgn.SetInnerHTML(vugu.HTML("4 · Watch"))
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+					vgparent.AppendChild(vgn)
+					{
+						vgcompKey := vugu.MakeCompKey(0x4F2AC588E3639D43^vgin.CurrentPositionHash(), vgiterkey)
+						// ask BuildEnv for prior instance of this specific component
+						vgcomp, _ := vgin.BuildEnv.CachedComponent(vgcompKey).(*AttackView)
+						if vgcomp == nil {
+							// create new one if needed
+							vgcomp = new(AttackView)
+							vgin.BuildEnv.WireComponent(vgcomp)
+						}
+						vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
+						vgcomp.App = c.App
+						vgout.Components = append(vgout.Components, vgcomp)
+						vgn = &vugu.VGNode{Component: vgcomp}
+						vgparent.AppendChild(vgn)
+					}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+					vgparent.AppendChild(vgn)
+				}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "panel explain"}}}
+				vgparent.AppendChild(vgn)
+				vgn.SetInnerHTML(vugu.HTML("\n      \x3Ch2\x3EWhat is going on?\x3C/h2\x3E\n      \x3Cp\x3E\x3Cb\x3ETemperature.\x3C/b\x3E A network\x26#39;s last layer gives scores (logits) Z; softmax(Z/T) turns them into\n        probabilities. Training at a high temperature T and then using the network at T = 1 makes its\n        answers extremely confident, so the gradients an attacker follows almost vanish.\x3C/p\x3E\n      \x3Cp\x3E\x3Cb\x3EDistillation.\x3C/b\x3E The \x3Ci\x3Eteacher\x3C/i\x3E is trained at T on the true labels. The \x3Ci\x3Eassistant\x3C/i\x3E\n        is trained at the same T on the teacher\x26#39;s soft probabilities, and the \x3Ci\x3Estudent\x3C/i\x3E on the\n        assistant\x26#39;s; steps 3 to 6 go on the same way.\x3C/p\x3E\n      \x3Cp\x3E\x3Cb\x3EThe attacks\x3C/b\x3E (Carlini \x26amp; Wagner) work on the logits, not on the vanishing\n        probabilities, which is why distillation does not stop them. Each looks for the closest image\n        that the model classifies as the target: \x3Cb\x3EL2\x3C/b\x3E minimises the overall size of the change,\n        \x3Cb\x3EL0\x3C/b\x3E the number of pixels changed, \x3Cb\x3EL∞\x3C/b\x3E the largest change of any single pixel.\n        The \x3Cb\x3Egradient sign\x3C/b\x3E baseline takes one step along the sign of the input gradient: the kind of attack\n        distillation was designed against.\x3C/p\x3E\n    "))
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+				vgparent.AppendChild(vgn)
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "panel explain"}}}
-			vgparent.AppendChild(vgn)
-			vgn.SetInnerHTML(vugu.HTML("\n      \x3Ch2\x3EWhat is going on?\x3C/h2\x3E\n      \x3Cp\x3E\x3Cb\x3ETemperature.\x3C/b\x3E A network\x26#39;s last layer gives scores (logits) Z; softmax(Z/T) turns them into\n        probabilities. Training at a high temperature T and then using the network at T = 1 makes its\n        answers extremely confident, so the gradients an attacker follows almost vanish.\x3C/p\x3E\n      \x3Cp\x3E\x3Cb\x3EDistillation.\x3C/b\x3E The \x3Ci\x3Eteacher\x3C/i\x3E is trained at T on the true labels. The \x3Ci\x3Eassistant\x3C/i\x3E\n        is trained at the same T on the teacher\x26#39;s soft probabilities, and the \x3Ci\x3Estudent\x3C/i\x3E on the\n        assistant\x26#39;s. The seed paper asks whether this extra step makes the student harder to fool.\x3C/p\x3E\n      \x3Cp\x3E\x3Cb\x3EThe attacks\x3C/b\x3E (Carlini \x26amp; Wagner) work on the logits, not on the vanishing\n        probabilities, which is why distillation does not stop them. Each looks for the closest image\n        that the model classifies as the target: \x3Cb\x3EL2\x3C/b\x3E minimises the overall size of the change,\n        \x3Cb\x3EL0\x3C/b\x3E the number of pixels changed, \x3Cb\x3EL∞\x3C/b\x3E the largest change of any single pixel.\x3C/p\x3E\n    "))
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
 		vgparent.AppendChild(vgn)
 	}
 	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Data: "style", Attr: []vugu.VGAttribute(nil)}
 	{
-		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n* { box-sizing: border-box; }\nbody { margin: 0; font-family: system-ui, -apple-system, \"Segoe UI\", Roboto, sans-serif; background: #f3f4f7; color: #1d2330; }\n.app { max-width: 1280px; margin: 0 auto; padding: 12px 16px 32px; }\n.top h1 { font-size: 1.5rem; margin: 8px 0 4px; }\n.lede { margin: 0 0 12px; color: #4a5263; max-width: 60em; }\n.status { background: #fff3cd; border: 1px solid #e6cf7a; padding: 6px 10px; border-radius: 6px; margin-bottom: 10px; }\n.grid { display: grid; grid-template-columns: minmax(260px, 320px) minmax(260px, 340px) 1fr; gap: 14px; align-items: start; }\n.panel { background: #fff; border-radius: 10px; padding: 12px 14px; box-shadow: 0 1px 3px rgba(0,0,0,.08); min-width: 0; }\n.panel h2 { font-size: 1rem; margin: 4px 0 8px; color: #2f3b52; }\n.panel h2:not(:first-child) { margin-top: 16px; }\n.explain { grid-column: 1 / -1; font-size: .92rem; line-height: 1.45; color: #3a4255; }\n.explain p { margin: 6px 0; }\nbutton { font: inherit; border: 1px solid #c5cad6; background: #fff; border-radius: 6px; padding: 5px 10px; cursor: pointer; }\nbutton:hover { background: #eef1f7; }\nbutton.on { background: #2f5bd3; border-color: #2f5bd3; color: #fff; }\nbutton.go { background: #1f8f4e; border-color: #1f8f4e; color: #fff; }\nbutton.stop { background: #c0392b; border-color: #c0392b; color: #fff; }\nbutton:disabled { opacity: .45; cursor: default; }\n.row { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin: 6px 0; }\n.label { font-size: .85rem; color: #5b6478; min-width: 5.5em; }\n.small { font-size: .8rem; color: #5b6478; }\nimg.px { image-rendering: pixelated; background: #000; border-radius: 4px; }\n@media (max-width: 1000px) { .grid { grid-template-columns: 1fr 1fr; } .wide { grid-column: 1 / -1; } }\n@media (max-width: 640px) { .grid { grid-template-columns: 1fr; } .app { padding: 8px; } .top h1 { font-size: 1.2rem; } }\n", Attr: []vugu.VGAttribute(nil)})
+		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n* { box-sizing: border-box; }\nbody { margin: 0; font-family: system-ui, -apple-system, \"Segoe UI\", Roboto, sans-serif; background: #f3f4f7; color: #1d2330; }\n.app { max-width: 1280px; margin: 0 auto; padding: 12px 16px 32px; }\n.top h1 { font-size: 1.5rem; margin: 8px 0 4px; }\n.lede { margin: 0 0 6px; color: #3a4255; max-width: 64em; line-height: 1.4; }\n.question { margin: 0 0 4px; max-width: 64em; }\n.todo { margin: 0 0 10px; color: #3a4255; }\na { color: #1f4fbf; }\n.full { grid-column: 1 / -1; }\n.full h2 .small { font-weight: normal; }\n.loading { padding: 3em; text-align: center; color: #4a5263; }\n.status { background: #fff3cd; border: 1px solid #e6cf7a; padding: 6px 10px; border-radius: 6px; margin-bottom: 10px; }\n.grid { display: grid; grid-template-columns: minmax(260px, 320px) minmax(260px, 340px) 1fr; gap: 14px; align-items: start; }\n.panel { background: #fff; border-radius: 10px; padding: 12px 14px; box-shadow: 0 1px 3px rgba(0,0,0,.08); min-width: 0; }\n.panel h2 { font-size: 1rem; margin: 4px 0 8px; color: #2f3b52; }\n.panel h2:not(:first-child) { margin-top: 16px; }\n.explain { grid-column: 1 / -1; font-size: .92rem; line-height: 1.45; color: #3a4255; }\n.explain p { margin: 6px 0; }\nbutton { font: inherit; border: 1px solid #c5cad6; background: #fff; border-radius: 6px; padding: 5px 10px; cursor: pointer; }\nbutton:hover { background: #eef1f7; }\nbutton.on { background: #2f5bd3; border-color: #2f5bd3; color: #fff; }\nbutton.go { background: #1a7a42; border-color: #1a7a42; color: #fff; }\nbutton.stop { background: #c0392b; border-color: #c0392b; color: #fff; }\nbutton:disabled { opacity: .45; cursor: default; }\n.row { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin: 6px 0; }\n.label { font-size: .85rem; color: #5b6478; min-width: 5.5em; }\n.small { font-size: .8rem; color: #5b6478; }\nimg.px { image-rendering: pixelated; background: #000; border-radius: 4px; }\n@media (max-width: 1200px) { .grid { grid-template-columns: 1fr 1fr; } .wide { grid-column: 1 / -1; } }\n@media (max-width: 640px) { .grid { grid-template-columns: 1fr; } .app { padding: 8px; } .top h1 { font-size: 1.2rem; } }\n", Attr: []vugu.VGAttribute(nil)})
 	}
 	vgout.AppendCSS(vgn)
 	return vgout

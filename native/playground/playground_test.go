@@ -174,7 +174,7 @@ func TestAttackStopAndSave(t *testing.T) {
 	waitIdle(t, u)
 	u.App.Lock()
 	defer u.App.Unlock()
-	if u.App.Error != "stopped" {
-		t.Fatalf("after stop: error %q", u.App.Error)
+	if !u.App.Stopped || u.App.Error != "" {
+		t.Fatalf("after stop: stopped %v, error %q", u.App.Stopped, u.App.Error)
 	}
 }

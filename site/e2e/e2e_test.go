@@ -356,7 +356,7 @@ func demoFlow(t *testing.T, ctx context.Context, url, engine, shots string, mode
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("run").click(); setTimeout(() => document.getElementById("stop").click(), 300); true`)); err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, ctx, "#status", "stopped", 20*time.Second)
+	waitText(t, ctx, "#stopnote", "Stopped", 20*time.Second)
 	if r := text(ctx, "#result"); r != "" {
 		t.Fatalf("a stopped attack shows a result: %q", r)
 	}

@@ -9,11 +9,8 @@ package demo
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/png"
 	"math"
 	"runtime"
 	"sort"
@@ -25,7 +22,6 @@ import (
 	"github.com/tadd-project/tadd/core/kernel"
 	"github.com/tadd-project/tadd/core/metrics"
 	"github.com/tadd-project/tadd/core/nn"
-	"github.com/tadd-project/tadd/core/render"
 	"github.com/tadd-project/tadd/core/weights"
 )
 
@@ -72,9 +68,46 @@ type Live struct {
 	Tau        float64
 	Allowed    int
 	Distance   float64 // of the best adversarial so far (in the attack's norm); +Inf if none
-	Image      []float32
-	Probs      []float32
-	Elapsed    time.Duration
+	// Image is the best adversarial example so far when Best is set, else
+	// the search's current image (not adversarial); Probs are Image's.
+	Image   []float32
+	Probs   []float32
+	Best    bool
+	Margin  Margin // Image's logit margin
+	Elapsed time.Duration
+}
+
+// GradientSign names the baseline attack of the kind defensive distillation
+// was designed against (attack.GradientSign: one step along the sign of the
+// input gradient), run beside a C&W attack to show why distillation seemed
+// to work.
+const GradientSign = "fgsm"
+
+// AttackLabel is an attack's name as the page writes it: L2, L0, L∞.
+func AttackLabel(name string) string {
+	switch name {
+	case "l2":
+		return "L2"
+	case "l0":
+		return "L0"
+	case "linf":
+		return "L∞"
+	case GradientSign:
+		return "gradient sign"
+	}
+	return name
+}
+
+// FormatDistance writes a distance in the attack's own norm: a count of
+// pixels for L0, three decimals otherwise.
+func FormatDistance(name string, d float64) string {
+	if math.IsInf(d, 1) {
+		return "none"
+	}
+	if name == "l0" {
+		return fmt.Sprintf("%d pixels", int(math.Round(d)))
+	}
+	return fmt.Sprintf("%.3f", d)
 }
 
 // Describe puts the run's state into words for a status line: who is
@@ -84,9 +117,9 @@ type Live struct {
 // distance yet; afterwards how it ended. Each front end joins the details
 // in its own style.
 func (l *Live) Describe(running, stopped bool) (who string, details []string) {
-	who = l.Attack
+	who = AttackLabel(l.Attack)
 	if l.Model != "" {
-		who = l.Model + " " + l.Attack
+		who = l.Model + " " + who
 	}
 	elapsed := fmt.Sprintf("%.1fs", l.Elapsed.Seconds())
 	if !running {
@@ -109,7 +142,7 @@ func (l *Live) Describe(running, stopped bool) (who string, details []string) {
 		details = append(details, fmt.Sprintf("%d pixels allowed", l.Allowed))
 	}
 	if !math.IsInf(l.Distance, 1) && l.Distance > 0 {
-		details = append(details, fmt.Sprintf("best distance %.3f", l.Distance))
+		details = append(details, "best distance "+FormatDistance(l.Attack, l.Distance))
 	}
 	return who, details
 }
@@ -117,33 +150,79 @@ func (l *Live) Describe(running, stopped bool) (who string, details []string) {
 // Outcome is a finished attack on one model.
 type Outcome struct {
 	Model   ModelInfo
+	Attack  string
 	Result  attack.Result
 	Probs   []float32
 	Elapsed time.Duration
 }
 
+// Run is what a run of attacks was computed for: the input, the networks
+// and the settings. The page shows a run's results only while all of them
+// are still the page's.
+type Run struct {
+	Input  []float32
+	T      float64
+	Step   int // the chosen network
+	Attack string
+	Target string
+	Models []ModelInfo // the networks attacked, in chain order
+	// Baseline says the run put the gradient-sign baseline beside Attack
+	// on one network.
+	Baseline bool
+	Parallel int // how many attacks ran at once
+	Elapsed  time.Duration
+}
+
 // App is the whole demo state.
 type App struct {
-	fetch    Fetcher
-	Models   []ModelInfo // MNIST models of the manifest, by T then step
-	cache    map[string]*nn.Model
-	T        float64
-	Step     int
-	Loading  bool
-	Error    string
-	Gallery  *data.Set
-	Strokes  []data.Stroke
-	Input    []float32 // 28×28, what the model sees
-	Probs    []float32
-	Attack   string // l2, l0, linf
-	Target   string // a class "0".."9", "untargeted", "least", "all" (every other class)
-	Running  bool
-	Live     *Live
-	Outcomes []Outcome // last attack (one), comparison (teacher, assistant, student) or every target
-	cancel   context.CancelFunc
+	fetch   Fetcher
+	Models  []ModelInfo // MNIST models of the manifest, by T then step
+	cache   map[string]*nn.Model
+	T       float64
+	Step    int
+	Loading bool
+	Error   string
+	Gallery *data.Set
+	// Picked is the gallery digit drawn on (-1: none); Base is its image,
+	// under the strokes.
+	Picked  int
+	Base    []float32
+	Strokes []data.Stroke
+	Input   []float32 // 28×28, what the model sees
+	Probs   []float32
+	// Sensitivity is the input gradient's size for the chosen model at
+	// T = 1 (see sensitivity): what a gradient-following attack follows.
+	Sensitivity float64
+	// Margin is the chosen model's logit margin for the input.
+	Margin  Margin
+	Attack  string // l2, l0, linf
+	Target  string // a class "0".."9", "untargeted", "least", "all" (every other class)
+	Running bool
+	// Live is what the Watch panel shows: the watched attack while a run
+	// goes on, then the opened row's result.
+	Live *Live
+	// Outcomes are the run's finished attacks, in chain order then by
+	// target: one attack, a comparison or every target.
+	Outcomes []Outcome
+	// Ran says what the shown Live and Outcomes were computed for; nil
+	// when nothing is shown.
+	Ran *Run
+	// Opened is the row of Outcomes shown in the Watch panel (-1: none).
+	Opened int
+	// Stopped says the visitor stopped the shown run.
+	Stopped bool
+	cancel  context.CancelFunc
+	// run counts runs and discards: a report of an older run is dropped.
+	run     int
+	jobLive []*Live // the run's jobs' last reports
+	jobDone []bool
+	// Transfer's last rows, for transferFor with transferLoaded networks.
+	transferFor    *Live
+	transferLoaded int
+	transfer       []TransferRow
 
 	// Compared and AllTargets say how the last run was started: on the
-	// chain's first three models, and against every other class.
+	// chain up to the chosen network, and against every other class.
 	Compared, AllTargets bool
 	// Runner runs the attacks: Web Workers in the browser when it has
 	// them; nil runs them in the App's own goroutines.
@@ -166,7 +245,7 @@ type App struct {
 // New returns an App that reads the site through fetch.
 func New(fetch Fetcher) *App {
 	var mu sync.Mutex
-	return &App{fetch: fetch, cache: map[string]*nn.Model{}, Attack: "l2", Target: "untargeted", T: 1,
+	return &App{fetch: fetch, cache: map[string]*nn.Model{}, Attack: "l2", Target: "untargeted", T: 1, Picked: -1, Opened: -1,
 		Input: make([]float32, 784), Lock: mu.Lock, Unlock: mu.Unlock, Notify: func() {}, Yield: runtime.Gosched}
 }
 
@@ -283,6 +362,9 @@ func (a *App) Choose(t float64, step int) {
 		}
 	}
 	a.Step = best.Step
+	if a.Ran != nil && (a.Ran.T != a.T || a.Ran.Step != a.Step) {
+		a.discard()
+	}
 	_, cached := a.cache[best.File]
 	a.Loading = !cached
 	a.Error = ""
@@ -294,10 +376,54 @@ func (a *App) Choose(t float64, step int) {
 	if err != nil {
 		a.Error = err.Error()
 	} else if cur, _ := a.Current(); cur.File == best.File {
-		a.Probs = probabilities(m, a.Input)
+		a.classify(m)
 	}
 	a.Unlock()
 	a.Notify()
+}
+
+// classify computes the chosen model's probabilities and sensitivity for
+// the input. Call with the lock held.
+func (a *App) classify(m *nn.Model) {
+	a.Probs = probabilities(m, a.Input)
+	a.Margin = MarginOf(m.Forward(a.Input, 1, false))
+	a.Sensitivity = sensitivity(m, a.Input, nn.Argmax(a.Probs))
+}
+
+// Margin is how far the top logit leads the runner-up: the distance from
+// the decision boundary in the network's own units. Softmax at T = 1 turns
+// any margin over about 17 into 100.0%; the logits still tell them apart.
+type Margin struct {
+	Top, Second int
+	By          float64
+}
+
+// MarginOf finds the top two logits of z.
+func MarginOf(z []float32) Margin {
+	if len(z) < 2 {
+		return Margin{}
+	}
+	top := nn.Argmax(z)
+	second := -1
+	for i, v := range z {
+		if i != top && (second < 0 || v > z[second]) {
+			second = i
+		}
+	}
+	return Margin{top, second, float64(z[top] - z[second])}
+}
+
+// String puts the margin into words.
+func (m Margin) String() string {
+	return fmt.Sprintf("%d leads %d by %.2f", m.Top, m.Second, m.By)
+}
+
+// sensitivity is the seed paper's sensitivity (Fig. 4) of one input: the
+// mean |∂F_y/∂x_i| of the probability F_y of class y at T = 1, in float32
+// as the attacker computes it, so that it is 0 when the gradient vanished.
+func sensitivity(m *nn.Model, x []float32, y int) float64 {
+	one := &data.Set{H: 28, W: 28, C: 1, Images: x, Labels: []uint8{uint8(y)}}
+	return metrics.MeasureSensitivity(attack.NewModel(m, 1), one).MeanAmplitude
 }
 
 // probabilities is softmax(Z) of one input at T = 1.
@@ -364,33 +490,74 @@ func (a *App) Predicted() int {
 }
 
 // SetDrawing replaces the drawing (strokes on a w×h canvas with the given
-// pen) and re-classifies. Call with the lock held.
+// pen, over the picked gallery digit if any) and re-classifies. A running
+// attack is cancelled: its input is gone. Call with the lock held.
 func (a *App) SetDrawing(strokes []data.Stroke, w, h, pen float64) {
 	a.Strokes = strokes
-	a.setInput(data.Rasterize(strokes, w, h, pen))
+	x := data.Rasterize(strokes, w, h, pen)
+	for i := range min(len(x), len(a.Base)) {
+		x[i] = max(x[i], a.Base[i])
+	}
+	a.setInput(x)
 }
 
-// UseGallery shows gallery digit i. Call with the lock held.
+// UseGallery shows gallery digit i, to draw on. Call with the lock held.
 func (a *App) UseGallery(i int) {
 	if a.Gallery == nil || i < 0 || i >= a.Gallery.Len() {
 		return
 	}
-	a.Strokes = nil
-	a.setInput(append([]float32(nil), a.Gallery.Image(i)...))
+	a.Strokes, a.Picked = nil, i
+	a.Base = append([]float32(nil), a.Gallery.Image(i)...)
+	a.setInput(append([]float32(nil), a.Base...))
 }
 
 // Clear empties the drawing. Call with the lock held.
 func (a *App) Clear() {
-	a.Strokes = nil
+	a.Strokes, a.Base, a.Picked = nil, nil, -1
 	a.setInput(make([]float32, 784))
+}
+
+// SetAttack chooses the attack; the shown results, of another attack, go.
+// Refused while a run goes on. Call with the lock held.
+func (a *App) SetAttack(name string) {
+	if a.Running || name == a.Attack {
+		return
+	}
+	a.Attack = name
+	a.discard()
+}
+
+// SetTarget chooses the goal ("untargeted", "least", "all" or a class);
+// the shown results, of another goal, go. Refused while a run goes on.
+// Call with the lock held.
+func (a *App) SetTarget(target string) {
+	if a.Running || target == a.Target {
+		return
+	}
+	a.Target = target
+	a.discard()
+}
+
+// discard cancels a running attack and forgets the shown results: the
+// input, the model or a setting changed, so they no longer belong to what
+// the page shows. Reports of the old run that arrive later are dropped.
+func (a *App) discard() {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.run++
+	a.cancel, a.Running = nil, false
+	a.Live, a.Outcomes, a.Ran, a.Opened, a.Stopped = nil, nil, nil, -1, false
+	a.jobLive, a.jobDone = nil, nil
+	a.Error = ""
 }
 
 func (a *App) setInput(x []float32) {
 	a.Input = x
-	a.Outcomes, a.Live = nil, nil
+	a.discard()
 	if cur, ok := a.Current(); ok {
 		if m, ok := a.cache[cur.File]; ok {
-			a.Probs = probabilities(m, x)
+			a.classify(m)
 		}
 	}
 }
@@ -403,257 +570,6 @@ func (a *App) Blank() bool {
 		}
 	}
 	return true
-}
-
-// Start runs the chosen attack on the chosen model, or with compare on the
-// teacher, assistant and student at the current T one after the other, in a
-// goroutine. Updates arrive through Notify at most every 50 ms, each
-// followed by Yield. Call with the lock held.
-func (a *App) Start(compare bool) {
-	if a.Running || a.Blank() || len(a.Probs) == 0 {
-		return
-	}
-	cur, ok := a.Current()
-	if !ok {
-		return
-	}
-	models := []ModelInfo{cur}
-	if compare {
-		models = nil
-		for _, s := range a.Steps() {
-			if s.Step <= 2 {
-				models = append(models, s)
-			}
-		}
-	}
-	label := a.Predicted()
-	goals, err := attack.Goals(a.Target, label, 10, logitsOf(a.Probs), 1, 0)
-	if err != nil {
-		a.Error = err.Error()
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a.cancel = cancel
-	a.Running, a.Error, a.Outcomes = true, "", nil
-	a.Compared, a.AllTargets = compare, a.Target == "all"
-	name, x := a.Attack, append([]float32(nil), a.Input...)
-	var jobs []Job
-	for _, m := range models {
-		for _, g := range goals {
-			jobs = append(jobs, Job{Model: m, Attack: name, Input: x, Goal: g})
-		}
-	}
-	a.Live = &Live{Model: cur.Name(), Target: goals[0].Target, Attack: name, Distance: math.Inf(1), Image: x, Probs: a.Probs}
-	go a.run(ctx, jobs)
-}
-
-// logitsOf recovers logits (up to a constant) from probabilities, for the
-// least-likely target.
-func logitsOf(p []float32) []float32 {
-	z := make([]float32, len(p))
-	for i, v := range p {
-		z[i] = float32(math.Log(math.Max(float64(v), 1e-30)))
-	}
-	return z
-}
-
-// Job is one attack on one model: everything a Runner (in this goroutine or
-// in a Web Worker) needs.
-type Job struct {
-	Model  ModelInfo   `json:"model"`
-	Attack string      `json:"attack"`
-	Input  []float32   `json:"input"`
-	Goal   attack.Goal `json:"goal"`
-}
-
-// Runner runs attack jobs. Run blocks until the job ends (or ctx is
-// cancelled) and calls progress with snapshots while it runs. Runs may
-// overlap: the App runs a comparison's three jobs at once.
-type Runner interface {
-	Run(ctx context.Context, job Job, progress func(Live)) (attack.Result, error)
-	// Parallel says how many jobs run at the same time.
-	Parallel() int
-}
-
-// localRunner runs jobs in the App's own goroutines, with its model cache.
-type localRunner struct {
-	a        *App
-	parallel int
-}
-
-// LocalRunner runs a's jobs in this process, up to parallel at once (one
-// core each): the desktop playground's runner.
-func LocalRunner(a *App, parallel int) Runner { return localRunner{a, max(parallel, 1)} }
-
-func (r localRunner) Parallel() int { return max(r.parallel, 1) }
-
-func (r localRunner) Run(ctx context.Context, job Job, progress func(Live)) (attack.Result, error) {
-	m, err := r.a.model(job.Model)
-	if err != nil {
-		return attack.Result{}, err
-	}
-	// Jobs may run at once on the same model (every target, or the page
-	// predicting meanwhile): each gets a replica with its own buffers.
-	return RunJob(ctx, m.Replica(), job, Budgets(), progress, r.a.Yield)
-}
-
-// RunJob runs job's attack on m with the browser budgets, reporting a Live
-// snapshot at most every 50 ms, each followed by yield (the host paints and
-// handles Stop then).
-func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, progress func(Live), yield func()) (attack.Result, error) {
-	if len(job.Input) != m.InputSize() {
-		return attack.Result{}, fmt.Errorf("input has %d values, the model takes %d", len(job.Input), m.InputSize())
-	}
-	clf := attack.NewModel(m, 1)
-	start := time.Now()
-	last := time.Time{}
-	probs := make([]float32, 10)
-	obs := func(s attack.Step) {
-		if time.Since(last) < 50*time.Millisecond {
-			return
-		}
-		last = time.Now()
-		nn.SoftmaxT(probs, s.Logits, 1)
-		img := s.Image
-		if s.Best != nil {
-			img = s.Best
-		}
-		progress(Live{Model: job.Model.Name(), Target: job.Goal.Target, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const, BinaryStep: s.BinaryStep, Tau: s.Tau,
-			Allowed: s.Allowed, Distance: s.BestDist, Image: append([]float32(nil), img...),
-			Probs: append([]float32(nil), probs...), Elapsed: time.Since(start)})
-		if yield != nil {
-			yield()
-		}
-	}
-	return cfgs.Run(ctx, job.Attack, clf, job.Input, job.Goal, obs)
-}
-
-func (a *App) runner() Runner {
-	if a.Runner != nil {
-		return a.Runner
-	}
-	return localRunner{a, 1}
-}
-
-// run runs the jobs, as many at once as the runner allows, and records
-// each outcome as it finishes.
-func (a *App) run(ctx context.Context, jobs []Job) {
-	defer func() {
-		a.Lock()
-		a.Running, a.cancel = false, nil
-		a.Unlock()
-		a.Notify()
-	}()
-	r := a.runner()
-	slots := make(chan struct{}, max(1, r.Parallel()))
-	var wg sync.WaitGroup
-	for _, job := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-slots }()
-			start := time.Now()
-			res, err := r.Run(ctx, job, func(l Live) {
-				a.Lock()
-				a.Live = &l
-				a.Unlock()
-				a.Notify()
-			})
-			if err != nil {
-				if ctx.Err() == nil {
-					a.fail(err)
-				}
-				return
-			}
-			p := make([]float32, 10)
-			nn.SoftmaxT(p, res.Logits, 1)
-			a.Lock()
-			a.Outcomes = append(a.Outcomes, Outcome{Model: job.Model, Result: res, Probs: p, Elapsed: time.Since(start)})
-			sort.Slice(a.Outcomes, func(i, j int) bool {
-				oi, oj := a.Outcomes[i], a.Outcomes[j]
-				if oi.Model.Step != oj.Model.Step {
-					return oi.Model.Step < oj.Model.Step
-				}
-				return oi.Result.Goal.Target < oj.Result.Goal.Target
-			})
-			a.Live = &Live{Model: job.Model.Name(), Target: job.Goal.Target, Attack: job.Attack, Iteration: res.Iterations, Image: res.Adversarial, Probs: p,
-				Elapsed: time.Since(start), Distance: Distance(job.Attack, res)}
-			a.Unlock()
-			a.Notify()
-		}()
-	}
-	wg.Wait()
-	a.Lock()
-	defer a.Unlock()
-	if ctx.Err() != nil {
-		a.Error = "stopped"
-		return
-	}
-	if a.AllTargets && !a.Compared && len(a.Outcomes) > 0 {
-		// Show the nearest adversarial example: the class the network is
-		// closest to.
-		best := a.Outcomes[0]
-		for _, o := range a.Outcomes[1:] {
-			if Distance(jobs[0].Attack, o.Result) < Distance(jobs[0].Attack, best.Result) {
-				best = o
-			}
-		}
-		a.Live = &Live{Model: best.Model.Name(), Target: best.Result.Goal.Target, Attack: jobs[0].Attack, Iteration: best.Result.Iterations,
-			Image: best.Result.Adversarial, Probs: best.Probs, Elapsed: best.Elapsed, Distance: Distance(jobs[0].Attack, best.Result)}
-	}
-}
-
-// Distance is the result's distance in the attack's own norm (pixels for
-// L0), or +Inf when the attack failed.
-func Distance(name string, r attack.Result) float64 {
-	if !r.Success {
-		return math.Inf(1)
-	}
-	d, _ := metrics.Distance(name, r)
-	return d
-}
-
-func (a *App) fail(err error) {
-	a.Lock()
-	a.Error = err.Error()
-	a.Unlock()
-	a.Notify()
-}
-
-// Stop cancels a running attack. Call with the lock held.
-func (a *App) Stop() {
-	if a.cancel != nil {
-		a.cancel()
-	}
-}
-
-// PNG returns a data URL of a 28×28 image (value 0..1, white on black).
-func PNG(x []float32) string {
-	if len(x) != 784 {
-		x = make([]float32, 784)
-	}
-	return dataURL(render.Image(x, 28, 28, 1, 1))
-}
-
-// HeatPNG returns a data URL of the perturbation adv − x as a diverging map.
-func HeatPNG(adv, x []float32) string {
-	if len(adv) != 784 || len(x) != 784 {
-		return PNG(nil)
-	}
-	return dataURL(render.Perturbation(adv, x, 28, 28, 1, 1, 1))
-}
-
-func dataURL(img *image.RGBA) string {
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		return ""
-	}
-	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes())
 }
 
 // liveJSON is Live on the wire between a Web Worker and the page: JSON has
@@ -670,12 +586,14 @@ type liveJSON struct {
 	Distance   *float64      `json:"distance"`
 	Image      []float32     `json:"image"`
 	Probs      []float32     `json:"probs"`
+	Best       bool          `json:"best"`
+	Margin     Margin        `json:"margin"`
 	Elapsed    time.Duration `json:"elapsed_ns"`
 }
 
 // MarshalJSON encodes l, with an infinite Distance as null.
 func (l Live) MarshalJSON() ([]byte, error) {
-	w := liveJSON{l.Model, l.Target, l.Attack, l.Iteration, l.Const, l.BinaryStep, l.Tau, l.Allowed, nil, l.Image, l.Probs, l.Elapsed}
+	w := liveJSON{l.Model, l.Target, l.Attack, l.Iteration, l.Const, l.BinaryStep, l.Tau, l.Allowed, nil, l.Image, l.Probs, l.Best, l.Margin, l.Elapsed}
 	if !math.IsInf(l.Distance, 0) && !math.IsNaN(l.Distance) {
 		w.Distance = &l.Distance
 	}
@@ -688,7 +606,7 @@ func (l *Live) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*l = Live{w.Model, w.Target, w.Attack, w.Iteration, w.Const, w.BinaryStep, w.Tau, w.Allowed, math.Inf(1), w.Image, w.Probs, w.Elapsed}
+	*l = Live{w.Model, w.Target, w.Attack, w.Iteration, w.Const, w.BinaryStep, w.Tau, w.Allowed, math.Inf(1), w.Image, w.Probs, w.Best, w.Margin, w.Elapsed}
 	if w.Distance != nil {
 		l.Distance = *w.Distance
 	}

@@ -144,8 +144,8 @@ func TestStopAndCompare(t *testing.T) {
 	a.Stop()
 	a.Unlock()
 	wait(t, a)
-	if a.Error != "stopped" || len(a.Outcomes) != 0 {
-		t.Fatalf("after stop: error %q, %d outcomes", a.Error, len(a.Outcomes))
+	if !a.Stopped || a.Error != "" || len(a.Outcomes) != 0 {
+		t.Fatalf("after stop: stopped %v, error %q, %d outcomes", a.Stopped, a.Error, len(a.Outcomes))
 	}
 	a.Lock()
 	a.Attack = "l2"
@@ -300,15 +300,15 @@ func TestLiveDescribe(t *testing.T) {
 		who, details     string
 	}{
 		{"l2 running", Live{Model: "student", Attack: "l2", Iteration: 12, Const: 0.01, BinaryStep: 1, Distance: 1.5, Elapsed: 1500 * time.Millisecond},
-			true, false, "student l2", "iteration 12|1.5s|c = 0.01|binary-search step 2|best distance 1.500"},
+			true, false, "student L2", "iteration 12|1.5s|c = 0.01|binary-search step 2|best distance 1.500"},
 		{"linf no adversarial yet", Live{Attack: "linf", Iteration: 3, Tau: 0.25, Distance: inf},
-			true, false, "linf", "iteration 3|0.0s|τ = 0.250"},
+			true, false, "L∞", "iteration 3|0.0s|τ = 0.250"},
 		{"l0", Live{Model: "teacher", Attack: "l0", Iteration: 7, Allowed: 700, Distance: 20},
-			true, false, "teacher l0", "iteration 7|0.0s|700 pixels allowed|best distance 20.000"},
+			true, false, "teacher L0", "iteration 7|0.0s|700 pixels allowed|best distance 20 pixels"},
 		{"finished", Live{Model: "teacher", Attack: "l2", Iteration: 400, Elapsed: 2 * time.Second},
-			false, false, "teacher l2", "finished after 400 iterations|2.0s"},
+			false, false, "teacher L2", "finished after 400 iterations|2.0s"},
 		{"stopped", Live{Model: "teacher", Attack: "l2", Iteration: 40},
-			false, true, "teacher l2", "stopped after 40 iterations|0.0s"},
+			false, true, "teacher L2", "stopped after 40 iterations|0.0s"},
 	} {
 		who, details := c.live.Describe(c.running, c.stopped)
 		if who != c.who || strings.Join(details, "|") != c.details {

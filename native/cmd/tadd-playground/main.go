@@ -213,6 +213,9 @@ func (g *game) Draw(screen *ebiten.Image) {
 	live := a.Live
 	outcomes := append([]demo.Outcome(nil), a.Outcomes...)
 	running, errText := a.Running, a.Error
+	if a.Stopped && errText == "" {
+		errText = "stopped"
+	}
 	allTargets, compared := a.AllTargets, a.Compared
 	cur, _ := a.Current()
 	loading := a.Loading
@@ -354,7 +357,7 @@ func (g *game) Layout(int, int) (int, int) { return playground.Width, playground
 // the ASCII-only bitmap font.
 func liveLines(l *demo.Live, running bool, width int) []string {
 	who, details := l.Describe(running, false)
-	lines := []string{who + ":"}
+	lines := []string{strings.ReplaceAll(who, "∞", "inf") + ":"}
 	for _, d := range details {
 		d = strings.ReplaceAll(d, "τ", "tau")
 		if last := &lines[len(lines)-1]; len(*last)+2+len(d) <= width {

@@ -1,0 +1,560 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"image/png"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/tadd-project/tadd/core/weights"
+	"github.com/tadd-project/tadd/native/manifest"
+	"github.com/tadd-project/tadd/site/serve"
+)
+
+// The regression tests of issue 21: what the page shows always belongs to
+// what the visitor did. Each subtest opens a fresh tab on one build of the
+// site, served with the tiny test chains at T=1 and T=20 (fast attacks, and
+// seven identical networks whose comparison is a tie) and the shipped T=40
+// teacher and assistant (real networks, whose attacks take seconds).
+
+// correctnessModels is modelDir's tiny chains plus two shipped T=40 models.
+func correctnessModels(t *testing.T) string {
+	t.Helper()
+	dir, tiny := modelDir(t)
+	man, err := manifest.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The shipped site's seven temperatures, so that the picker is as
+	// crowded as there: tiny teachers at the ones modelDir lacks.
+	_, tinyMeta, err := weights.Load(tiny, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, temp := range []float64{2, 5, 10, 30} {
+		name := manifest.ModelName("mnist", temp, 0)
+		os.WriteFile(filepath.Join(dir, name), tiny, 0o644)
+		m := tinyMeta
+		m.Temperature, m.Step, m.Role = temp, 0, weights.RoleForStep(0)
+		man.Put(manifest.EntryFor(name, m, tiny))
+	}
+	for step := range 2 {
+		name := manifest.ModelName("mnist", 40, step)
+		b, err := os.ReadFile(filepath.Join("../../pretrained", name))
+		if err != nil {
+			t.Skipf("shipped model %s: %v", name, err)
+		}
+		_, meta, err := weights.Load(b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, name), b, 0o644)
+		man.Put(manifest.EntryFor(name, meta, b))
+	}
+	if err := man.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// eval runs a JavaScript expression in the page.
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
+// src is an image's data URL ("" without the element).
+func src(t *testing.T, ctx context.Context, sel string) string {
+	return eval[string](t, ctx, fmt.Sprintf(`(document.querySelector(%q)||{}).src||""`, sel))
+}
+
+func exists(t *testing.T, ctx context.Context, sel string) bool {
+	return eval[bool](t, ctx, fmt.Sprintf(`!!document.querySelector(%q)`, sel))
+}
+
+// running says whether an attack runs (Stop is enabled).
+func running(t *testing.T, ctx context.Context) bool {
+	return eval[bool](t, ctx, `!document.getElementById("stop").disabled`)
+}
+
+func waitFor(t *testing.T, ctx context.Context, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %v", what, limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func waitIdle(t *testing.T, ctx context.Context, limit time.Duration) {
+	t.Helper()
+	waitFor(t, ctx, "the attack ends", limit, func() bool { return !running(t, ctx) })
+}
+
+// watchTop is the class of the longest bar in the Watch panel (-1 without bars).
+const watchTop = `(() => { let best = -1, bp = -1; document.querySelectorAll(".view .bar").forEach((b, i) => {
+	const p = parseFloat(b.querySelector(".pct").textContent); if (p > bp) { bp = p; best = i; } }); return best; })()`
+
+// halfBuilt records, from the first byte of the page, whether the demo's
+// panels were ever shown with empty rows (no gallery or no temperatures).
+const halfBuilt = `window.__halfBuilt = false;
+new MutationObserver(() => {
+	const g = document.querySelector(".gallery"), c = document.querySelector(".choices");
+	if ((g && !g.querySelector("button")) || (c && !c.querySelector("button"))) window.__halfBuilt = true;
+}).observe(document, {childList: true, subtree: true});`
+
+func TestCorrectnessInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	requireChromium(t)
+	siteDir := t.TempDir()
+	buildSite(t, siteDir)
+	srv := httptest.NewServer(serve.New(os.DirFS(siteDir), os.DirFS(correctnessModels(t))))
+	defer srv.Close()
+	var openAt func(t *testing.T, path string) context.Context
+	bctx, cancel := browser(t)
+	defer cancel()
+	if err := chromedp.Do(bctx); err != nil { // start the browser once
+		t.Fatal(err)
+	}
+	// open gives a subtest a fresh tab on the page, ready, at 1280×900.
+	open := func(t *testing.T) context.Context { return openAt(t, "/?workers=2") }
+	openAt = func(t *testing.T, path string) context.Context {
+		ctx, cancel := chromedp.NewContext(bctx)
+		t.Cleanup(cancel)
+		if err := chromedp.Do(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: halfBuilt}); err != nil {
+			t.Fatal(err)
+		}
+		err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(srv.URL+path), chromedp.WaitVisible(`body[data-ready="1"]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitText(t, ctx, "#engine", "Web Workers", 20*time.Second)
+		return ctx
+	}
+	// startReal picks gallery digit 0 (a 7) on the shipped T=40 teacher and
+	// starts an untargeted L2 attack, returning the input's image.
+	startReal := func(t *testing.T, ctx context.Context) string {
+		click(t, ctx, "#T40")
+		waitText(t, ctx, "#modelinfo", "teacher at T=40", 20*time.Second)
+		click(t, ctx, "#g0")
+		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
+		in := src(t, ctx, "#input28")
+		click(t, ctx, "#run")
+		waitText(t, ctx, "#live", "iteration", 10*time.Second)
+		return in
+	}
+
+	// A result is shown only with the input it was computed for: changing
+	// the input while an attack runs cancels it (or is refused).
+	for _, change := range []struct {
+		name string
+		do   func(t *testing.T, ctx context.Context)
+	}{
+		{"gallery", func(t *testing.T, ctx context.Context) {
+			eval[bool](t, ctx, `document.getElementById("g1").click(), true`)
+		}},
+		{"draw", func(t *testing.T, ctx context.Context) { draw(t, ctx, [][2]float64{{0.2, 0.2}, {0.8, 0.8}}) }},
+		{"clear", func(t *testing.T, ctx context.Context) {
+			eval[bool](t, ctx, `document.getElementById("clear").click(), true`)
+		}},
+	} {
+		t.Run("input-during-attack/"+change.name, func(t *testing.T) {
+			ctx := open(t)
+			ran := startReal(t, ctx)
+			if !running(t, ctx) {
+				t.Fatal("the attack ended before the input changed")
+			}
+			change.do(t, ctx)
+			waitIdle(t, ctx, time.Minute)
+			time.Sleep(200 * time.Millisecond)
+			now := src(t, ctx, "#input28")
+			if exists(t, ctx, "#result") && (now != ran || src(t, ctx, "#orig") != ran) {
+				t.Fatal("a result is shown beside an input it was not computed for")
+			}
+			if now != ran && src(t, ctx, "#adv") != "" && src(t, ctx, "#adv") != src(t, ctx, "#orig") {
+				t.Fatal("the old attack's image is shown as the new input's adversarial")
+			}
+		})
+	}
+
+	// Results disappear when the model or the settings change.
+	t.Run("results-after-model-change", func(t *testing.T) {
+		ctx := open(t)
+		click(t, ctx, "#g0")
+		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
+		setTarget(t, ctx, "3")
+		for _, change := range []struct{ sel, name string }{{"#step1", "network"}, {"#T20", "temperature"}, {"#atk-l0", "attack"}} {
+			click(t, ctx, "#run")
+			waitText(t, ctx, "#result", "classified", time.Minute)
+			click(t, ctx, change.sel)
+			time.Sleep(500 * time.Millisecond)
+			if exists(t, ctx, "#result") {
+				t.Errorf("after a %s change the old result is still shown: %q", change.name, text(ctx, "#result"))
+			}
+		}
+		click(t, ctx, "#T1")
+		waitText(t, ctx, "#modelinfo", "at T=1", 10*time.Second)
+		click(t, ctx, "#compare")
+		waitText(t, ctx, "#comparison", "student", time.Minute)
+		waitIdle(t, ctx, time.Minute)
+		click(t, ctx, "#T20")
+		waitText(t, ctx, "#modelinfo", "at T=20", 10*time.Second)
+		if exists(t, ctx, "#comparison") {
+			t.Error("the T=1 comparison is still shown at T=20")
+		}
+		setTarget(t, ctx, "5")
+		click(t, ctx, "#run")
+		waitText(t, ctx, "#result", "classified", time.Minute)
+		setTarget(t, ctx, "4")
+		if exists(t, ctx, "#result") {
+			t.Error("the result for target 5 is still shown with target 4")
+		}
+	})
+
+	// Compare chain: the whole chain up to the selected step, every row
+	// openable, ties marked, an honest status line and no per-row time.
+	t.Run("compare-chain", func(t *testing.T) {
+		ctx := open(t)
+		click(t, ctx, "#T20")
+		waitText(t, ctx, "#modelinfo", "at T=20", 10*time.Second)
+		click(t, ctx, "#step6")
+		waitText(t, ctx, "#modelinfo", "step 6 at T=20", 10*time.Second)
+		click(t, ctx, "#g0")
+		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
+		setTarget(t, ctx, "3")
+		click(t, ctx, "#compare")
+		waitIdle(t, ctx, 2*time.Minute)
+		rows := eval[[]string](t, ctx, `[...document.querySelectorAll("#comparison tbody tr")].map(r => r.cells[0].textContent)`)
+		want := []string{"teacher", "assistant", "student", "step 3", "step 4", "step 5", "step 6"}
+		if strings.Join(rows, ",") != strings.Join(want, ",") {
+			t.Errorf("compared %q, want the chain up to the selected step %q", rows, want)
+		}
+		// The seven networks are the same file: one seven-way tie.
+		if n := eval[int](t, ctx, `document.querySelectorAll("#comparison tbody tr.largest").length`); n != 7 {
+			t.Errorf("%d rows marked most robust, want all 7 (a tie)", n)
+		}
+		if l := text(ctx, "#legend"); !strings.Contains(l, "tie") {
+			t.Errorf("legend %q does not mark the tie", l)
+		}
+		live := text(ctx, "#live")
+		if strings.Contains(live, "iteration ") || strings.Contains(live, "binary-search") || !strings.Contains(live, "7 networks") {
+			t.Errorf("status line after the comparison: %q", live)
+		}
+		head := text(ctx, "#comparison tr")
+		if strings.Contains(head, "time") {
+			t.Errorf("per-row times of attacks that shared workers: %q", head)
+		}
+		if !exists(t, ctx, "#row0") {
+			t.Error("the comparison's rows cannot be opened")
+		} else {
+			for i, name := range want {
+				click(t, ctx, fmt.Sprintf("#row%d", i))
+				waitText(t, ctx, "#watching", name, 5*time.Second)
+			}
+		}
+		// "Every other class" is nine goals, not one: no comparison.
+		setTarget(t, ctx, "all")
+		if !eval[bool](t, ctx, `document.getElementById("compare").disabled`) {
+			t.Error("Compare chain is offered with every other class as the goal")
+		}
+	})
+
+	// Mid-attack, the image and the bars show the same thing, labelled.
+	t.Run("mid-attack-display", func(t *testing.T) {
+		ctx := open(t)
+		startReal(t, ctx)
+		seen := 0
+		for running(t, ctx) {
+			cap, top := text(ctx, "#advcap"), eval[int](t, ctx, watchTop)
+			switch {
+			case strings.Contains(cap, "best adversarial"):
+				if top == 7 {
+					t.Fatalf("the image is captioned %q while the bars say 7", cap)
+				}
+				seen++
+			case strings.Contains(cap, "not adversarial"):
+			default:
+				if running(t, ctx) {
+					t.Fatalf("mid-attack image captioned %q: neither best-so-far nor not adversarial", cap)
+				}
+			}
+			time.Sleep(30 * time.Millisecond)
+		}
+		t.Logf("%d samples showed the best adversarial so far", seen)
+		if cap, top := text(ctx, "#advcap"), eval[int](t, ctx, watchTop); !strings.Contains(cap, "adversarial example") || top == 7 {
+			t.Fatalf("after the attack the image is captioned %q and the bars say %d", cap, top)
+		}
+	})
+
+	// Stop: a neutral note in the Watch panel that says what the image is,
+	// gone with Clear or a new digit; not an error banner.
+	t.Run("stop", func(t *testing.T) {
+		ctx := open(t)
+		startReal(t, ctx)
+		eval[bool](t, ctx, `document.getElementById("stop").click(), true`)
+		waitIdle(t, ctx, 20*time.Second)
+		if s := text(ctx, "#status"); strings.Contains(strings.ToLower(s), "stopped") {
+			t.Errorf("Stop shows the error banner %q", s)
+		}
+		if note := text(ctx, "#stopnote"); !strings.Contains(note, "Stopped") || !strings.Contains(note, "adversarial") {
+			t.Errorf("stop note %q does not say what the image is", note)
+		}
+		click(t, ctx, "#g1")
+		time.Sleep(300 * time.Millisecond)
+		if exists(t, ctx, "#stopnote") || text(ctx, "#status") != "" {
+			t.Errorf("the stop note survives a new digit (%q)", text(ctx, "#status"))
+		}
+	})
+
+	t.Run("gallery-edit", func(t *testing.T) {
+		ctx := open(t)
+		click(t, ctx, "#g0")
+		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
+		base := eval[[]float64](t, ctx, `taddInput()`)
+		if p := eval[string](t, ctx, `document.getElementById("g0").getAttribute("aria-pressed")||""`); p != "true" {
+			t.Errorf("the chosen thumbnail is not marked (aria-pressed %q)", p)
+		}
+		if l := text(ctx, "#g0"); !strings.Contains(l, "7") {
+			t.Errorf("thumbnail 0 has no label of its digit: %q", l)
+		}
+		draw(t, ctx, [][2]float64{{0.1, 0.9}, {0.3, 0.9}})
+		time.Sleep(300 * time.Millisecond)
+		edited := eval[[]float64](t, ctx, `taddInput()`)
+		for i, v := range base {
+			if v > 0.5 && edited[i] < v {
+				t.Errorf("a stroke on a gallery digit erased it (pixel %d: %.2f → %.2f)", i, v, edited[i])
+				break
+			}
+		}
+		click(t, ctx, "#undo")
+		time.Sleep(300 * time.Millisecond)
+		undone := eval[[]float64](t, ctx, `taddInput()`)
+		for i, v := range base {
+			if undone[i] != v {
+				t.Errorf("Undo after a stroke on a gallery digit does not give the digit back (pixel %d: %.2f, want %.2f)", i, undone[i], v)
+				break
+			}
+		}
+	})
+
+	t.Run("labels-and-names", func(t *testing.T) {
+		ctx := open(t)
+		// The label's text, not its box: a box too narrow lets the text overflow.
+		lab := eval[[]float64](t, ctx, `(() => { const r = document.createRange(); r.selectNodeContents(document.querySelector(".picker .row.choose .label"));
+			return [r.getBoundingClientRect().right, document.getElementById("T1").getBoundingClientRect().left]; })()`)
+		t.Logf("Temperature label's text ends at %.1f px, the first button begins at %.1f px", lab[0], lab[1])
+		if lab[0] > lab[1] {
+			t.Errorf("the Temperature label (right edge %.0f) runs under the first button (left edge %.0f)", lab[0], lab[1])
+		}
+		click(t, ctx, "#g0")
+		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
+		click(t, ctx, "#atk-linf")
+		click(t, ctx, "#run")
+		waitText(t, ctx, "#result", "classified", time.Minute)
+		waitIdle(t, ctx, time.Minute)
+		if l := text(ctx, "#live"); strings.Contains(l, "linf") || !strings.Contains(l, "L∞") {
+			t.Errorf("status line %q: internal name instead of L∞", l)
+		}
+		icon, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(async () => { const l = document.querySelector('link[rel~="icon"]'); return !!l && (await fetch(l.href)).ok; })()`, chromedp.EvalAwaitPromise))
+		if err != nil || !icon {
+			t.Error("no favicon (the browser's /favicon.ico is a 404)")
+		}
+		if eval[bool](t, ctx, `window.__halfBuilt`) {
+			t.Error("the page showed its panels with empty rows while loading")
+		}
+		// L0 distances are pixel counts, mid-attack too.
+		click(t, ctx, "#T40")
+		waitText(t, ctx, "#modelinfo", "teacher at T=40", 20*time.Second)
+		click(t, ctx, "#atk-l0")
+		click(t, ctx, "#run")
+		waitText(t, ctx, "#live", "iteration", 10*time.Second)
+		seen := ""
+		for running(t, ctx) && seen == "" {
+			if m := regexp.MustCompile(`best distance [^·]*`).FindString(text(ctx, "#live")); m != "" {
+				seen = m
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if seen != "" && !regexp.MustCompile(`^best distance \d+ pixels\s*$`).MatchString(seen) {
+			t.Errorf("L0 distance written as %q", seen)
+		}
+		t.Logf("L0 mid-attack: %q", seen)
+	})
+
+	// The lesson's first minute: what the page is, and on a network
+	// distilled at T = 40 the gradient-sign baseline fails where C&W L2
+	// succeeds, with the vanished input gradient shown.
+	t.Run("lesson-baseline", func(t *testing.T) {
+		ctx := open(t)
+		head := text(ctx, "header")
+		for _, want := range []string{"Mandal", "Papernot", "Carlini", "teacher assistant", "The question"} {
+			if !strings.Contains(head, want) {
+				t.Errorf("the header does not say %q", want)
+			}
+		}
+		links := eval[string](t, ctx, `[...document.querySelectorAll("header a")].map(a => a.href).join(" ")`)
+		for _, want := range []string{"2305.08076", "1511.04508", "1608.04644"} {
+			if !strings.Contains(links, want) {
+				t.Errorf("no link to arXiv %s in %q", want, links)
+			}
+		}
+		if n := eval[int](t, ctx, `document.querySelectorAll(".chain button").length`); n != 3 {
+			t.Errorf("the chain diagram at T=1 has %d networks, want 3", n)
+		}
+		click(t, ctx, "#g0")
+		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
+		t1 := waitText(t, ctx, "#sensitivity", "×10", 5*time.Second)
+		click(t, ctx, "#T40")
+		waitText(t, ctx, "#modelinfo", "teacher at T=40", 20*time.Second)
+		t40 := waitText(t, ctx, "#sensitivity", "vanished", 5*time.Second)
+		t.Logf("sensitivity of gallery digit 0: %q at T=1, %q at T=40", strings.TrimSpace(t1), strings.TrimSpace(t40))
+		click(t, ctx, "#baseline")
+		waitIdle(t, ctx, 2*time.Minute)
+		rows := eval[[]string](t, ctx, `[...document.querySelectorAll("#comparison tbody tr")].map(r => r.cells[0].textContent + "|" + r.cells[1].textContent)`)
+		if len(rows) != 2 || rows[0] != "gradient sign|failed" || !strings.HasPrefix(rows[1], "L2|→ ") {
+			t.Fatalf("gradient sign vs C&W at T=40: %q", rows)
+		}
+		if l := text(ctx, "#legend"); !strings.Contains(l, "gradient is 0") {
+			t.Errorf("legend %q", l)
+		}
+	})
+
+	// After an attack: the logit margin, and the adversarial image
+	// classified by the whole chain at that T and the T=1 teacher.
+	t.Run("margin-and-transfer", func(t *testing.T) {
+		ctx := open(t)
+		click(t, ctx, "#T20")
+		waitText(t, ctx, "#modelinfo", "at T=20", 10*time.Second)
+		click(t, ctx, "#g0")
+		waitText(t, ctx, "#margin", "7 leads", 10*time.Second)
+		setTarget(t, ctx, "3")
+		click(t, ctx, "#run")
+		waitText(t, ctx, "#result", "classified 3", time.Minute)
+		waitText(t, ctx, "#livemargin", "3 leads", 5*time.Second)
+		waitFor(t, ctx, "every network classified the adversarial image", 30*time.Second, func() bool {
+			return eval[int](t, ctx, `document.querySelectorAll("#transfer tbody tr").length`) == 8 && !strings.Contains(text(ctx, "#transfer"), "loading")
+		})
+		// The test chain's networks are one file: all are fooled into a 3.
+		if n := strings.Count(text(ctx, "#transfer"), "3 (fooled)"); n != 8 {
+			t.Fatalf("transfer table %q", text(ctx, "#transfer"))
+		}
+	})
+
+	// A link restores the state; the address follows the page; the
+	// download is a PNG of the three images, 28 px and enlarged.
+	t.Run("share-and-download", func(t *testing.T) {
+		ctx := openAt(t, "/?workers=2&T=20&net=6&attack=linf&target=3&digit=0")
+		waitText(t, ctx, "#modelinfo", "step 6 at T=20", 10*time.Second)
+		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
+		if p := eval[string](t, ctx, `document.getElementById("atk-linf").getAttribute("aria-pressed")`); p != "true" {
+			t.Errorf("attack from the link not chosen (aria-pressed %q)", p)
+		}
+		if v := eval[string](t, ctx, `document.getElementById("target").value`); v != "3" {
+			t.Errorf("target from the link: %q", v)
+		}
+		click(t, ctx, "#T1")
+		waitText(t, ctx, "#modelinfo", "at T=1", 10*time.Second)
+		waitFor(t, ctx, "the address follows the page", 5*time.Second, func() bool {
+			q := eval[string](t, ctx, `location.search`)
+			return strings.Contains(q, "T=1&") && strings.Contains(q, "workers=2") && strings.Contains(q, "attack=linf")
+		})
+		click(t, ctx, "#run")
+		waitText(t, ctx, "#result", "classified 3", time.Minute)
+		for _, d := range []struct {
+			sel  string
+			w, h int
+		}{{"#download", 84, 28}, {"#download10", 840, 280}} {
+			href := eval[string](t, ctx, fmt.Sprintf(`document.querySelector(%q).href`, d.sel))
+			b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(href, "data:image/png;base64,"))
+			if err != nil {
+				t.Fatalf("%s: %v", d.sel, err)
+			}
+			img, err := png.Decode(bytes.NewReader(b))
+			if err != nil || img.Bounds().Dx() != d.w || img.Bounds().Dy() != d.h {
+				t.Fatalf("%s: %v, %v, want %dx%d", d.sel, err, img.Bounds(), d.w, d.h)
+			}
+		}
+		dist := regexp.MustCompile(`L0 \d+ pixels · L2 \d+\.\d+ · L∞ \d+\.\d+`)
+		if n, r := dist.FindString(text(ctx, "#changenums")), dist.FindString(text(ctx, "#result")); n == "" || n != r {
+			t.Errorf("the change's numbers %q are not the result's %q", n, r)
+		}
+		click(t, ctx, "#flicker")
+		waitFor(t, ctx, "the adversarial image flickers with the original", 5*time.Second, func() bool {
+			return eval[string](t, ctx, `getComputedStyle(document.getElementById("adv")).animationName`) == "flick"
+		})
+	})
+
+	// Keyboard shortcuts, a name for every control, live regions.
+	t.Run("keys-and-labels", func(t *testing.T) {
+		ctx := open(t)
+		if n := eval[[]string](t, ctx, `[...document.querySelectorAll("button, select, canvas, a")].filter(e => !(e.textContent.trim() ||
+			e.getAttribute("aria-label") || (e.id && document.querySelector('label[for="' + e.id + '"]')))).map(e => e.outerHTML.slice(0, 80))`); len(n) != 0 {
+			t.Errorf("controls without a name: %q", n)
+		}
+		for _, sel := range []string{"#prediction"} {
+			if eval[string](t, ctx, fmt.Sprintf(`document.querySelector(%q).getAttribute("aria-live")||""`, sel)) == "" {
+				t.Errorf("%s is not a live region", sel)
+			}
+		}
+		key := func(k string) {
+			eval[bool](t, ctx, fmt.Sprintf(`document.body.dispatchEvent(new KeyboardEvent("keydown", {key: %q, bubbles: true})), true`, k))
+		}
+		click(t, ctx, "#g0")
+		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
+		key("r")
+		waitText(t, ctx, "#result", "classified", time.Minute)
+		if eval[string](t, ctx, `document.getElementById("result").getAttribute("aria-live")||""`) == "" {
+			t.Error("the result is not announced (no aria-live)")
+		}
+		key("c")
+		waitText(t, ctx, "#prediction", "Draw a digit", 5*time.Second)
+	})
+
+	// At 1024 px the Watch images stay readable; on a phone the attack's
+	// progress shows near the Run button.
+	t.Run("layout", func(t *testing.T) {
+		ctx := open(t)
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1024, 768)); err != nil {
+			t.Fatal(err)
+		}
+		if w := eval[float64](t, ctx, `document.getElementById("adv").getBoundingClientRect().width`); w < 140 {
+			t.Errorf("at 1024 px the adversarial image is %.0f px wide", w)
+		}
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2))); err != nil {
+			t.Fatal(err)
+		}
+		click(t, ctx, "#g0")
+		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
+		eval[bool](t, ctx, `document.getElementById("run").scrollIntoView({block: "center"}), true`)
+		eval[bool](t, ctx, `document.getElementById("run").click(), true`)
+		time.Sleep(1500 * time.Millisecond)
+		near := eval[bool](t, ctx, `(() => { const run = document.getElementById("run").getBoundingClientRect();
+			return [...document.querySelectorAll("#live, #runstatus, #result")].some(e => { const r = e.getBoundingClientRect();
+				return r.height > 0 && r.top >= run.bottom && r.top - run.bottom < 150 && r.bottom <= innerHeight; }); })()`)
+		if !near {
+			t.Error("on a phone nothing of the attack shows near the Run button")
+		}
+	})
+}

@@ -1,0 +1,451 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/tadd-project/tadd/core/attack"
+	"github.com/tadd-project/tadd/core/metrics"
+	"github.com/tadd-project/tadd/core/nn"
+)
+
+// ComparedModels are the networks Compare chain attacks: the chain at the
+// current T from the teacher up to the chosen network, and at least to the
+// student. Call with the lock held.
+func (a *App) ComparedModels() []ModelInfo {
+	var models []ModelInfo
+	for _, s := range a.Steps() {
+		if s.Step <= max(a.Step, 2) {
+			models = append(models, s)
+		}
+	}
+	return models
+}
+
+// CanCompare says whether Compare chain can run now: a comparison needs
+// one goal for every network, and "every other class" is nine.
+func (a *App) CanCompare() bool { return a.Target != "all" }
+
+// Start runs the chosen attack on the chosen model, or with compare on
+// ComparedModels, in goroutines. Updates arrive through Notify at most
+// every 50 ms per attack, each followed by Yield. Call with the lock held.
+func (a *App) Start(compare bool) {
+	if compare && !a.CanCompare() {
+		return
+	}
+	cur, ok := a.Current()
+	if !ok {
+		return
+	}
+	models := []ModelInfo{cur}
+	if compare {
+		models = a.ComparedModels()
+	}
+	a.start(models, []string{a.Attack}, compare, false)
+}
+
+// StartBaseline runs the gradient-sign baseline and the chosen C&W attack
+// on the chosen network, with the same goal: on a network distilled at a
+// high T the first has no gradient to follow and fails, the second works
+// on the logits and succeeds. Call with the lock held.
+func (a *App) StartBaseline() {
+	cur, ok := a.Current()
+	if !ok || !a.CanCompare() {
+		return
+	}
+	a.start([]ModelInfo{cur}, []string{GradientSign, a.Attack}, false, true)
+}
+
+func (a *App) start(models []ModelInfo, attacks []string, compare, baseline bool) {
+	if a.Running || a.Blank() || len(a.Probs) == 0 {
+		return
+	}
+	label := a.Predicted()
+	goals, err := attack.Goals(a.Target, label, 10, logitsOf(a.Probs), 1, 0)
+	if err != nil {
+		a.Error = err.Error()
+		return
+	}
+	a.discard()
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.Running = true
+	a.Compared, a.AllTargets = compare, a.Target == "all"
+	x := append([]float32(nil), a.Input...)
+	var jobs []Job
+	for _, m := range models {
+		for _, name := range attacks {
+			for _, g := range goals {
+				jobs = append(jobs, Job{Model: m, Attack: name, Input: x, Goal: g})
+			}
+		}
+	}
+	a.Ran = &Run{Input: x, T: a.T, Step: a.Step, Attack: a.Attack, Target: a.Target, Models: models, Baseline: baseline,
+		Parallel: min(len(jobs), max(1, a.runner().Parallel()))}
+	a.jobLive, a.jobDone = make([]*Live, len(jobs)), make([]bool, len(jobs))
+	a.Live = &Live{Model: models[0].Name(), Target: goals[0].Target, Attack: jobs[0].Attack, Distance: math.Inf(1), Image: x, Probs: a.Probs}
+	go a.runJobs(ctx, a.run, jobs)
+}
+
+// logitsOf recovers logits (up to a constant) from probabilities, for the
+// least-likely target.
+func logitsOf(p []float32) []float32 {
+	z := make([]float32, len(p))
+	for i, v := range p {
+		z[i] = float32(math.Log(math.Max(float64(v), 1e-30)))
+	}
+	return z
+}
+
+// Job is one attack on one model: everything a Runner (in this goroutine or
+// in a Web Worker) needs.
+type Job struct {
+	Model  ModelInfo   `json:"model"`
+	Attack string      `json:"attack"`
+	Input  []float32   `json:"input"`
+	Goal   attack.Goal `json:"goal"`
+}
+
+// Runner runs attack jobs. Run blocks until the job ends (or ctx is
+// cancelled) and calls progress with snapshots while it runs. Runs may
+// overlap: the App runs a comparison's three jobs at once.
+type Runner interface {
+	Run(ctx context.Context, job Job, progress func(Live)) (attack.Result, error)
+	// Parallel says how many jobs run at the same time.
+	Parallel() int
+}
+
+// localRunner runs jobs in the App's own goroutines, with its model cache.
+type localRunner struct {
+	a        *App
+	parallel int
+}
+
+// LocalRunner runs a's jobs in this process, up to parallel at once (one
+// core each): the desktop playground's runner.
+func LocalRunner(a *App, parallel int) Runner { return localRunner{a, max(parallel, 1)} }
+
+func (r localRunner) Parallel() int { return max(r.parallel, 1) }
+
+func (r localRunner) Run(ctx context.Context, job Job, progress func(Live)) (attack.Result, error) {
+	m, err := r.a.model(job.Model)
+	if err != nil {
+		return attack.Result{}, err
+	}
+	// Jobs may run at once on the same model (every target, or the page
+	// predicting meanwhile): each gets a replica with its own buffers.
+	return RunJob(ctx, m.Replica(), job, Budgets(), progress, r.a.Yield)
+}
+
+// RunJob runs job's attack on m with the browser budgets, reporting a Live
+// snapshot at most every 50 ms, each followed by yield (the host paints and
+// handles Stop then).
+func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, progress func(Live), yield func()) (attack.Result, error) {
+	if len(job.Input) != m.InputSize() {
+		return attack.Result{}, fmt.Errorf("input has %d values, the model takes %d", len(job.Input), m.InputSize())
+	}
+	clf := attack.NewModel(m, 1)
+	if job.Attack == GradientSign {
+		return attack.GradientSign(ctx, clf, job.Input, job.Goal)
+	}
+	start := time.Now()
+	last := time.Time{}
+	probs := make([]float32, 10)
+	// The report shows one image and its own probabilities: the best
+	// adversarial so far, classified on a replica (the attack's buffers
+	// are in use), or before there is one the search's current image.
+	view := m.Replica()
+	var best, bestZ []float32
+	obs := func(s attack.Step) {
+		if time.Since(last) < 50*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		img, z := s.Image, s.Logits
+		if s.Best != nil {
+			// Classify the best only when it changed.
+			if !slices.Equal(s.Best, best) {
+				best, bestZ = append(best[:0], s.Best...), append(bestZ[:0], view.Forward(s.Best, 1, false)...)
+			}
+			img, z = s.Best, bestZ
+		}
+		nn.SoftmaxT(probs, z, 1)
+		progress(Live{Model: job.Model.Name(), Target: job.Goal.Target, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const, BinaryStep: s.BinaryStep, Tau: s.Tau,
+			Allowed: s.Allowed, Distance: s.BestDist, Image: append([]float32(nil), img...),
+			Probs: append([]float32(nil), probs...), Best: s.Best != nil, Margin: MarginOf(z), Elapsed: time.Since(start)})
+		if yield != nil {
+			yield()
+		}
+	}
+	return cfgs.Run(ctx, job.Attack, clf, job.Input, job.Goal, obs)
+}
+
+func (a *App) runner() Runner {
+	if a.Runner != nil {
+		return a.Runner
+	}
+	return localRunner{a, 1}
+}
+
+// runJobs runs the jobs of run number run, as many at once as the runner
+// allows, and records each outcome as it finishes, unless the run was
+// discarded meanwhile.
+func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
+	began := time.Now()
+	r := a.runner()
+	slots := make(chan struct{}, max(1, r.Parallel()))
+	var wg sync.WaitGroup
+	for i, job := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-slots }()
+			start := time.Now()
+			res, err := r.Run(ctx, job, func(l Live) {
+				a.Lock()
+				if a.run == run {
+					a.jobLive[i] = &l
+					a.Live = a.watched()
+				}
+				a.Unlock()
+				a.Notify()
+			})
+			a.Lock()
+			defer func() { a.Unlock(); a.Notify() }()
+			if a.run != run {
+				return
+			}
+			if err != nil {
+				if ctx.Err() == nil {
+					a.Error = err.Error()
+				}
+				return
+			}
+			p := make([]float32, 10)
+			nn.SoftmaxT(p, res.Logits, 1)
+			a.jobDone[i] = true
+			a.Outcomes = append(a.Outcomes, Outcome{Model: job.Model, Attack: job.Attack, Result: res, Probs: p, Elapsed: time.Since(start)})
+			sort.Slice(a.Outcomes, func(i, j int) bool {
+				oi, oj := a.Outcomes[i], a.Outcomes[j]
+				if oi.Model.Step != oj.Model.Step {
+					return oi.Model.Step < oj.Model.Step
+				}
+				if oi.Attack != oj.Attack {
+					return oi.Attack == GradientSign // the baseline first
+				}
+				return oi.Result.Goal.Target < oj.Result.Goal.Target
+			})
+			if w := a.watched(); w != nil {
+				a.Live = w
+			} else {
+				a.Live = outcomeLive(a.Outcomes[len(a.Outcomes)-1])
+			}
+		}()
+	}
+	wg.Wait()
+	a.Lock()
+	defer func() { a.Unlock(); a.Notify() }()
+	if a.run != run {
+		return
+	}
+	a.Running, a.cancel = false, nil
+	a.Ran.Elapsed = time.Since(began)
+	if ctx.Err() != nil {
+		a.Stopped = true
+		return
+	}
+	if len(a.Outcomes) > 0 {
+		a.Open(a.defaultRow())
+		go a.loadTransferModels(run)
+	}
+}
+
+// transferModels are the networks Transfer classifies with: the chain at
+// the run's T, and the T = 1 teacher. Call with the lock held.
+func (a *App) transferModels() []ModelInfo {
+	if a.Ran == nil {
+		return nil
+	}
+	var out []ModelInfo
+	for _, m := range a.Models {
+		if m.Temperature == a.Ran.T || (m.Temperature == 1 && m.Step == 0) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// loadTransferModels fetches the networks Transfer needs that the page has
+// not loaded yet (attacks ran in Web Workers, with their own copies).
+func (a *App) loadTransferModels(run int) {
+	a.Lock()
+	models := a.transferModels()
+	a.Unlock()
+	for _, m := range models {
+		a.Lock()
+		stale := a.run != run
+		a.Unlock()
+		if stale {
+			return
+		}
+		if _, err := a.model(m); err != nil {
+			a.Lock()
+			a.Error = err.Error()
+			a.Unlock()
+			return
+		}
+		a.Notify()
+	}
+}
+
+// TransferRow is how one network classifies the shown adversarial image.
+type TransferRow struct {
+	Model     ModelInfo
+	Loaded    bool
+	Predicted int
+	Prob      float32
+	Fooled    bool // the network does not give the original's class
+}
+
+// Transfer classifies the shown adversarial image with every network of
+// the chain at the run's T and with the T = 1 teacher: does an example
+// found on one network fool the others? Nil while a run goes on or when
+// the shown image is not adversarial. Call with the lock held.
+func (a *App) Transfer() []TransferRow {
+	if a.Running || a.Ran == nil || a.Live == nil || !a.Live.Best || a.Opened < 0 || a.Opened >= len(a.Outcomes) {
+		return nil
+	}
+	models := a.transferModels()
+	loaded := 0
+	for _, m := range models {
+		if _, ok := a.cache[m.File]; ok {
+			loaded++
+		}
+	}
+	if a.transferFor == a.Live && a.transferLoaded == loaded {
+		return a.transfer // the page renders often; classify once
+	}
+	label := a.Outcomes[a.Opened].Result.Goal.Label
+	var rows []TransferRow
+	for _, m := range models {
+		r := TransferRow{Model: m}
+		if net, ok := a.cache[m.File]; ok {
+			p := probabilities(net, a.Live.Image)
+			r.Loaded, r.Predicted = true, nn.Argmax(p)
+			r.Prob, r.Fooled = p[r.Predicted], r.Predicted != label
+		}
+		rows = append(rows, r)
+	}
+	a.transferFor, a.transferLoaded, a.transfer = a.Live, loaded, rows
+	return rows
+}
+
+// watched is the report the Watch panel follows while a run goes on: the
+// first unfinished job that has reported, so that the panel stays on one
+// network until it finishes. Call with the lock held.
+func (a *App) watched() *Live {
+	for i, l := range a.jobLive {
+		if l != nil && !a.jobDone[i] {
+			return l
+		}
+	}
+	return nil
+}
+
+// defaultRow is the row opened when a run ends: the nearest target of
+// every target on one network, the chosen network in a comparison.
+func (a *App) defaultRow() int {
+	if a.AllTargets && !a.Compared {
+		for i, m := range a.Marked() {
+			if m {
+				return i
+			}
+		}
+	}
+	for i, o := range a.Outcomes {
+		if o.Model.Step == a.Ran.Step && o.Attack == a.Ran.Attack {
+			return i
+		}
+	}
+	return 0
+}
+
+// Open shows row i of Outcomes in the Watch panel. Call with the lock held.
+func (a *App) Open(i int) {
+	if a.Running || i < 0 || i >= len(a.Outcomes) || a.Ran == nil {
+		return
+	}
+	a.Opened = i
+	a.Live = outcomeLive(a.Outcomes[i])
+}
+
+// outcomeLive is a finished attack as the Watch panel shows it.
+func outcomeLive(o Outcome) *Live {
+	return &Live{Model: o.Model.Name(), Target: o.Result.Goal.Target, Attack: o.Attack, Iteration: o.Result.Iterations,
+		Image: o.Result.Adversarial, Probs: o.Probs, Best: o.Result.Success, Margin: MarginOf(o.Result.Logits), Elapsed: o.Elapsed,
+		Distance: Distance(o.Attack, o.Result)}
+}
+
+// Marked says which rows of Outcomes the comparison highlights: the
+// networks that needed the largest perturbation (a failed attack counts
+// as infinite), or with every target on one network the nearest targets.
+// Ties are all marked.
+func (a *App) Marked() []bool {
+	if a.Ran == nil || len(a.Outcomes) < 2 || a.Ran.Baseline {
+		return nil
+	}
+	nearest := a.AllTargets && !a.Compared
+	d := make([]float64, len(a.Outcomes))
+	best := 0
+	for i, o := range a.Outcomes {
+		d[i] = Distance(a.Ran.Attack, o.Result)
+		if (nearest && d[i] < d[best]) || (!nearest && d[i] > d[best]) {
+			best = i
+		}
+	}
+	marked := make([]bool, len(d))
+	for i := range d {
+		marked[i] = sameDistance(d[i], d[best])
+	}
+	return marked
+}
+
+// sameDistance says whether two distances tie: equal to six significant
+// digits, or both infinite (two failed attacks).
+func sameDistance(x, y float64) bool {
+	if math.IsInf(x, 1) || math.IsInf(y, 1) {
+		return math.IsInf(x, 1) && math.IsInf(y, 1)
+	}
+	return math.Abs(x-y) <= 1e-6*math.Max(math.Abs(x), math.Abs(y))
+}
+
+// Distance is the result's distance in the attack's own norm (pixels for
+// L0), or +Inf when the attack failed.
+func Distance(name string, r attack.Result) float64 {
+	if !r.Success {
+		return math.Inf(1)
+	}
+	if name == GradientSign {
+		return r.LInf // the step ε
+	}
+	d, _ := metrics.Distance(name, r)
+	return d
+}
+
+// Stop cancels a running attack; what it found so far stays, marked as
+// stopped. Call with the lock held.
+func (a *App) Stop() {
+	if a.cancel != nil {
+		a.cancel()
+	}
+}

@@ -1,0 +1,416 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"image/png"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tadd-project/tadd/core/attack"
+	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/core/nn"
+)
+
+// heldRunner reports once, then holds each job until it is released or
+// cancelled, so that a test can act while an attack runs.
+type heldRunner struct {
+	started   chan struct{}
+	release   chan struct{}
+	cancelled chan struct{}
+}
+
+func newHeldRunner() *heldRunner {
+	return &heldRunner{started: make(chan struct{}, 16), release: make(chan struct{}), cancelled: make(chan struct{}, 16)}
+}
+
+func (r *heldRunner) Parallel() int { return 4 }
+
+func (r *heldRunner) Run(ctx context.Context, job Job, progress func(Live)) (attack.Result, error) {
+	progress(Live{Model: job.Model.Name(), Attack: job.Attack, Iteration: 1, Distance: math.Inf(1), Image: job.Input, Probs: make([]float32, 10)})
+	r.started <- struct{}{}
+	select {
+	case <-r.release:
+		adv := append([]float32(nil), job.Input...)
+		return attack.Result{Goal: job.Goal, Success: true, Adversarial: adv, Logits: make([]float32, 10), L2: 1, Iterations: 5}, nil
+	case <-ctx.Done():
+		r.cancelled <- struct{}{}
+		return attack.Result{}, ctx.Err()
+	}
+}
+
+// TestChangeDuringRunDiscardsIt: a result is shown only with the input,
+// model and settings it was computed for. Changing the input cancels a
+// running attack, and its late result is dropped; changing the model or a
+// setting afterwards removes the shown result.
+func TestChangeDuringRunDiscardsIt(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		change func(a *App)
+	}{
+		{"gallery", func(a *App) { a.UseGallery(2) }},
+		{"clear", func(a *App) { a.Clear() }},
+		{"draw", func(a *App) { a.SetDrawing([]data.Stroke{{{X: 10, Y: 10}, {X: 200, Y: 200}}}, 280, 280, 20) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := ready(t)
+			r := newHeldRunner()
+			a.Runner = r
+			a.UseGallery(0)
+			a.Lock()
+			a.Start(false)
+			a.Unlock()
+			<-r.started
+			a.Lock()
+			c.change(a)
+			a.Unlock()
+			select {
+			case <-r.cancelled:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the attack on the old input was not cancelled")
+			}
+			close(r.release)
+			time.Sleep(50 * time.Millisecond)
+			a.Lock()
+			defer a.Unlock()
+			if a.Running || a.Ran != nil || a.Live != nil || len(a.Outcomes) != 0 || a.Stopped {
+				t.Fatalf("after the change: running %v, ran %v, live %v, %d outcomes, stopped %v", a.Running, a.Ran, a.Live, len(a.Outcomes), a.Stopped)
+			}
+		})
+	}
+	for _, c := range []struct {
+		name   string
+		change func(a *App)
+	}{
+		{"network", func(a *App) { a.Choose(1, 1) }},
+		{"temperature", func(a *App) { a.Choose(20, 0) }},
+		{"attack", func(a *App) { a.Lock(); a.SetAttack("l0"); a.Unlock() }},
+		{"target", func(a *App) { a.Lock(); a.SetTarget("4"); a.Unlock() }},
+	} {
+		t.Run("after/"+c.name, func(t *testing.T) {
+			a := ready(t)
+			a.UseGallery(0)
+			a.Lock()
+			a.Target = "3"
+			a.Start(false)
+			a.Unlock()
+			wait(t, a)
+			if len(a.Outcomes) != 1 || a.Ran == nil {
+				t.Fatalf("%d outcomes (%q)", len(a.Outcomes), a.Error)
+			}
+			c.change(a)
+			if a.Ran != nil || a.Live != nil || len(a.Outcomes) != 0 {
+				t.Fatalf("after a %s change the result is still shown", c.name)
+			}
+		})
+	}
+}
+
+func TestComparedModels(t *testing.T) {
+	a := New(nil)
+	for step := range 7 {
+		a.Models = append(a.Models, ModelInfo{Temperature: 20, Step: step, Role: map[int]string{0: "teacher", 1: "assistant", 2: "student"}[step]})
+		a.Models = append(a.Models, ModelInfo{Temperature: 1, Step: step})
+	}
+	a.T = 20
+	for _, c := range []struct{ step, want int }{{0, 3}, {2, 3}, {4, 5}, {6, 7}} {
+		a.Step = c.step
+		got := a.ComparedModels()
+		if len(got) != c.want {
+			t.Errorf("at step %d: %d networks, want %d", c.step, len(got), c.want)
+		}
+		for i, m := range got {
+			if m.Step != i || m.Temperature != 20 {
+				t.Errorf("at step %d: network %d is step %d at T=%g", c.step, i, m.Step, m.Temperature)
+			}
+		}
+	}
+	a.Target = "all"
+	if a.CanCompare() {
+		t.Error("Compare chain offered for every other class (nine goals)")
+	}
+}
+
+func TestMarkedTies(t *testing.T) {
+	ok := func(l2 float64) Outcome { return Outcome{Result: attack.Result{Success: true, L2: l2}} }
+	failed := Outcome{Result: attack.Result{Success: false, L2: 0}}
+	for _, c := range []struct {
+		name     string
+		outcomes []Outcome
+		all      bool
+		want     []bool
+	}{
+		{"largest", []Outcome{ok(1), ok(3), ok(2)}, false, []bool{false, true, false}},
+		{"tie", []Outcome{ok(2), ok(1), ok(2)}, false, []bool{true, false, true}},
+		{"failed is most robust", []Outcome{ok(5), failed, ok(2)}, false, []bool{false, true, false}},
+		{"two failed tie", []Outcome{failed, ok(1), failed}, false, []bool{true, false, true}},
+		{"nearest target", []Outcome{ok(2), ok(1), failed}, true, []bool{false, true, false}},
+		{"nearest tie", []Outcome{ok(1), ok(1), ok(3)}, true, []bool{true, true, false}},
+	} {
+		a := &App{Ran: &Run{Attack: "l2"}, Outcomes: c.outcomes, Compared: !c.all, AllTargets: c.all}
+		if got := a.Marked(); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: marked %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestGalleryDigitIsEditable: strokes add to a gallery digit, and undoing
+// them gives the digit back.
+func TestGalleryDigitIsEditable(t *testing.T) {
+	a := ready(t)
+	a.UseGallery(0)
+	base := append([]float32(nil), a.Input...)
+	if a.Picked != 0 {
+		t.Fatalf("picked %d", a.Picked)
+	}
+	a.SetDrawing([]data.Stroke{{{X: 10, Y: 270}, {X: 100, Y: 270}}}, 280, 280, 20)
+	more := false
+	for i, v := range a.Input {
+		if v < base[i] {
+			t.Fatalf("pixel %d: %.2f under the digit's %.2f", i, v, base[i])
+		}
+		more = more || v > base[i]
+	}
+	if !more {
+		t.Fatal("the stroke added no ink")
+	}
+	a.SetDrawing(nil, 280, 280, 20)
+	if !reflect.DeepEqual(a.Input, base) {
+		t.Fatal("undoing the stroke does not give the gallery digit back")
+	}
+	a.Clear()
+	if a.Picked != -1 || a.Base != nil || !a.Blank() {
+		t.Fatal("clear keeps the gallery digit")
+	}
+}
+
+// TestLiveShowsOneImage: every report's probabilities are those of its
+// image, and an image reported as the best adversarial is adversarial.
+func TestLiveShowsOneImage(t *testing.T) {
+	a := ready(t)
+	a.UseGallery(0)
+	a.Lock()
+	m := a.Model()
+	label := a.Predicted()
+	a.Unlock()
+	check := m.Replica()
+	job := Job{Attack: "l2", Input: a.Input, Goal: attack.Goal{Label: label, Target: attack.Untargeted}}
+	best, reports := 0, 0
+	cfgs := Budgets()
+	_, err := RunJob(context.Background(), m.Replica(), job, cfgs, func(l Live) {
+		reports++
+		p := make([]float32, 10)
+		nn.SoftmaxT(p, check.Forward(l.Image, 1, false), 1)
+		for i := range p {
+			if math.Abs(float64(p[i]-l.Probs[i])) > 1e-5 {
+				t.Fatalf("report %d: probabilities %v are not its image's %v", reports, l.Probs, p)
+			}
+		}
+		if l.Best {
+			best++
+			if nn.Argmax(p) == label {
+				t.Fatalf("report %d: the best adversarial is classified %d, the original label", reports, label)
+			}
+		}
+	}, func() { time.Sleep(2 * time.Millisecond) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if best == 0 {
+		t.Fatalf("none of %d reports had a best adversarial", reports)
+	}
+}
+
+func TestStopNote(t *testing.T) {
+	a := ready(t)
+	a.UseGallery(0)
+	r := newHeldRunner()
+	a.Runner = r
+	a.Lock()
+	a.Start(false)
+	a.Unlock()
+	<-r.started
+	a.Lock()
+	a.Stop()
+	a.Unlock()
+	wait(t, a)
+	a.Lock()
+	note, caption := a.StopNote(), a.ImageCaption()
+	a.Unlock()
+	if !a.Stopped || a.Error != "" || !strings.Contains(note, "not adversarial") || !strings.Contains(caption, "not adversarial") {
+		t.Fatalf("stopped %v, error %q, note %q, caption %q", a.Stopped, a.Error, note, caption)
+	}
+	a.UseGallery(1)
+	if a.Stopped || a.StopNote() != "" {
+		t.Fatal("the stop note survives a new digit")
+	}
+}
+
+// shipped serves the shipped models and gallery from disk.
+func shipped(t *testing.T) *App {
+	t.Helper()
+	a := New(func(path string) ([]byte, error) {
+		return os.ReadFile(filepath.Join("../..", path))
+	})
+	if err := a.Init(); err != nil {
+		t.Skipf("shipped models: %v", err)
+	}
+	return a
+}
+
+// TestGradientSignFailsWhereCWSucceeds is the lesson's first minute: on the
+// shipped network distilled at T = 40 the input gradient of a gallery digit
+// has vanished and the gradient-sign baseline fails, while C&W L2, working
+// on the logits, succeeds; on the T = 1 teacher the gradient is there and
+// the baseline succeeds too.
+func TestGradientSignFailsWhereCWSucceeds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("attacks on the shipped networks")
+	}
+	a := shipped(t)
+	for _, c := range []struct {
+		temp         float64
+		baselineWins bool
+	}{{40, false}, {1, true}} {
+		a.Choose(c.temp, 0)
+		if a.Error != "" {
+			t.Fatal(a.Error)
+		}
+		a.Lock()
+		a.UseGallery(0)
+		sens := a.Sensitivity
+		a.Attack, a.Target = "l2", "untargeted"
+		a.StartBaseline()
+		a.Unlock()
+		wait(t, a)
+		if len(a.Outcomes) != 2 || a.Outcomes[0].Attack != GradientSign || a.Outcomes[1].Attack != "l2" {
+			t.Fatalf("T=%g: outcomes %+v (%q)", c.temp, a.Outcomes, a.Error)
+		}
+		t.Logf("T=%g: sensitivity %.3g; gradient sign success %v (ε %.3f), L2 success %v (%.3f)", c.temp, sens,
+			a.Outcomes[0].Result.Success, a.Outcomes[0].Result.LInf, a.Outcomes[1].Result.Success, a.Outcomes[1].Result.L2)
+		if got := a.Outcomes[0].Result.Success; got != c.baselineWins {
+			t.Errorf("T=%g: gradient sign success %v, want %v", c.temp, got, c.baselineWins)
+		}
+		if !a.Outcomes[1].Result.Success {
+			t.Errorf("T=%g: C&W L2 failed", c.temp)
+		}
+		if (sens == 0) == c.baselineWins {
+			t.Errorf("T=%g: sensitivity %g", c.temp, sens)
+		}
+		if a.Live == nil || a.Live.Attack != "l2" || a.Marked() != nil {
+			t.Errorf("T=%g: the panel shows %+v after the baseline run; marked %v", c.temp, a.Live, a.Marked())
+		}
+	}
+}
+
+func TestSensitivityText(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		want string
+	}{{0, "0: the gradient has vanished"}, {5.94e-14, "5.9×10⁻¹⁴"}, {1e-3, "1.0×10⁻³"}, {0.25, "2.5×10⁻¹"}, {3, "3.0×10⁰"}} {
+		if got := SensitivityText(c.v); got != c.want {
+			t.Errorf("%g: %q, want %q", c.v, got, c.want)
+		}
+	}
+}
+
+func TestMarginOf(t *testing.T) {
+	m := MarginOf([]float32{1, 9, 3, 8.5})
+	if m.Top != 1 || m.Second != 3 || math.Abs(m.By-0.5) > 1e-6 || m.String() != "1 leads 3 by 0.50" {
+		t.Fatalf("%+v %q", m, m)
+	}
+}
+
+// TestTransfer: after an attack, every network of the chain at that T
+// (and the T = 1 teacher) classifies the adversarial image.
+func TestTransfer(t *testing.T) {
+	a := ready(t)
+	a.Choose(20, 0)
+	a.UseGallery(0)
+	a.Lock()
+	a.Target = "3"
+	a.Start(false)
+	a.Unlock()
+	wait(t, a)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		a.Lock()
+		rows := a.Transfer()
+		a.Unlock()
+		loaded := 0
+		for _, r := range rows {
+			if r.Loaded {
+				loaded++
+			}
+		}
+		if len(rows) == 4 && loaded == 4 {
+			for _, r := range rows {
+				// Every network is the same file: all are fooled into a 3.
+				if r.Predicted != 3 || !r.Fooled {
+					t.Fatalf("%s at T=%g: %+v", r.Model.Name(), r.Model.Temperature, r)
+				}
+			}
+			if rows[0].Model.Temperature != 1 {
+				t.Fatalf("first row %+v, want the T=1 teacher", rows[0].Model)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("transfer rows %+v", rows)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestQueryRoundTrip(t *testing.T) {
+	a := ready(t)
+	a.Choose(20, 2)
+	a.Lock()
+	a.UseGallery(3)
+	a.SetAttack("linf")
+	a.SetTarget("5")
+	q := a.Query()
+	a.Unlock()
+	b := ready(t)
+	b.Lock()
+	temp, step := b.ApplyQuery(q)
+	b.Unlock()
+	b.Choose(temp, step)
+	if b.T != 20 || b.Step != 2 || b.Attack != "linf" || b.Target != "5" || b.Picked != 3 || !reflect.DeepEqual(b.Input, a.Input) {
+		t.Fatalf("restored T %g step %d attack %q target %q digit %d from %v", b.T, b.Step, b.Attack, b.Target, b.Picked, q)
+	}
+	// Nonsense is ignored.
+	c := ready(t)
+	c.Lock()
+	temp, step = c.ApplyQuery(url.Values{"T": {"7"}, "net": {"99"}, "attack": {"x"}, "target": {"11"}, "digit": {"-1"}})
+	c.Unlock()
+	if temp != 1 || step != 0 || c.Attack != "l2" || c.Target != "untargeted" || c.Picked != -1 {
+		t.Fatalf("nonsense query: T %g step %d attack %q target %q digit %d", temp, step, c.Attack, c.Target, c.Picked)
+	}
+}
+
+func TestStripPNG(t *testing.T) {
+	x, adv := make([]float32, 784), make([]float32, 784)
+	adv[10] = 0.5
+	for _, scale := range []int{1, 10} {
+		u := StripPNG(x, adv, scale)
+		b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(u, "data:image/png;base64,"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := png.DecodeConfig(bytes.NewReader(b))
+		if err != nil || cfg.Width != 84*scale || cfg.Height != 28*scale {
+			t.Fatalf("scale %d: %v, %dx%d", scale, err, cfg.Width, cfg.Height)
+		}
+	}
+	if LargestChange(adv, x) != 0.5 {
+		t.Fatal("largest change")
+	}
+}
