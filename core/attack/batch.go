@@ -90,6 +90,27 @@ func runSlots(ctx context.Context, clf Classifier, jobs, size int, start func(j 
 	return results, nil
 }
 
+// runBatch checks a batch of images x and one goal each, and runs the
+// attack that start makes for each image through runSlots, size at a time
+// (batchSize when size <= 0).
+func runBatch(ctx context.Context, clf Classifier, x []float32, goals []Goal, size int,
+	start func(j int, x []float32, g Goal) slot, finished func(j int, r Result)) ([]Result, error) {
+	n := len(goals)
+	if err := checkInput(clf, x, n); err != nil {
+		return nil, err
+	}
+	for _, g := range goals {
+		if err := checkGoal(clf, g); err != nil {
+			return nil, err
+		}
+	}
+	if size <= 0 {
+		size = batchSize
+	}
+	is := len(x) / n
+	return runSlots(ctx, clf, n, size, func(j int) slot { return start(j, x[j*is:(j+1)*is], goals[j]) }, finished)
+}
+
 // batchSize is the number of images attacks evaluate together by default:
 // enough for the GEMMs to run near the machine's peak on the MNIST net,
 // small enough that a batch's activations stay in cache.

@@ -54,22 +54,7 @@ func L0(ctx context.Context, clf Classifier, cfg L0Config, x []float32, g Goal, 
 // image's place from the queue. Each image follows exactly the schedule it
 // follows alone in L0; its Steps carry its index.
 func L0Batch(ctx context.Context, clf Classifier, cfg L0Config, x []float32, goals []Goal, size int, obs Observer) ([]Result, error) {
-	n := len(goals)
-	if err := checkInput(clf, x, n); err != nil {
-		return nil, err
-	}
-	for _, g := range goals {
-		if err := checkGoal(clf, g); err != nil {
-			return nil, err
-		}
-	}
-	if size <= 0 {
-		size = batchSize
-	}
-	is := len(x) / n
-	return runSlots(ctx, clf, n, size, func(j int) slot {
-		return newL0Slot(clf, cfg, j, x[j*is:(j+1)*is], goals[j], obs)
-	}, nil)
+	return runBatch(ctx, clf, x, goals, size, func(j int, xj []float32, g Goal) slot { return newL0Slot(clf, cfg, j, xj, g, obs) }, nil)
 }
 
 // l0Slot is the L0 attack on one image as a state machine: restricted

@@ -40,22 +40,7 @@ func L2(ctx context.Context, clf Classifier, cfg L2Config, x []float32, goals []
 // batch (batchSize when size <= 0), refilling a finished image's place
 // from the queue; its Steps carry each image's index.
 func L2Batch(ctx context.Context, clf Classifier, cfg L2Config, x []float32, goals []Goal, size int, obs Observer) ([]Result, error) {
-	n := len(goals)
-	if err := checkInput(clf, x, n); err != nil {
-		return nil, err
-	}
-	for _, g := range goals {
-		if err := checkGoal(clf, g); err != nil {
-			return nil, err
-		}
-	}
-	if size <= 0 {
-		size = batchSize
-	}
-	is := len(x) / n
-	return runSlots(ctx, clf, n, size, func(j int) slot {
-		return newL2Slot(clf, cfg, j, x[j*is:(j+1)*is], goals[j], obs)
-	}, nil)
+	return runBatch(ctx, clf, x, goals, size, func(j int, xj []float32, g Goal) slot { return newL2Slot(clf, cfg, j, xj, g, obs) }, nil)
 }
 
 // l2Slot is the L2 attack on one image as a state machine: binary-search

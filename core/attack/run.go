@@ -64,31 +64,18 @@ func (c Configs) WithMaxIterations(n int) Configs {
 // is the one Run gives it alone. finished, if set, hears of each image as
 // its attack ends (from the calling goroutine).
 func (c Configs) RunBatch(ctx context.Context, name string, clf Classifier, x []float32, goals []Goal, size int, finished func(j int, r Result)) ([]Result, error) {
-	n := len(goals)
-	if err := checkInput(clf, x, n); err != nil {
-		return nil, err
-	}
-	for _, g := range goals {
-		if err := checkGoal(clf, g); err != nil {
-			return nil, err
-		}
-	}
-	if size <= 0 {
-		size = batchSize
-	}
-	is := len(x) / n
-	var start func(j int) slot
+	var start func(j int, x []float32, g Goal) slot
 	switch name {
 	case "l2":
-		start = func(j int) slot { return newL2Slot(clf, c.L2, j, x[j*is:(j+1)*is], goals[j], nil) }
+		start = func(j int, x []float32, g Goal) slot { return newL2Slot(clf, c.L2, j, x, g, nil) }
 	case "l0":
-		start = func(j int) slot { return newL0Slot(clf, c.L0, j, x[j*is:(j+1)*is], goals[j], nil) }
+		start = func(j int, x []float32, g Goal) slot { return newL0Slot(clf, c.L0, j, x, g, nil) }
 	case "linf":
-		start = func(j int) slot { return newLInfSlot(clf, c.LInf, j, x[j*is:(j+1)*is], goals[j], nil) }
+		start = func(j int, x []float32, g Goal) slot { return newLInfSlot(clf, c.LInf, j, x, g, nil) }
 	default:
 		return nil, fmt.Errorf("unknown attack %q (want l2, l0 or linf)", name)
 	}
-	return runSlots(ctx, clf, n, size, start, finished)
+	return runBatch(ctx, clf, x, goals, size, start, finished)
 }
 
 // Run runs the named attack ("l2", "l0" or "linf") on one image and goal.
