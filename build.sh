@@ -21,6 +21,12 @@ simd_env() {
 # and the vugu UI compiled to WebAssembly.
 build_site() {
 	go tool vugugen -skip-go-mod -skip-main wasm
+	# The demo's package is wasm-only (its main is in main_wasm.go): give the
+	# generated files the same build constraint, so that a native
+	# `go build ./...` skips the package instead of failing on it.
+	for f in wasm/*_gen.go; do
+		grep -q '^//go:build js && wasm$' "$f" || { printf '//go:build js && wasm\n\n' | cat - "$f" >"$f.tmp" && mv "$f.tmp" "$f"; }
+	done
 	gofmt -w wasm/*_gen.go
 	mkdir -p site/dist
 	cp site/static/* site/dist/
