@@ -124,7 +124,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *out == "" {
 		*out = "reproduce-" + *ds
 	}
-	_, test, err := loadDataset(ctx, *ds, d, stderr)
+	test, err := loadTestSet(ctx, *ds, d, stderr)
 	if err != nil {
 		return err
 	}
