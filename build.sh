@@ -8,6 +8,8 @@
 #   ./build.sh worker    build the Cloudflare Worker (site/worker) for wrangler
 #   ./build.sh playground build the desktop playground (bin/tadd-playground; cgo,
 #                        X11 and OpenGL headers: libgl1-mesa-dev xorg-dev)
+#   ./build.sh image     build the container image tadd:latest ($TADD_IMAGE) with
+#                        buildah, FROM scratch: bin/tadd-image and what it loads
 #   ./build.sh test      run every test, with and without GOEXPERIMENT=simd
 #   ./build.sh bench     run the benchmarks (figures for BENCHMARKS.md)
 set -euo pipefail
@@ -82,6 +84,33 @@ build_native() {
 	echo "built bin/tadd ($(simd_env || true))"
 }
 
+# build_image builds the container image for clusters (deploy/kubernetes)
+# with buildah, FROM scratch, so nothing is pulled: the tadd binary
+# (CGO_ENABLED=0, the shipped models embedded), the dynamic loader and libc
+# that purego's dlopen of the Vulkan loader links it against, CA
+# certificates for dataset downloads, and an empty /tmp.
+build_image() {
+	local image=${TADD_IMAGE:-tadd:latest} bin=bin/tadd-image ctr lib empty
+	command -v buildah >/dev/null 2>&1 || { echo "buildah not found (Debian package buildah)" >&2; exit 1; }
+	mkdir -p bin
+	CGO_ENABLED=0 env $(simd_env) go build -trimpath -ldflags="-s -w" -o "$bin" ./native/cmd/tadd
+	ctr=$(buildah from scratch)
+	empty=$(mktemp -d)
+	trap 'buildah rm "$ctr" >/dev/null 2>&1 || true; rmdir "$empty"' RETURN
+	buildah copy --quiet "$ctr" "$bin" /tadd >/dev/null
+	for lib in $(ldd "$bin" 2>/dev/null | grep -o '/[^ ]*'); do
+		buildah copy --quiet "$ctr" "$lib" "$lib" >/dev/null
+	done
+	if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+		buildah copy --quiet "$ctr" /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt >/dev/null
+	fi
+	buildah copy --quiet "$ctr" "$empty" /tmp >/dev/null
+	buildah config --entrypoint '["/tadd"]' --cmd '["help"]' --env HOME=/ --env XDG_CACHE_HOME=/cache \
+		--label org.opencontainers.image.title=tadd "$ctr"
+	buildah commit --quiet "$ctr" "$image" >/dev/null
+	echo "built image $image ($(du -h "$bin" | cut -f1) binary)"
+}
+
 case "${1:-all}" in
 all)
 	build_site
@@ -98,6 +127,9 @@ native)
 	;;
 playground)
 	build_playground
+	;;
+image)
+	build_image
 	;;
 test)
 	go mod download
@@ -127,7 +159,7 @@ bench)
 	env $(simd_env) go test -run '^$' -bench . -benchtime 2s ./core/...
 	;;
 *)
-	echo "usage: $0 [all|site|worker|native|playground|test|bench]" >&2
+	echo "usage: $0 [all|site|worker|native|playground|image|test|bench]" >&2
 	exit 2
 	;;
 esac
