@@ -20,6 +20,10 @@ import (
 	"github.com/tadd-project/tadd/core/nn"
 )
 
+// batch is how many images go through the network at once for the
+// measurements, as in core/metrics.
+const batch = 128
+
 // Sample is everything measured on one test image for one model.
 type Sample struct {
 	Index      int             `json:"i"`
@@ -161,7 +165,9 @@ func Run(ctx context.Context, j Job) ([]Sample, error) {
 	if len(idx) == 0 {
 		return out, nil
 	}
-	clf, release := j.classifier(j.Model, j.Workers)
+	// On a replica: its layer buffers go when the run ends, and the caller's
+	// model (one of a whole chain kept meanwhile) stays small.
+	clf, release := j.classifier(j.Model.Replica(), j.Workers)
 	defer release()
 	is, classes := j.Test.ImageSize(), j.Model.Classes()
 	sub := &data.Set{Name: j.Test.Name, H: j.Test.H, W: j.Test.W, C: j.Test.C,
@@ -171,8 +177,14 @@ func Run(ctx context.Context, j Job) ([]Sample, error) {
 		sub.Labels = append(sub.Labels, j.Test.Labels[k])
 	}
 	sens := metrics.MeasureSensitivity(clf, sub)
+	// The logits in batches: the layers' buffers grow to the largest batch
+	// and stay, so one batch of every sample would hold all their
+	// activations (gigabytes for the quick reproduction's 1,000 images).
 	z := make([]float32, len(idx)*classes)
-	clf.Logits(z, sub.Images, len(idx))
+	for lo := 0; lo < len(idx); lo += batch {
+		hi := min(lo+batch, len(idx))
+		clf.Logits(z[lo*classes:hi*classes], sub.Images[lo*is:hi*is], hi-lo)
+	}
 	p := make([]float32, classes)
 	for s, k := range idx {
 		zi := z[s*classes : (s+1)*classes]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -196,5 +197,51 @@ func TestMergeChecksThePartition(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", c.name, err, c.want)
 		}
+	}
+}
+
+// TestRunMemory checks that evaluating more samples does not allocate
+// bigger layer buffers (the measurements go through the network in bounded
+// batches, so the quick reproduction's 1,000 samples cost the memory of a
+// batch, not of 1,000 images' activations, which made it peak at 3.9 GB),
+// and that the model keeps no buffers after the run (a reproduction holds
+// a whole chain of models). Fresh models each time, so no buffer is reused.
+func TestRunMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the MNIST network on 512 images")
+	}
+	test := &data.Set{Name: "ramp", H: 28, W: 28, C: 1, Images: make([]float32, 384*784), Labels: make([]uint8, 384)}
+	for i := range test.Images {
+		test.Images[i] = float32(i%97) / 97
+	}
+	allocated := func(samples int) (total, kept uint64) {
+		m, err := nn.New(nn.MNISTArch(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(1)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		if _, err := Run(context.Background(), Job{Model: m, Test: test, Samples: samples, Workers: 2}); err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(m)
+		return after.TotalAlloc - before.TotalAlloc, max(after.HeapAlloc, before.HeapAlloc) - before.HeapAlloc
+	}
+	small, _ := allocated(128)
+	large, kept := allocated(384)
+	t.Logf("allocated: %d MB for 128 samples, %d MB for 384; %d MB kept after the run", small>>20, large>>20, kept>>20)
+	// 256 more images need 256×784 floats more input and a few bytes of
+	// results each, far below 32 MB; activations for them are ~200 MB.
+	if large > small+32<<20 {
+		t.Errorf("384 samples allocate %d MB, 128 samples %d MB: the layer buffers grow with the samples", large>>20, small>>20)
+	}
+	// The results and the model's gradient are a few MB; a batch's
+	// buffers are ~50 MB.
+	if kept > 16<<20 {
+		t.Errorf("the model keeps %d MB after the run", kept>>20)
 	}
 }

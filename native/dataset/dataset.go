@@ -133,19 +133,7 @@ func (s Source) findMNISTFile(f File) string {
 // MNISTFiles, downloading missing ones. A path may name the uncompressed
 // twin of a .gz file.
 func (s Source) MNISTPaths(ctx context.Context) ([]string, error) {
-	paths := make([]string, len(MNISTFiles))
-	for i, f := range MNISTFiles {
-		p := s.findMNISTFile(f)
-		if p == "" {
-			var err error
-			p, err = s.download(ctx, f, s.mirrors(MNISTMirrors), filepath.Join(s.cacheDir(), "mnist"))
-			if err != nil {
-				return nil, fmt.Errorf("MNIST %s: not found in %s, and %w", f.Name, strings.Join(s.mnistDirs(), ", "), err)
-			}
-		}
-		paths[i] = p
-	}
-	return paths, nil
+	return s.mnistPaths(ctx, MNISTFiles)
 }
 
 // MNIST returns the MNIST training and test sets, downloading missing files.
@@ -164,6 +152,34 @@ func (s Source) MNIST(ctx context.Context) (trainSet, testSet *data.Set, err err
 
 // maxIDXFile bounds an MNIST file (the training images are 47 MB).
 const maxIDXFile = 1 << 28
+
+// MNISTTest returns only the MNIST test set (all that evaluation needs:
+// the training set's images take 188 MB as float32), downloading missing
+// files.
+func (s Source) MNISTTest(ctx context.Context) (*data.Set, error) {
+	paths, err := s.mnistPaths(ctx, MNISTFiles[2:])
+	if err != nil {
+		return nil, err
+	}
+	return readMNISTPair("mnist-test", paths[0], paths[1])
+}
+
+// mnistPaths finds or downloads the files.
+func (s Source) mnistPaths(ctx context.Context, files []File) ([]string, error) {
+	paths := make([]string, len(files))
+	for i, f := range files {
+		p := s.findMNISTFile(f)
+		if p == "" {
+			var err error
+			p, err = s.download(ctx, f, s.mirrors(MNISTMirrors), filepath.Join(s.cacheDir(), "mnist"))
+			if err != nil {
+				return nil, fmt.Errorf("MNIST %s: not found in %s, and %w", f.Name, strings.Join(s.mnistDirs(), ", "), err)
+			}
+		}
+		paths[i] = p
+	}
+	return paths, nil
+}
 
 func readMNISTPair(name, images, labels string) (*data.Set, error) {
 	ib, err := safefile.Read(images, maxIDXFile)
@@ -185,34 +201,48 @@ func readMNISTPair(name, images, labels string) (*data.Set, error) {
 // batches in Dir (or Dir/cifar-10-batches-bin) or the cache, downloading and
 // unpacking the official archive when they are missing.
 func (s Source) CIFAR10(ctx context.Context) (trainSet, testSet *data.Set, err error) {
-	var dirs []string
-	if s.Dir != "" {
-		dirs = append(dirs, s.Dir, filepath.Join(s.Dir, "cifar-10-batches-bin"), filepath.Join(s.Dir, "cifar10", "cifar-10-batches-bin"))
-	}
-	cache := filepath.Join(s.cacheDir(), "cifar10")
-	dirs = append(dirs, filepath.Join(cache, "cifar-10-batches-bin"))
-	dir := ""
-	for _, d := range dirs {
-		if _, err := os.Stat(filepath.Join(d, cifarTest[0])); err == nil {
-			dir = d
-			break
-		}
-	}
-	if dir == "" {
-		archive, err := s.download(ctx, CIFAR10Archive, s.mirrors(CIFAR10Mirrors), cache)
-		if err != nil {
-			return nil, nil, fmt.Errorf("CIFAR-10: batches not found in %s, and %w", strings.Join(dirs, ", "), err)
-		}
-		if err := extractCIFAR(archive, cache); err != nil {
-			return nil, nil, fmt.Errorf("CIFAR-10: unpacking %s: %w", archive, err)
-		}
-		dir = filepath.Join(cache, "cifar-10-batches-bin")
+	dir, err := s.cifarDir(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	if trainSet, err = readCIFAR("cifar10-train", dir, cifarTrain); err != nil {
 		return nil, nil, err
 	}
 	testSet, err = readCIFAR("cifar10-test", dir, cifarTest)
 	return trainSet, testSet, err
+}
+
+// CIFAR10Test returns only the CIFAR-10 test set, as CIFAR10 finds it.
+func (s Source) CIFAR10Test(ctx context.Context) (*data.Set, error) {
+	dir, err := s.cifarDir(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return readCIFAR("cifar10-test", dir, cifarTest)
+}
+
+// cifarDir finds the folder of the binary batches, downloading and
+// unpacking the archive when there is none.
+func (s Source) cifarDir(ctx context.Context) (string, error) {
+	var dirs []string
+	if s.Dir != "" {
+		dirs = append(dirs, s.Dir, filepath.Join(s.Dir, "cifar-10-batches-bin"), filepath.Join(s.Dir, "cifar10", "cifar-10-batches-bin"))
+	}
+	cache := filepath.Join(s.cacheDir(), "cifar10")
+	dirs = append(dirs, filepath.Join(cache, "cifar-10-batches-bin"))
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, cifarTest[0])); err == nil {
+			return d, nil
+		}
+	}
+	archive, err := s.download(ctx, CIFAR10Archive, s.mirrors(CIFAR10Mirrors), cache)
+	if err != nil {
+		return "", fmt.Errorf("CIFAR-10: batches not found in %s, and %w", strings.Join(dirs, ", "), err)
+	}
+	if err := extractCIFAR(archive, cache); err != nil {
+		return "", fmt.Errorf("CIFAR-10: unpacking %s: %w", archive, err)
+	}
+	return filepath.Join(cache, "cifar-10-batches-bin"), nil
 }
 
 func readCIFAR(name, dir string, files []string) (*data.Set, error) {

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,6 +31,13 @@ func TestRealMNISTFromModuleCache(t *testing.T) {
 	}
 	if test.Labels[0] != 7 || test.Labels[1] != 2 {
 		t.Fatalf("first test labels %v", test.Labels[:2])
+	}
+	only, err := src.MNISTTest(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(only, test) {
+		t.Fatal("MNISTTest differs from MNIST's test set")
 	}
 }
 
@@ -136,6 +144,9 @@ func TestCIFARDownloadAndLoad(t *testing.T) {
 	src.Offline = true
 	if _, _, err := src.CIFAR10(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	if only, err := src.CIFAR10Test(context.Background()); err != nil || !reflect.DeepEqual(only, test) {
+		t.Fatalf("CIFAR10Test: %v, or it differs from CIFAR10's test set", err)
 	}
 	// A truncated batch in a user directory is a clear error.
 	dir := t.TempDir()

@@ -48,23 +48,12 @@ func buildSite(t *testing.T, dir string) {
 	}
 }
 
-// assembleKernels writes the browser's SIMD kernels into dir with wabt's
-// wat2wasm, as build.sh does.
+// assembleKernels writes the browser's SIMD kernels into dir with
+// wasm/kernels/watgen, as build.sh does.
 func assembleKernels(t *testing.T, dir string) {
 	t.Helper()
-	if _, err := exec.LookPath("wat2wasm"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("wat2wasm is not installed (Debian package wabt; .ci/run installs it)")
-		}
-		t.Skip("wat2wasm (Debian package wabt) not installed")
-	}
-	for _, k := range [][]string{
-		{"../../wasm/kernels/gemm.wat", "-o", filepath.Join(dir, "kernels-simd128.wasm")},
-		{"--enable-all", "../../wasm/kernels/gemm_relaxed.wat", "-o", filepath.Join(dir, "kernels-relaxed.wasm")},
-	} {
-		if out, err := exec.Command("wat2wasm", k...).CombinedOutput(); err != nil {
-			t.Fatalf("wat2wasm %v: %v\n%s", k, err, out)
-		}
+	if out, err := exec.Command("go", "run", "../../wasm/kernels/watgen", "-wasm", dir).CombinedOutput(); err != nil {
+		t.Fatalf("assembling the kernels: %v\n%s", err, out)
 	}
 }
 

@@ -3,7 +3,8 @@
 // Go's WebAssembly port emits no SIMD instructions, so the GEMM behind every
 // convolution and dense layer is written in WebAssembly text with 128-bit
 // SIMD (gemm.wat, and gemm_relaxed.wat with f32x4.relaxed_madd), generated
-// by ./watgen and assembled by build.sh with wabt's wat2wasm. The page's
+// by ./watgen, which also assembles them (build.sh: watgen -wasm site/dist;
+// a test keeps the bytes equal to wabt's wat2wasm output). The page's
 // loader (site/static/kernels.js) instantiates that module against the Go
 // instance's own linear memory, so a kernel reads and writes Go slices in
 // place: Go passes the slices' addresses, nothing is copied. Go imports the

@@ -52,6 +52,18 @@ func checkData(arch nn.Arch, trainSet, testSet *data.Set) error {
 	return nil
 }
 
+// loadTestSet returns only the test set of a named dataset.
+func loadTestSet(ctx context.Context, name string, d dataFlags, stderr io.Writer) (*data.Set, error) {
+	src := d.source(stderr)
+	switch name {
+	case "mnist":
+		return src.MNISTTest(ctx)
+	case "cifar10", "cifar":
+		return src.CIFAR10Test(ctx)
+	}
+	return nil, usageError{fmt.Sprintf("unknown dataset %q (want mnist or cifar10)", name)}
+}
+
 // defaultArch is the paper's architecture for a dataset.
 func defaultArch(dataset string) string {
 	if dataset == "cifar10" || dataset == "cifar" {

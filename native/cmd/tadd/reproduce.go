@@ -154,7 +154,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := safefile.PrepareDir(filepath.Join(*out, "samples"), ""); err != nil {
 		return fmt.Errorf("--out %s: %w", *out, err)
 	}
-	_, test, err := loadDataset(ctx, *ds, d, stderr)
+	test, err := loadTestSet(ctx, *ds, d, stderr)
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,14 @@
-// Command watgen writes the WebAssembly text of the browser's SIMD kernels:
+// Command watgen writes the browser's SIMD kernels: the WebAssembly text
 // gemm.wat (128-bit SIMD, f32x4 mul and add) and gemm_relaxed.wat (the same
-// kernels with f32x4.relaxed_madd). The register tiles are regular, so they
-// are generated rather than written out by hand 2 × 6 times; build.sh
-// assembles the .wat files with wabt's wat2wasm.
+// kernels with f32x4.relaxed_madd), and, with -wasm, the binary modules
+// kernels-simd128.wasm and kernels-relaxed.wasm assembled from that text by
+// its own small assembler (byte for byte what wabt's wat2wasm writes, which
+// a test checks where wabt is installed), so building the site needs no
+// wabt. The register tiles are regular, so they are generated rather than
+// written out by hand 2 × 6 times.
 //
-//	go run ./wasm/kernels/watgen -o wasm/kernels
+//	go run ./wasm/kernels/watgen -o wasm/kernels      # the .wat sources
+//	go run ./wasm/kernels/watgen -wasm site/dist      # the modules (build.sh)
 package main
 
 import (
@@ -15,18 +19,48 @@ import (
 	"strings"
 )
 
+// variants are the two kernel modules: the .wat source's name and the
+// binary's name under site/dist, where the page's loader fetches it.
+var variants = []struct {
+	wat, wasm string
+	relaxed   bool
+}{{"gemm.wat", "kernels-simd128.wasm", false}, {"gemm_relaxed.wat", "kernels-relaxed.wasm", true}}
+
 func main() {
-	out := flag.String("o", ".", "output folder")
+	out := flag.String("o", "", "write the .wat sources into this folder")
+	bin := flag.String("wasm", "", "write the assembled .wasm modules into this folder")
 	flag.Parse()
-	for _, v := range []struct {
-		file    string
-		relaxed bool
-	}{{"gemm.wat", false}, {"gemm_relaxed.wat", true}} {
-		if err := os.WriteFile(filepath.Join(*out, v.file), []byte(module(v.relaxed)), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, "watgen:", err)
-			os.Exit(1)
+	if *out == "" && *bin == "" || flag.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "usage: watgen [-o folder] [-wasm folder]")
+		os.Exit(2)
+	}
+	if err := write(*out, *bin); err != nil {
+		fmt.Fprintln(os.Stderr, "watgen:", err)
+		os.Exit(1)
+	}
+}
+
+// write generates both modules: their text into watDir and their binary
+// into wasmDir, each skipped when empty.
+func write(watDir, wasmDir string) error {
+	for _, v := range variants {
+		text := module(v.relaxed)
+		if watDir != "" {
+			if err := os.WriteFile(filepath.Join(watDir, v.wat), []byte(text), 0o644); err != nil {
+				return err
+			}
+		}
+		if wasmDir != "" {
+			b, err := assemble(text)
+			if err != nil {
+				return fmt.Errorf("assembling %s: %w", v.wat, err)
+			}
+			if err := os.WriteFile(filepath.Join(wasmDir, v.wasm), b, 0o644); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
 }
 
 // tiles are the register tiles, rows × columns; columns 8 and 4 are f32x4
