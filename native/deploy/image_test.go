@@ -26,7 +26,7 @@ func TestImageBuildsAndRuns(t *testing.T) {
 	requireTools(t, "buildah", "buildah")
 	image := "localhost/tadd-test:" + strconv.Itoa(os.Getpid())
 	build := exec.Command("./build.sh", "image")
-	build.Dir = ".."
+	build.Dir = "../.."
 	build.Env = append(os.Environ(), "TADD_IMAGE="+image)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("./build.sh image: %v\n%s", err, out)
