@@ -138,7 +138,11 @@ func TestREADMECommands(t *testing.T) {
 			}
 			continue
 		case "go": // go build and go vet of the whole module, natively
-			cmd := exec.Command("go", strings.Fields(c.text)...)
+			args := strings.Fields(c.text)
+			if strings.Contains(c.text, "-fuzz") {
+				args = append(args, "-fuzztime=200x") // a fuzz line: a short, bounded run
+			}
+			cmd := exec.Command("go", args...)
 			cmd.Dir = root
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("README.md:%d: go %s: %v\n%s", c.line, c.text, err, out)
