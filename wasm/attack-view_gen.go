@@ -15,7 +15,7 @@ import "log"
 import (
 	"github.com/tadd-project/tadd/core/attack"
 
-	"github.com/tadd-project/tadd/wasm/demo"
+	"github.com/tadd-project/tadd/core/demo"
 )
 
 // AttackView shows the attack as it runs: one image (the best adversarial

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/tadd-project/tadd/core/data"
-	"github.com/tadd-project/tadd/wasm/demo"
+	"github.com/tadd-project/tadd/core/demo"
 )
 
 // padSize is the canvas's drawing resolution; penWidth its pen.

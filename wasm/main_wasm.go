@@ -14,7 +14,7 @@ import (
 	"github.com/vugu/vugu"
 	"github.com/vugu/vugu/domrender"
 
-	"github.com/tadd-project/tadd/wasm/demo"
+	"github.com/tadd-project/tadd/core/demo"
 	"github.com/tadd-project/tadd/wasm/kernels"
 )
 

@@ -13,7 +13,7 @@ import js "github.com/vugu/vugu/js"
 import "log"
 
 import (
-	"github.com/tadd-project/tadd/wasm/demo"
+	"github.com/tadd-project/tadd/core/demo"
 )
 
 // ModelPicker chooses the temperature and the network: the distillation

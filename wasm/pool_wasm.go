@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/tadd-project/tadd/core/attack"
-	"github.com/tadd-project/tadd/wasm/demo"
+	"github.com/tadd-project/tadd/core/demo"
 )
 
 // workerPool is the page's demo.Runner: Web Workers, each with its own

@@ -13,7 +13,7 @@ import js "github.com/vugu/vugu/js"
 import "log"
 
 import (
-	"github.com/tadd-project/tadd/wasm/demo"
+	"github.com/tadd-project/tadd/core/demo"
 )
 
 // Prediction shows the chosen network's answer for the drawing: the class,

@@ -12,7 +12,7 @@ import "github.com/vugu/vugu"
 import js "github.com/vugu/vugu/js"
 import "log"
 
-import "github.com/tadd-project/tadd/wasm/demo"
+import "github.com/tadd-project/tadd/core/demo"
 
 // Root lays out the demo; all state lives in App.
 type Root struct {

@@ -9,10 +9,10 @@ import (
 	"sync"
 	"syscall/js"
 
+	"github.com/tadd-project/tadd/core/demo"
 	"github.com/tadd-project/tadd/core/kernel"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/weights"
-	"github.com/tadd-project/tadd/wasm/demo"
 )
 
 // The page and its attack workers (site/static/attack-worker.js) exchange

@@ -2,7 +2,7 @@
 // playground (native/cmd/tadd-playground), in plain Go so that it is tested
 // without a window: the layout, what a click or a key does, the drawing in
 // progress, and saving the adversarial example. The model, the drawing's
-// 28×28 input and the attacks are wasm/demo's App, the same code the web
+// 28×28 input and the attacks are core/demo's App, the same code the web
 // demo runs.
 package playground
 
@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/core/demo"
 	"github.com/tadd-project/tadd/core/render"
-	"github.com/tadd-project/tadd/wasm/demo"
 )
 
 // Window size, in pixels.

@@ -14,10 +14,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/tadd-project/tadd/core/attack"
+	"github.com/tadd-project/tadd/core/demo"
 	"github.com/tadd-project/tadd/core/weights"
 	"github.com/tadd-project/tadd/pretrained"
 	"github.com/tadd-project/tadd/site/serve"
-	"github.com/tadd-project/tadd/wasm/demo"
 )
 
 // TestBrowserAttackTimes is a measurement, not a check: with TADD_BENCH=1 it

@@ -30,11 +30,11 @@ import (
 	"golang.org/x/image/font/basicfont"
 
 	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/core/demo"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/render"
 	"github.com/tadd-project/tadd/native/playground"
 	"github.com/tadd-project/tadd/pretrained"
-	"github.com/tadd-project/tadd/wasm/demo"
 )
 
 var (

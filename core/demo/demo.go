@@ -1,4 +1,5 @@
-// Package demo is the state and behaviour of the web demo, in plain Go so
+// Package demo is the state and behaviour of the interactive demo (the web
+// page and the desktop playground both drive it), in plain Go so
 // that it is tested natively: the drawing and its MNIST-style input, the
 // chosen model (temperature and chain step, fetched on demand and cached),
 // its predictions, and the attacks, which run in a goroutine and report live.
