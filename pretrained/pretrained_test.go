@@ -10,15 +10,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tadd-project/tadd/core/catalog"
+	"github.com/tadd-project/tadd/core/nn"
+	"github.com/tadd-project/tadd/core/train"
 	"github.com/tadd-project/tadd/core/weights"
 	"github.com/tadd-project/tadd/native/dataset"
-	"github.com/tadd-project/tadd/native/manifest"
 )
 
 // TestShippedModelsMatchManifest checks every shipped file's size, SHA-256
 // and metadata against manifest.json, and that nothing is shipped unlisted.
 func TestShippedModelsMatchManifest(t *testing.T) {
-	man, err := manifest.Read(FS())
+	man, err := catalog.Read(FS())
 	if err != nil {
 		t.Fatalf("manifest: %v", err)
 	}
@@ -28,15 +30,23 @@ func TestShippedModelsMatchManifest(t *testing.T) {
 	listed := map[string]bool{}
 	for _, e := range man.Models {
 		listed[e.File] = true
-		if err := manifest.Verify(FS(), e); err != nil {
+		if err := weights.Verify(FS(), e); err != nil {
 			t.Error(err)
 		}
-		if e.Dataset != "mnist" || e.Arch != "mnist" || e.Role != weights.RoleForStep(e.Step) {
+		if e.Dataset != "mnist" || e.Arch != "mnist" || e.Role != catalog.Role(e.Step) {
 			t.Errorf("%s: %s/%s %s step %d", e.File, e.Dataset, e.Arch, e.Role, e.Step)
 		}
 		if e.Step == 0 && e.TestAccuracy < 0.992 {
 			t.Errorf("%s: teacher accuracy %.4f below 99.2%%", e.File, e.TestAccuracy)
 		}
+	}
+	// The format on disk is the catalog's: it writes the file back byte for byte.
+	raw, err := fs.ReadFile(FS(), catalog.FileName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if written, err := man.Marshal(); err != nil || !bytes.Equal(written, raw) {
+		t.Errorf("%s does not round-trip: %v\n%s", catalog.FileName, err, written)
 	}
 	files, _ := fs.Glob(FS(), "*.safetensors")
 	for _, f := range files {
@@ -55,7 +65,7 @@ func TestShippedAccuracy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-measures accuracy on 10,000 images")
 	}
-	man, err := manifest.Read(FS())
+	man, err := catalog.Read(FS())
 	if err != nil || len(man.Models) == 0 {
 		t.Fatalf("manifest: %v", err)
 	}
@@ -63,15 +73,20 @@ func TestShippedAccuracy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := []manifest.Entry{man.Models[0], man.Models[len(man.Models)-1]}
+	check := []catalog.Entry{man.Models[0], man.Models[len(man.Models)-1]}
 	if e, ok := man.Lookup("mnist-T20-step1-assistant.safetensors"); ok {
 		check = append(check, e)
 	}
 	for _, e := range check {
-		acc, err := manifest.Accuracy(FS(), e, test, 0)
+		b, err := catalog.ReadFile(FS(), e)
 		if err != nil {
 			t.Fatal(err)
 		}
+		m, _, err := weights.Load(b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc := train.Accuracy(nn.NewPool(m, 0), test)
 		if acc != e.TestAccuracy {
 			t.Errorf("%s: measured %.4f, manifest %.4f (./build.sh verify-models --fix rewrites it)", e.File, acc, e.TestAccuracy)
 		}
@@ -92,7 +107,7 @@ func TestVerifyAllModels(t *testing.T) {
 	if err != nil {
 		t.Fatalf("./build.sh verify-models: %v\n%s", err, out)
 	}
-	man, err := manifest.Read(FS())
+	man, err := catalog.Read(FS())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +128,7 @@ func TestReadmeTable(t *testing.T) {
 	if !ok || !ok2 {
 		t.Fatalf("README.md lacks the markers %q and %q around the models table", begin, end)
 	}
-	man, err := manifest.Read(FS())
+	man, err := catalog.Read(FS())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/data"
 	"github.com/tadd-project/tadd/core/kernel"
 	"github.com/tadd-project/tadd/core/nn"
@@ -94,7 +95,7 @@ func Run(ctx context.Context, c Chain, trainSet, testSet *data.Set, store Store,
 	var metas []weights.Metadata
 	var prev *nn.Model
 	for step := 0; step <= c.Steps; step++ {
-		role := weights.RoleForStep(step)
+		role := catalog.Role(step)
 		m, meta, err := store.Model(step, kern)
 		if err == nil {
 			if meta.Temperature != float64(c.Config.Temperature) || meta.Arch != c.Arch.Name || meta.Dataset != c.Dataset {
@@ -115,8 +116,8 @@ func Run(ctx context.Context, c Chain, trainSet, testSet *data.Set, store Store,
 			cfg.Epochs = c.TeacherEpochs
 		}
 		cfgJSON, _ := json.Marshal(cfg)
-		meta = weights.Metadata{Dataset: c.Dataset, Arch: c.Arch.Name, Temperature: float64(cfg.Temperature),
-			Role: role, Step: step, Seed: cfg.Seed, TestAccuracy: -1, Config: string(cfgJSON)}
+		meta = weights.Metadata{Identity: catalog.Identity{Dataset: c.Dataset, Arch: c.Arch.Name, Temperature: float64(cfg.Temperature),
+			Role: role, Step: step, Seed: cfg.Seed, TestAccuracy: -1}, Config: string(cfgJSON)}
 		var targets []float32
 		if step > 0 {
 			meta.Parent = store.Name(step - 1)

@@ -4,37 +4,19 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/tadd-project/tadd/core/catalog"
 )
 
 // FormatVersion is written into every file's metadata.
 const FormatVersion = "1"
 
-// Metadata describes a model file. It is stored as the string map
-// "__metadata__" of the safetensors header.
+// Metadata describes a model file: the model's identity and how it was
+// trained. It is stored as the string map "__metadata__" of the
+// safetensors header.
 type Metadata struct {
-	Dataset      string  // "mnist" or "cifar10"
-	Arch         string  // architecture name, see nn.ArchByName
-	Temperature  float64 // training temperature T
-	Role         string  // "teacher", "assistant", "student" or "step3".."step6"
-	Step         int     // 0 for the teacher, 1 for the assistant, ...
-	Parent       string  // the file the soft labels came from ("" for a teacher)
-	Seed         uint64
-	Epochs       int     // epochs trained
-	TestAccuracy float64 // at T = 1, in [0, 1]; -1 when not measured
-	Config       string  // the training configuration, as JSON
-}
-
-// RoleForStep names step k of a chain: teacher, assistant, student, then stepK.
-func RoleForStep(k int) string {
-	switch k {
-	case 0:
-		return "teacher"
-	case 1:
-		return "assistant"
-	case 2:
-		return "student"
-	}
-	return fmt.Sprintf("step%d", k)
+	catalog.Identity
+	Config string // the training configuration, as JSON
 }
 
 func (m Metadata) toMap() map[string]string {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/nn"
 )
 
@@ -21,8 +22,7 @@ func tinyModel(t testing.TB) *nn.Model {
 	return m
 }
 
-var testMeta = Metadata{Dataset: "mnist", Arch: "tiny", Temperature: 20, Role: "assistant", Step: 1,
-	Parent: "teacher.safetensors", Seed: 9, Epochs: 3, TestAccuracy: 0.97, Config: `{"lr":0.01}`}
+var testMeta = Metadata{Identity: catalog.Identity{Dataset: "mnist", Arch: "tiny", Temperature: 20, Role: "assistant", Step: 1, Parent: "teacher.safetensors", Seed: 9, Epochs: 3, TestAccuracy: 0.97}, Config: `{"lr":0.01}`}
 
 func encodeModel(t testing.TB, m *nn.Model, dt DType) []byte {
 	var b bytes.Buffer
@@ -137,7 +137,7 @@ func TestDecodeRejectsCorruptFiles(t *testing.T) {
 	binary.LittleEndian.PutUint32(nanFile[8+hlen:], math.Float32bits(float32(math.NaN())))
 	otherArch, _ := nn.New(nn.MNISTArch(), nil)
 	var mnistFile bytes.Buffer
-	Encode(&mnistFile, otherArch, Metadata{Arch: "mnist", Temperature: 1}, F16)
+	Encode(&mnistFile, otherArch, Metadata{Identity: catalog.Identity{Arch: "mnist", Temperature: 1}}, F16)
 	mnistBytes := mnistFile.Bytes()
 	mnistH := binary.LittleEndian.Uint64(mnistBytes)
 
@@ -221,17 +221,6 @@ func TestEncodeRefusesNonFinite(t *testing.T) {
 	}
 }
 
-func TestRoleForStep(t *testing.T) {
-	for k, want := range []string{"teacher", "assistant", "student", "step3", "step6"} {
-		if k == 4 {
-			k = 6
-		}
-		if got := RoleForStep(k); got != want {
-			t.Errorf("RoleForStep(%d) = %q, want %q", k, got, want)
-		}
-	}
-}
-
 func FuzzDecode(f *testing.F) {
 	m := tinyModel(f)
 	f.Add(encodeModel(f, m, F32))
@@ -263,7 +252,7 @@ func ExampleEncode() {
 	m, _ := nn.New(nn.TinyArch(), nil)
 	m.Init(1)
 	var file bytes.Buffer
-	if err := Encode(&file, m, Metadata{Dataset: "mnist", Temperature: 10, Role: RoleForStep(0)}, F16); err != nil {
+	if err := Encode(&file, m, Metadata{Identity: catalog.Identity{Dataset: "mnist", Temperature: 10, Role: catalog.Role(0)}}, F16); err != nil {
 		panic(err)
 	}
 	loaded, meta, err := Load(file.Bytes(), nil)

@@ -1,13 +1,14 @@
 package report
 
 import (
+	"github.com/tadd-project/tadd/core/catalog"
 	"strings"
 	"testing"
 )
 
 func TestTrainingLengths(t *testing.T) {
 	model := func(temp float64, step, epochs int) Model {
-		return Model{Temperature: temp, Step: step, Epochs: epochs}
+		return Model{Entry: catalog.Entry{Identity: catalog.Identity{Temperature: temp, Step: step, Epochs: epochs}}}
 	}
 	cases := []struct {
 		name   string

@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,19 +23,17 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/experiment"
 	"github.com/tadd-project/tadd/core/findings"
 	"github.com/tadd-project/tadd/core/stats"
 )
 
-// Model is one evaluated model.
+// Model is one evaluated model: its file and identity (Epochs 0: unknown),
+// and what was measured.
 type Model struct {
-	File        string             `json:"file"`
-	Temperature float64            `json:"temperature"`
-	Step        int                `json:"step"`
-	Role        string             `json:"role"`
-	Epochs      int                `json:"epochs"` // epochs the model was trained (0: unknown)
-	Summary     experiment.Summary `json:"summary"`
+	catalog.Entry
+	Summary experiment.Summary `json:"summary"`
 	// Samples are the per-sample results the summary was computed from
 	// (kept in the samples files, not in results.json): the paired
 	// comparisons of the findings need them.
@@ -69,13 +68,7 @@ func (r Results) Analysis() (findings.Result, bool) {
 }
 
 func (r *Results) sort() {
-	sort.Slice(r.Models, func(i, j int) bool {
-		a, b := r.Models[i], r.Models[j]
-		if a.Temperature != b.Temperature {
-			return a.Temperature < b.Temperature
-		}
-		return a.Step < b.Step
-	})
+	slices.SortStableFunc(r.Models, func(a, b Model) int { return catalog.Compare(a.Identity, b.Identity) })
 }
 
 func (r *Results) temperatures() []float64 {
@@ -401,8 +394,6 @@ func lines(dir, name, title, xlabel, ylabel string, ss []series, logY bool, xs [
 	return figure{name: name, caption: title}, nil
 }
 
-var roleName = []string{"teacher", "assistant", "student", "step 3", "step 4", "step 5", "step 6"}
-
 func figures(dir string, r Results) ([]figure, error) {
 	ts := r.temperatures()
 	note := ""
@@ -424,7 +415,7 @@ func figures(dir string, r Results) ([]figure, error) {
 	vsT := func(steps int, q func(Model) float64) []series {
 		var ss []series
 		for step := 0; step <= steps; step++ {
-			s := series{name: roleName[step], dashed: step == 0}
+			s := series{name: catalog.DisplayName(step), dashed: step == 0}
 			for _, t := range ts {
 				if m, ok := r.find(t, step); ok {
 					s.pts = append(s.pts, plotter.XY{X: t, Y: q(m)})
@@ -556,7 +547,7 @@ func figures(dir string, r Results) ([]figure, error) {
 				if cv.Temperature != tmax || cv.Attack != a || cv.Step > tas {
 					continue
 				}
-				s := series{name: roleName[cv.Step], dashed: cv.Step == 0, color: palette[cv.Step]}
+				s := series{name: catalog.DisplayName(cv.Step), dashed: cv.Step == 0, color: palette[cv.Step]}
 				for k, e := range cv.Eps {
 					s.pts = append(s.pts, plotter.XY{X: e, Y: 100 * cv.Above[k]})
 				}
@@ -718,7 +709,7 @@ th{background:#f3f4f7}.note{color:#5b6478}</style></head><body>`)
 	for _, t := range r.temperatures() {
 		fmt.Fprintf(&b, "<h3>T = %g</h3><table><tr><th>crafted on \\ tested on</th>", t)
 		for st := 0; st <= r.maxStep(); st++ {
-			fmt.Fprintf(&b, "<th>%s</th>", roleName[st])
+			fmt.Fprintf(&b, "<th>%s</th>", catalog.DisplayName(st))
 		}
 		b.WriteString("</tr>")
 		for st := 0; st <= r.maxStep(); st++ {
@@ -726,7 +717,7 @@ th{background:#f3f4f7}.note{color:#5b6478}</style></head><body>`)
 			if !ok {
 				continue
 			}
-			fmt.Fprintf(&b, "<tr><th>%s</th>", roleName[st])
+			fmt.Fprintf(&b, "<tr><th>%s</th>", catalog.DisplayName(st))
 			for k := 0; k <= r.maxStep(); k++ {
 				if v, ok := m.Summary.TransferRate[k]; ok {
 					fmt.Fprintf(&b, "<td>%.0f%%</td>", 100*v)

@@ -18,11 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/data"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/weights"
 	"github.com/tadd-project/tadd/native/dataset"
-	"github.com/tadd-project/tadd/native/manifest"
 	"github.com/tadd-project/tadd/native/modelfile"
 	"github.com/tadd-project/tadd/pretrained"
 )
@@ -162,9 +162,9 @@ func loadShipped(t *testing.T, file string) *nn.Model {
 	return m
 }
 
-func shippedModels(t *testing.T) []manifest.Entry {
+func shippedModels(t *testing.T) []catalog.Entry {
 	t.Helper()
-	man, err := manifest.Read(pretrained.FS())
+	man, err := catalog.Read(pretrained.FS())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,7 @@ func TestCIFARArch(t *testing.T) {
 		m.Params[i] += 0.01 * float32(rng.NormFloat64())
 	}
 	path := filepath.Join(t.TempDir(), "cifar.safetensors")
-	meta := weights.Metadata{Dataset: "cifar10", Arch: "cifar", Temperature: 20, Role: "teacher", TestAccuracy: -1}
+	meta := weights.Metadata{Identity: catalog.Identity{Dataset: "cifar10", Arch: "cifar", Temperature: 20, Role: "teacher", TestAccuracy: -1}}
 	if err := modelfile.Save(path, m, meta, weights.F16); err != nil {
 		t.Fatal(err)
 	}
@@ -351,13 +351,13 @@ func TestReadmeExample(t *testing.T) {
 	}
 }
 
-func manifestEntry(t *testing.T, file string) (manifest.Entry, bool) {
+func manifestEntry(t *testing.T, file string) (catalog.Entry, bool) {
 	for _, e := range shippedModels(t) {
 		if e.File == file {
 			return e, true
 		}
 	}
-	return manifest.Entry{}, false
+	return catalog.Entry{}, false
 }
 
 // editHeader rewrites a safetensors file's JSON header with edit.
@@ -397,7 +397,7 @@ func TestBridgeRejectsBadFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	var tinyFile bytes.Buffer
-	if err := weights.Encode(&tinyFile, tiny, weights.Metadata{Dataset: "mnist", Arch: "tiny", Temperature: 1}, weights.F16); err != nil {
+	if err := weights.Encode(&tinyFile, tiny, weights.Metadata{Identity: catalog.Identity{Dataset: "mnist", Arch: "tiny", Temperature: 1}}, weights.F16); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {

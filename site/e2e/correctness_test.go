@@ -17,8 +17,9 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/weights"
-	"github.com/tadd-project/tadd/native/manifest"
+	"github.com/tadd-project/tadd/native/modelfile"
 	"github.com/tadd-project/tadd/site/serve"
 )
 
@@ -32,7 +33,7 @@ import (
 func correctnessModels(t *testing.T) string {
 	t.Helper()
 	dir, tiny := modelDir(t)
-	man, err := manifest.ReadDir(dir)
+	man, err := modelfile.ReadManifest(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,14 +44,14 @@ func correctnessModels(t *testing.T) string {
 		t.Fatal(err)
 	}
 	for _, temp := range []float64{2, 5, 10, 30} {
-		name := manifest.ModelName("mnist", temp, 0)
+		name := catalog.ModelName("mnist", temp, 0)
 		os.WriteFile(filepath.Join(dir, name), tiny, 0o644)
 		m := tinyMeta
-		m.Temperature, m.Step, m.Role = temp, 0, weights.RoleForStep(0)
-		man.Put(manifest.EntryFor(name, m, tiny))
+		m.Temperature, m.Step, m.Role = temp, 0, catalog.Role(0)
+		man.Put(catalog.EntryFor(name, m.Identity, tiny))
 	}
 	for step := range 2 {
-		name := manifest.ModelName("mnist", 40, step)
+		name := catalog.ModelName("mnist", 40, step)
 		b, err := os.ReadFile(filepath.Join("../../pretrained", name))
 		if err != nil {
 			t.Skipf("shipped model %s: %v", name, err)
@@ -60,9 +61,9 @@ func correctnessModels(t *testing.T) string {
 			t.Fatal(err)
 		}
 		os.WriteFile(filepath.Join(dir, name), b, 0o644)
-		man.Put(manifest.EntryFor(name, meta, b))
+		man.Put(catalog.EntryFor(name, meta.Identity, b))
 	}
-	if err := man.Write(dir); err != nil {
+	if err := modelfile.WriteManifest(dir, man); err != nil {
 		t.Fatal(err)
 	}
 	return dir

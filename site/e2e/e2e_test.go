@@ -22,10 +22,11 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/data"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/weights"
-	"github.com/tadd-project/tadd/native/manifest"
+	"github.com/tadd-project/tadd/native/modelfile"
 	"github.com/tadd-project/tadd/site/serve"
 )
 
@@ -71,14 +72,14 @@ func modelDir(t *testing.T) (string, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	man := &manifest.Manifest{}
+	man := &catalog.Manifest{}
 	for _, temp := range []float64{1, 20} {
 		for step := range map[float64]int{1: 3, 20: 7}[temp] {
-			name := manifest.ModelName("mnist", temp, step)
+			name := catalog.ModelName("mnist", temp, step)
 			os.WriteFile(filepath.Join(dir, name), b, 0o644)
 			m := meta
-			m.Temperature, m.Step, m.Role = temp, step, weights.RoleForStep(step)
-			man.Put(manifest.EntryFor(name, m, b))
+			m.Temperature, m.Step, m.Role = temp, step, catalog.Role(step)
+			man.Put(catalog.EntryFor(name, m.Identity, b))
 		}
 	}
 	// A full-size MNIST network (untrained) at T=40: its attacks take seconds
@@ -89,14 +90,14 @@ func modelDir(t *testing.T) (string, []byte) {
 	}
 	big.Init(1)
 	var bb bytes.Buffer
-	bigMeta := weights.Metadata{Dataset: "mnist", Arch: "mnist", Temperature: 40, Role: "teacher", TestAccuracy: 0.1}
+	bigMeta := weights.Metadata{Identity: catalog.Identity{Dataset: "mnist", Arch: "mnist", Temperature: 40, Role: "teacher", TestAccuracy: 0.1}}
 	if err := weights.Encode(&bb, big, bigMeta, weights.F16); err != nil {
 		t.Fatal(err)
 	}
-	name := manifest.ModelName("mnist", 40, 0)
+	name := catalog.ModelName("mnist", 40, 0)
 	os.WriteFile(filepath.Join(dir, name), bb.Bytes(), 0o644)
-	man.Put(manifest.EntryFor(name, bigMeta, bb.Bytes()))
-	if err := man.Write(dir); err != nil {
+	man.Put(catalog.EntryFor(name, bigMeta.Identity, bb.Bytes()))
+	if err := modelfile.WriteManifest(dir, man); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"gallery-images.idx", "gallery-labels.idx"} {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/weights"
 	"github.com/tadd-project/tadd/site/serve/servetest"
@@ -174,7 +175,7 @@ func TestClassifyNonFiniteLogits(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	if err := weights.Encode(&b, m, weights.Metadata{Dataset: "mnist", Role: "teacher", Temperature: 1}, weights.F16); err != nil {
+	if err := weights.Encode(&b, m, weights.Metadata{Identity: catalog.Identity{Dataset: "mnist", Role: "teacher", Temperature: 1}}, weights.F16); err != nil {
 		t.Fatal(err)
 	}
 	h := New(nil, fstest.MapFS{"manifest.json": {Data: manifestOf(map[string][]byte{"edge.safetensors": b.Bytes()})}, "edge.safetensors": {Data: b.Bytes()}})

@@ -8,12 +8,12 @@ import (
 	"io/fs"
 	"sync"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/weights"
-	"github.com/tadd-project/tadd/native/manifest"
 )
 
-const manifestName = manifest.FileName
+const manifestName = catalog.FileName
 
 // errMismatch marks a model file whose size or SHA-256 is not the
 // manifest's: corrupt, or replaced since the manifest was written.
@@ -21,7 +21,7 @@ var errMismatch = errors.New("size or SHA-256 differs from the manifest (corrupt
 
 // manifestFile is a parsed manifest.json with its bytes ready to serve.
 type manifestFile struct {
-	man   *manifest.Manifest
+	man   *catalog.Manifest
 	asset *asset
 }
 
@@ -37,7 +37,7 @@ func (h *Handler) manifest() (*manifestFile, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		man, err := manifest.Parse(b)
+		man, err := catalog.Parse(b)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -50,10 +50,10 @@ func (h *Handler) manifest() (*manifestFile, error) {
 // for its current content. A model the manifest does not list, or whose
 // file is missing, is fs.ErrNotExist; one larger than maxModelFile is
 // errTooLarge, found without reading it.
-func (h *Handler) modelEntry(name string) (manifest.Entry, string, error) {
+func (h *Handler) modelEntry(name string) (catalog.Entry, string, error) {
 	mf, err := h.manifest()
 	if err != nil {
-		return manifest.Entry{}, "", fmt.Errorf("no model manifest: %w", err)
+		return catalog.Entry{}, "", fmt.Errorf("no model manifest: %w", err)
 	}
 	e, ok := mf.man.Lookup(name)
 	if !ok {
@@ -71,7 +71,7 @@ func (h *Handler) modelEntry(name string) (manifest.Entry, string, error) {
 
 // readModel reads the file of e, checking it against the manifest: it
 // never reads more than the manifest's size.
-func (h *Handler) readModel(e manifest.Entry) ([]byte, error) {
+func (h *Handler) readModel(e catalog.Entry) ([]byte, error) {
 	b, err := h.read(h.models, e.File, e.Bytes)
 	if errors.Is(err, errTooLarge) {
 		return nil, fmt.Errorf("%s: %w", e.File, errMismatch)

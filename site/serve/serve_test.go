@@ -12,16 +12,15 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/tadd-project/tadd/core/weights"
-	"github.com/tadd-project/tadd/native/manifest"
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/site/serve/servetest"
 )
 
 // manifestOf is a manifest.json listing files with their sizes and SHA-256.
 func manifestOf(files map[string][]byte) []byte {
-	man := &manifest.Manifest{}
+	man := &catalog.Manifest{}
 	for name, b := range files {
-		man.Put(manifest.EntryFor(name, weights.Metadata{}, b))
+		man.Put(catalog.EntryFor(name, catalog.Identity{}, b))
 	}
 	b, err := json.Marshal(man)
 	if err != nil {

@@ -13,17 +13,17 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/distill"
 	"github.com/tadd-project/tadd/core/kernel"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/train"
 	"github.com/tadd-project/tadd/core/weights"
-	"github.com/tadd-project/tadd/native/manifest"
 	"github.com/tadd-project/tadd/native/modelfile"
 	"github.com/tadd-project/tadd/native/safefile"
 )
 
-// fileStore keeps a chain's models in a folder, named by manifest.ModelName,
+// fileStore keeps a chain's models in a folder, named by catalog.ModelName,
 // with checkpoints beside them and the manifest updated after each model.
 type fileStore struct {
 	dir     string
@@ -33,7 +33,7 @@ type fileStore struct {
 }
 
 func (s fileStore) path(step int) string {
-	return filepath.Join(s.dir, manifest.ModelName(s.dataset, s.temp, step))
+	return filepath.Join(s.dir, catalog.ModelName(s.dataset, s.temp, step))
 }
 
 func (s fileStore) Name(step int) string { return filepath.Base(s.path(step)) }
@@ -48,7 +48,7 @@ func (s fileStore) Model(step int, kern kernel.Kernels) (*nn.Model, weights.Meta
 	if err != nil {
 		return nil, meta, err
 	}
-	man, err := manifest.ReadDir(s.dir)
+	man, err := modelfile.ReadManifest(s.dir)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -64,7 +64,7 @@ func (s fileStore) SaveModel(step int, m *nn.Model, meta weights.Metadata) error
 	if err := modelfile.Save(s.path(step), m, meta, s.dtype); err != nil {
 		return err
 	}
-	man, err := manifest.ReadDir(s.dir)
+	man, err := modelfile.ReadManifest(s.dir)
 	if err != nil {
 		return err
 	}
@@ -72,13 +72,13 @@ func (s fileStore) SaveModel(step int, m *nn.Model, meta weights.Metadata) error
 }
 
 // record adds step's file to the manifest and writes it.
-func (s fileStore) record(man *manifest.Manifest, step int, meta weights.Metadata) error {
+func (s fileStore) record(man *catalog.Manifest, step int, meta weights.Metadata) error {
 	b, err := os.ReadFile(s.path(step))
 	if err != nil {
 		return err
 	}
-	man.Put(manifest.EntryFor(s.Name(step), meta, b))
-	return man.Write(s.dir)
+	man.Put(catalog.EntryFor(s.Name(step), meta.Identity, b))
+	return modelfile.WriteManifest(s.dir, man)
 }
 
 func (s fileStore) Checkpoint(step int, kern kernel.Kernels) (*nn.Model, weights.Metadata, weights.Checkpoint, error) {

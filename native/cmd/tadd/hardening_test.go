@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/experiment"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/weights"
@@ -188,7 +189,7 @@ func TestEvaluateNonFiniteModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	meta := weights.Metadata{Dataset: "mnist", Arch: "mnist", Temperature: 1, Role: "teacher", TestAccuracy: -1}
+	meta := weights.Metadata{Identity: catalog.Identity{Dataset: "mnist", Arch: "mnist", Temperature: 1, Role: "teacher", TestAccuracy: -1}}
 	for i := range m.Params {
 		m.Params[i] = 65504
 	}
@@ -245,7 +246,7 @@ func TestReproduceNeedsItsModels(t *testing.T) {
 // shardFile is a samples file of a shard i/n of n*per samples... of one model.
 func shardFile(model string, sh experiment.Shard, total int, idx ...int) samplesFile {
 	sf := samplesFile{Settings: settings{Dataset: "mnist", Preset: "quick", Samples: total, AttackSamples: 1, Attacks: []string{"l2"}, Seed: 1, Steps: 1},
-		Shard: sh, Model: report.Model{File: model, Temperature: 1, Role: "teacher"}}
+		Shard: sh, Model: report.Model{Entry: catalog.Entry{File: model, Identity: catalog.Identity{Temperature: 1, Role: "teacher"}}}}
 	for _, k := range idx {
 		sf.Samples = append(sf.Samples, experiment.Sample{Index: k, Correct: true, Distance: map[string]experiment.Dist{}})
 	}

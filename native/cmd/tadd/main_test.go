@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/weights"
-	"github.com/tadd-project/tadd/native/manifest"
 	"github.com/tadd-project/tadd/native/modelfile"
 )
 
@@ -150,15 +150,15 @@ func TestDistillChainAndModels(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "all 6 models score what the manifest says") {
 		t.Fatalf("models --measure: exit %d, %q, %q", code, stdout, stderr)
 	}
-	man, err := manifest.ReadDir(dir)
+	man, err := modelfile.ReadManifest(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrong := manifest.ModelName("mnist", 5, 1)
-	if err := man.SetAccuracy(dir, wrong, 0.125); err != nil {
+	wrong := catalog.ModelName("mnist", 5, 1)
+	if err := modelfile.SetAccuracy(dir, man, wrong, 0.125); err != nil {
 		t.Fatal(err)
 	}
-	if err := man.Write(dir); err != nil {
+	if err := modelfile.WriteManifest(dir, man); err != nil {
 		t.Fatal(err)
 	}
 	code, stdout, stderr = runCLI(t, context.Background(), "models", "--measure", "--offline", dir)
@@ -270,15 +270,15 @@ func TestExportONNX(t *testing.T) {
 // the files --fix already rewrote still get their manifest entries.
 func TestModelsMeasureFixThenFailure(t *testing.T) {
 	dir := t.TempDir()
-	man := &manifest.Manifest{}
+	man := &catalog.Manifest{}
 	for step := range 2 {
 		m, err := nn.New(nn.TinyArch(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		m.Init(uint64(step))
-		meta := weights.Metadata{Dataset: "mnist", Arch: "tiny", Temperature: 1, Role: weights.RoleForStep(step), Step: step, TestAccuracy: 0.5}
-		name := manifest.ModelName("mnist", 1, step)
+		meta := weights.Metadata{Identity: catalog.Identity{Dataset: "mnist", Arch: "tiny", Temperature: 1, Role: catalog.Role(step), Step: step, TestAccuracy: 0.5}}
+		name := catalog.ModelName("mnist", 1, step)
 		if err := modelfile.Save(filepath.Join(dir, name), m, meta, weights.F16); err != nil {
 			t.Fatal(err)
 		}
@@ -286,12 +286,12 @@ func TestModelsMeasureFixThenFailure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		man.Put(manifest.EntryFor(name, meta, b))
+		man.Put(catalog.EntryFor(name, meta.Identity, b))
 	}
-	if err := man.Write(dir); err != nil {
+	if err := modelfile.WriteManifest(dir, man); err != nil {
 		t.Fatal(err)
 	}
-	broken := manifest.ModelName("mnist", 1, 1)
+	broken := catalog.ModelName("mnist", 1, 1)
 	if err := os.WriteFile(filepath.Join(dir, broken), []byte("not a model"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -299,12 +299,12 @@ func TestModelsMeasureFixThenFailure(t *testing.T) {
 	if code != 1 || !strings.Contains(stdout, "fixed") || !strings.Contains(stderr, broken) {
 		t.Fatalf("exit %d, %q, %q", code, stdout, stderr)
 	}
-	got, err := manifest.ReadDir(dir)
+	got, err := modelfile.ReadManifest(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, _ := got.Lookup(manifest.ModelName("mnist", 1, 0))
-	if err := manifest.Verify(os.DirFS(dir), e); err != nil || e.TestAccuracy == 0.5 {
+	e, _ := got.Lookup(catalog.ModelName("mnist", 1, 0))
+	if err := weights.Verify(os.DirFS(dir), e); err != nil || e.TestAccuracy == 0.5 {
 		t.Fatalf("the fixed model's entry: %+v, %v", e, err)
 	}
 }

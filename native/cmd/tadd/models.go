@@ -9,8 +9,12 @@ import (
 	"os"
 	"strings"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/data"
-	"github.com/tadd-project/tadd/native/manifest"
+	"github.com/tadd-project/tadd/core/nn"
+	"github.com/tadd-project/tadd/core/train"
+	"github.com/tadd-project/tadd/core/weights"
+	"github.com/tadd-project/tadd/native/modelfile"
 	"github.com/tadd-project/tadd/pretrained"
 )
 
@@ -51,7 +55,7 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		dir = fs.Arg(0)
 		fsys = os.DirFS(dir)
 	}
-	man, err := manifest.Read(fsys)
+	man, err := catalog.Read(fsys)
 	if err != nil {
 		return fmt.Errorf("models in %s: %w", dir, err)
 	}
@@ -70,7 +74,7 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := manifest.Verify(fsys, e); err != nil {
+			if err := weights.Verify(fsys, e); err != nil {
 				status = "  BAD: " + err.Error()
 				bad++
 			} else {
@@ -89,12 +93,12 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // the manifest; with fix it rewrites the files and manifest entries that
 // differ (dir is then a folder on disk). A rewritten file's entry reaches
 // the manifest even when a later model fails or the run is interrupted.
-func measureModels(ctx context.Context, man *manifest.Manifest, dir string, fsys fs.FS, d dataFlags, fix bool, workers int, stdout, stderr io.Writer) error {
+func measureModels(ctx context.Context, man *catalog.Manifest, dir string, fsys fs.FS, d dataFlags, fix bool, workers int, stdout, stderr io.Writer) error {
 	var differ []string
 	fixed := 0
 	fail := func(err error) error {
 		if fixed > 0 {
-			if werr := man.Write(dir); werr != nil {
+			if werr := modelfile.WriteManifest(dir, man); werr != nil {
 				return errors.Join(err, werr)
 			}
 		}
@@ -114,7 +118,7 @@ func measureModels(ctx context.Context, man *manifest.Manifest, dir string, fsys
 			}
 			tests[e.Dataset] = test
 		}
-		acc, err := manifest.Accuracy(fsys, e, test, workers)
+		acc, err := modelAccuracy(fsys, e, test, workers)
 		if err != nil {
 			return fail(err)
 		}
@@ -123,7 +127,7 @@ func measureModels(ctx context.Context, man *manifest.Manifest, dir string, fsys
 			status = "DIFFERS"
 			differ = append(differ, e.File)
 			if fix {
-				if err := man.SetAccuracy(dir, e.File, acc); err != nil {
+				if err := modelfile.SetAccuracy(dir, man, e.File, acc); err != nil {
 					return fail(err)
 				}
 				fixed++
@@ -137,11 +141,29 @@ func measureModels(ctx context.Context, man *manifest.Manifest, dir string, fsys
 		fmt.Fprintf(stdout, "all %d models score what the manifest says\n", len(man.Models))
 		return nil
 	case fix:
-		if err := man.Write(dir); err != nil {
+		if err := modelfile.WriteManifest(dir, man); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "rewrote %d of %d models and %s: %s\n", len(differ), len(man.Models), manifest.FileName, strings.Join(differ, ", "))
+		fmt.Fprintf(stdout, "rewrote %d of %d models and %s: %s\n", len(differ), len(man.Models), catalog.FileName, strings.Join(differ, ", "))
 		return nil
 	}
 	return fmt.Errorf("%d of %d models score other than the manifest says (rewrite them with --measure --fix FOLDER): %s", len(differ), len(man.Models), strings.Join(differ, ", "))
+}
+
+// modelAccuracy loads the file of e from fsys and measures its test
+// accuracy on test as the distill pipeline does (train.Accuracy, at T = 1,
+// on the weights as stored), with workers goroutines (0 = all cores).
+func modelAccuracy(fsys fs.FS, e catalog.Entry, test *data.Set, workers int) (float64, error) {
+	b, err := catalog.ReadFile(fsys, e)
+	if err != nil {
+		return 0, err
+	}
+	m, _, err := weights.Load(b, nil)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", e.File, err)
+	}
+	if m.InputSize() != test.ImageSize() {
+		return 0, fmt.Errorf("%s: model takes %d values per image, the %s test set has %d", e.File, m.InputSize(), e.Dataset, test.ImageSize())
+	}
+	return train.Accuracy(nn.NewPool(m, workers), test), nil
 }

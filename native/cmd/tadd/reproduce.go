@@ -17,12 +17,12 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/tadd-project/tadd/core/attack"
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/distill"
 	"github.com/tadd-project/tadd/core/experiment"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/train"
 	"github.com/tadd-project/tadd/core/weights"
-	"github.com/tadd-project/tadd/native/manifest"
 	"github.com/tadd-project/tadd/native/report"
 	"github.com/tadd-project/tadd/native/safefile"
 	"github.com/tadd-project/tadd/pretrained"
@@ -142,12 +142,12 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		modelFS = os.DirFS(*models)
 	}
-	man, err := manifest.Read(modelFS)
+	man, err := catalog.Read(modelFS)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && *models != "":
-		return fmt.Errorf("--models %s: no %s (a folder written by tadd distill has one)", *models, manifest.FileName)
+		return fmt.Errorf("--models %s: no %s (a folder written by tadd distill has one)", *models, catalog.FileName)
 	case errors.Is(err, fs.ErrNotExist):
-		man = &manifest.Manifest{}
+		man = &catalog.Manifest{}
 	case err != nil:
 		return err
 	}
@@ -176,7 +176,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		store := fileStore{dir: trainedDir, dataset: *ds, temp: t, dtype: weights.F16}
 		m, meta, err := store.Model(step, kern)
 		if err == nil {
-			return m, report.Model{File: store.Name(step), Temperature: t, Step: step, Role: meta.Role, Epochs: meta.Epochs}, nil
+			return m, report.Model{Entry: catalog.Entry{File: store.Name(step), Identity: meta.Identity}}, nil
 		}
 		if !errors.Is(err, distill.ErrMissing) {
 			return nil, report.Model{}, err
@@ -187,7 +187,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 				return nil, report.Model{}, err
 			}
 			m, _, err := weights.Load(b, kern)
-			return m, report.Model{File: e.File, Temperature: t, Step: step, Role: e.Role, Epochs: e.Epochs}, err
+			return m, report.Model{Entry: e}, err
 		}
 		return nil, report.Model{}, distill.ErrMissing
 	}
@@ -389,7 +389,7 @@ func readSamplesFile(b []byte) (samplesFile, error) {
 	if err := json.Unmarshal(b, &sf); err != nil {
 		return sf, err
 	}
-	if err := manifest.CheckFileName(sf.Model.File); err != nil {
+	if err := catalog.CheckFileName(sf.Model.File); err != nil {
 		return sf, fmt.Errorf("model: %w", err)
 	}
 	if err := sf.Shard.Validate(); err != nil {

@@ -11,8 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/weights"
-	"github.com/tadd-project/tadd/native/manifest"
+	"github.com/tadd-project/tadd/native/modelfile"
 	"github.com/tadd-project/tadd/native/report"
 )
 
@@ -29,17 +30,17 @@ func tinyChains(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	man := &manifest.Manifest{}
+	man := &catalog.Manifest{}
 	for _, temp := range []float64{1, 5} {
 		for step := range 2 {
-			name := manifest.ModelName("mnist", temp, step)
+			name := catalog.ModelName("mnist", temp, step)
 			os.WriteFile(filepath.Join(dir, name), b, 0o644)
 			m := meta
-			m.Temperature, m.Step, m.Role = temp, step, weights.RoleForStep(step)
-			man.Put(manifest.EntryFor(name, m, b))
+			m.Temperature, m.Step, m.Role = temp, step, catalog.Role(step)
+			man.Put(catalog.EntryFor(name, m.Identity, b))
 		}
 	}
-	if err := man.Write(dir); err != nil {
+	if err := modelfile.WriteManifest(dir, man); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -16,9 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/weights"
-	"github.com/tadd-project/tadd/native/manifest"
+	"github.com/tadd-project/tadd/native/modelfile"
 	"github.com/tadd-project/tadd/site/serve/servetest"
 )
 
@@ -101,12 +102,12 @@ func addModel(t *testing.T, dir, file string, b []byte) {
 	if err := os.WriteFile(filepath.Join(dir, file), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	man, err := manifest.ReadDir(dir)
+	man, err := modelfile.ReadManifest(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	man.Put(manifest.EntryFor(file, weights.Metadata{Dataset: "test"}, b))
-	if err := man.Write(dir); err != nil {
+	man.Put(catalog.EntryFor(file, catalog.Identity{Dataset: "test"}, b))
+	if err := modelfile.WriteManifest(dir, man); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -182,11 +183,11 @@ func TestServeConfinement(t *testing.T) {
 	os.Symlink(filepath.Join(outside, "secret.safetensors"), filepath.Join(models, "escape.safetensors"))
 	// A listed model replaced after the manifest was written: one tensor
 	// byte changed, still a loadable model.
-	replaced := manifest.ModelName("mnist", 5, 1)
+	replaced := catalog.ModelName("mnist", 5, 1)
 	changed := bytes.Clone(tiny)
 	changed[len(changed)-1] ^= 1
 	os.WriteFile(filepath.Join(models, replaced), changed, 0o644)
-	good := manifest.ModelName("mnist", 1, 0)
+	good := catalog.ModelName("mnist", 1, 0)
 
 	base := startServe(t, "--site", site, "--models", models)
 	cases := []struct {
@@ -233,7 +234,7 @@ func TestServeNonFiniteModel(t *testing.T) {
 		m.Params[i] = 65504
 	}
 	var b bytes.Buffer
-	if err := weights.Encode(&b, m, weights.Metadata{Dataset: "mnist", Role: "teacher", Temperature: 1}, weights.F16); err != nil {
+	if err := weights.Encode(&b, m, weights.Metadata{Identity: catalog.Identity{Dataset: "mnist", Role: "teacher", Temperature: 1}}, weights.F16); err != nil {
 		t.Fatal(err)
 	}
 	models := tinyChains(t)
@@ -258,16 +259,16 @@ func TestServeBoundedReads(t *testing.T) {
 	models := tinyChains(t)
 	// Listed with its true (huge) size.
 	addModel(t, models, "huge.safetensors", nil)
-	man, _ := manifest.ReadDir(models)
+	man, _ := modelfile.ReadManifest(models)
 	for i := range man.Models {
 		if man.Models[i].File == "huge.safetensors" {
 			man.Models[i].Bytes = huge
 		}
 	}
-	man.Write(models)
+	modelfile.WriteManifest(models, man)
 	os.Truncate(filepath.Join(models, "huge.safetensors"), huge)
 	// Listed with the size of a real model, then replaced by a huge file.
-	grown := manifest.ModelName("mnist", 5, 0)
+	grown := catalog.ModelName("mnist", 5, 0)
 	os.Truncate(filepath.Join(models, grown), huge)
 	site := siteDir(t)
 	os.WriteFile(filepath.Join(site, "big.bin"), nil, 0o644)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/data"
 	"github.com/tadd-project/tadd/core/kernel"
 	"github.com/tadd-project/tadd/core/nn"
@@ -95,8 +96,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *f16 {
 		dtype = weights.F16
 	}
-	meta := weights.Metadata{Dataset: *ds, Arch: arch.Name, Temperature: *temp, Role: weights.RoleForStep(0),
-		Seed: cfg.Seed, TestAccuracy: -1}
+	meta := weights.Metadata{Identity: catalog.Identity{Dataset: *ds, Arch: arch.Name, Temperature: *temp, Role: catalog.Role(0),
+		Seed: cfg.Seed, TestAccuracy: -1}}
 	var targets []float32
 	if *teacher != "" {
 		tm, tmeta, err := modelfile.Load(*teacher, dev.modelKernels())
@@ -108,7 +109,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		targets = nn.NewPool(tm, cfg.Workers).Probabilities(trainSet.Images, trainSet.Len(), cfg.Temperature)
 		meta.Step = tmeta.Step + 1
-		meta.Role = weights.RoleForStep(meta.Step)
+		meta.Role = catalog.Role(meta.Step)
 		meta.Parent = *teacher
 	}
 	res, err := trainModel(ctx, trainJob{arch: arch, cfg: cfg, set: trainSet, test: testSet, targets: targets,
