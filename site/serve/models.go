@@ -1,8 +1,6 @@
 package serve
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,7 +30,7 @@ func (h *Handler) manifest() (*manifestFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.manifests.get(st, func() (*manifestFile, int64, error) {
+	return h.manifests.Get(st, func() (*manifestFile, int64, error) {
 		b, err := h.read(h.models, manifestName, maxManifest)
 		if err != nil {
 			return nil, 0, err
@@ -79,8 +77,7 @@ func (h *Handler) readModel(e catalog.Entry) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(b)
-	if int64(len(b)) != e.Bytes || hex.EncodeToString(sum[:]) != e.SHA256 {
+	if e.CheckBytes(b) != nil {
 		return nil, fmt.Errorf("%s: %w", e.File, errMismatch)
 	}
 	return b, nil
@@ -92,7 +89,7 @@ func (h *Handler) modelAsset(name string) (*asset, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.assets.get("pretrained/"+key, func() (*asset, int64, error) {
+	return h.assets.Get("pretrained/"+key, func() (*asset, int64, error) {
 		b, err := h.readModel(e)
 		if err != nil {
 			return nil, 0, err
@@ -122,7 +119,7 @@ func (h *Handler) model(name string) (*loadedModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.loaded.get(key, func() (*loadedModel, int64, error) {
+	return h.loaded.Get(key, func() (*loadedModel, int64, error) {
 		b, err := h.readModel(e)
 		if err != nil {
 			return nil, 0, err

@@ -30,6 +30,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/tadd-project/tadd/core/catalog"
 	"io"
 	"io/fs"
 	"net/http"
@@ -52,9 +53,9 @@ const (
 type Handler struct {
 	site, models fs.FS
 	reads        chan struct{} // a token per file being read into memory
-	assets       *cache[*asset]
-	manifests    *cache[*manifestFile]
-	loaded       *cache[*loadedModel]
+	assets       *catalog.Cache[*asset]
+	manifests    *catalog.Cache[*manifestFile]
+	loaded       *catalog.Cache[*loadedModel]
 }
 
 // New returns a Handler over the two file systems. With site nil it serves
@@ -62,7 +63,7 @@ type Handler struct {
 // assets binding).
 func New(site, models fs.FS) *Handler {
 	return &Handler{site: site, models: models, reads: make(chan struct{}, maxReads),
-		assets: newCache[*asset](assetBudget), manifests: newCache[*manifestFile](manifestBudget), loaded: newCache[*loadedModel](modelBudget)}
+		assets: catalog.NewCache[*asset](assetBudget), manifests: catalog.NewCache[*manifestFile](manifestBudget), loaded: catalog.NewCache[*loadedModel](modelBudget)}
 }
 
 // read reads a regular file into memory, holding one of the read tokens.
@@ -125,7 +126,7 @@ func (h *Handler) fileAsset(fsys fs.FS, name, key string) (*asset, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.assets.get(key+"|"+st, func() (*asset, int64, error) {
+	return h.assets.Get(key+"|"+st, func() (*asset, int64, error) {
 		b, err := h.read(fsys, name, maxCachedFile)
 		if err != nil {
 			return nil, 0, err
