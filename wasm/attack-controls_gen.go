@@ -49,7 +49,7 @@ func (c *AttackControls) compareText() string {
 	if len(ms) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("Compare chain: the same attack and goal on the %d networks %s → %s at T=%g.", len(ms), ms[0].Name(), ms[len(ms)-1].Name(), c.App.T)
+	return fmt.Sprintf("Compare chain: the same attack and goal on the %d networks %s → %s at T=%g.", len(ms), ms[0].DisplayName(), ms[len(ms)-1].DisplayName(), c.App.T)
 }
 
 // runStatus is the run's state in a few words, beside the buttons (shown

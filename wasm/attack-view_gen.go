@@ -105,7 +105,7 @@ func (c *AttackView) rowName(o demo.Outcome) string {
 	if c.App.AllTargets {
 		return fmt.Sprintf("class %d", o.Result.Goal.Target)
 	}
-	return o.Model.Name()
+	return o.Model.DisplayName()
 }
 
 func (c *AttackView) pressed(i int) string {
@@ -684,7 +684,7 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								vgparent.AppendChild(vgn)
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
 								vgparent.AppendChild(vgn)
-								vgn.SetInnerHTML(fmt.Sprintf("%s at T=%g", r.Model.Name(), r.Model.Temperature))
+								vgn.SetInnerHTML(fmt.Sprintf("%s at T=%g", r.Model.DisplayName(), r.Model.Temperature))
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
 								vgparent.AppendChild(vgn)
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}

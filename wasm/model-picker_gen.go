@@ -13,6 +13,7 @@ import js "github.com/vugu/vugu/js"
 import "log"
 
 import (
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/demo"
 )
 
@@ -35,11 +36,11 @@ func (c *ModelPicker) pickT(t float64) { go c.App.Choose(t, c.App.Step) }
 
 func (c *ModelPicker) pickStep(s int) { go c.App.Choose(c.App.T, s) }
 
-func (c *ModelPicker) nodeTitle(m demo.ModelInfo) string {
+func (c *ModelPicker) nodeTitle(m catalog.Entry) string {
 	if m.Step == 0 {
 		return fmt.Sprintf("the teacher: trained at T=%g on the true labels", m.Temperature)
 	}
-	return fmt.Sprintf("%s: trained at T=%g on the soft labels of the network before it", m.Name(), m.Temperature)
+	return fmt.Sprintf("%s: trained at T=%g on the soft labels of the network before it", m.DisplayName(), m.Temperature)
 }
 
 func (c *ModelPicker) info() string {
@@ -47,7 +48,7 @@ func (c *ModelPicker) info() string {
 	if !ok {
 		return ""
 	}
-	return fmt.Sprintf("%s at T=%g: %.2f%% test accuracy, %d epochs. Every network is used at T = 1.", m.Name(), m.Temperature, 100*m.TestAccuracy, m.Epochs)
+	return fmt.Sprintf("%s at T=%g: %.2f%% test accuracy, %d epochs. Every network is used at T = 1.", m.DisplayName(), m.Temperature, 100*m.TestAccuracy, m.Epochs)
 }
 func (c *ModelPicker) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 
@@ -178,7 +179,7 @@ func (c *ModelPicker) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgparent.AppendChild(vgn)
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "name"}}}
 							vgparent.AppendChild(vgn)
-							vgn.SetInnerHTML(m.Name())
+							vgn.SetInnerHTML(m.DisplayName())
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
 							vgparent.AppendChild(vgn)
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "acc"}}}

@@ -9,10 +9,10 @@ import (
 	"sync"
 	"syscall/js"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/demo"
 	"github.com/tadd-project/tadd/core/kernel"
 	"github.com/tadd-project/tadd/core/nn"
-	"github.com/tadd-project/tadd/core/weights"
 )
 
 // The page and its attack workers (site/static/attack-worker.js) exchange
@@ -86,10 +86,10 @@ func runWorker(kern kernel.Kernels) {
 	self.Set("onmessage", onMessage)
 	post("ready", 0, kern.Name())
 
-	cache := map[string]*nn.Model{}
+	models := catalog.NewCache[*nn.Model](0)
 	channel := js.Global().Get("MessageChannel").New()
 	for req := range jobs {
-		res, err := workerJob(req.ctx, req.job, cache, kern, func(l demo.Live) {
+		res, err := workerJob(req.ctx, req.job, models, kern, func(l demo.Live) {
 			b, _ := json.Marshal(l)
 			post("progress", req.id, string(b))
 		}, func() { yieldToWorkerLoop(channel) })
@@ -108,22 +108,15 @@ func runWorker(kern kernel.Kernels) {
 }
 
 // workerJob decodes and runs one job and returns its result as JSON.
-func workerJob(ctx context.Context, jobJSON string, cache map[string]*nn.Model, kern kernel.Kernels,
+func workerJob(ctx context.Context, jobJSON string, models *catalog.Cache[*nn.Model], kern kernel.Kernels,
 	progress func(demo.Live), yield func()) (string, error) {
 	var job demo.Job
 	if err := json.Unmarshal([]byte(jobJSON), &job); err != nil {
 		return "", fmt.Errorf("bad job: %w", err)
 	}
-	m, ok := cache[job.Model.File]
-	if !ok {
-		b, err := fetch("pretrained/" + job.Model.File)
-		if err != nil {
-			return "", fmt.Errorf("loading %s: %w", job.Model.File, err)
-		}
-		if m, _, err = weights.Load(b, kern); err != nil {
-			return "", fmt.Errorf("loading %s: %w", job.Model.File, err)
-		}
-		cache[job.Model.File] = m
+	m, err := demo.FetchModel(models, fetch, job.Model.File, kern)
+	if err != nil {
+		return "", err
 	}
 	res, err := demo.RunJob(ctx, m, job, demo.Budgets(), progress, yield)
 	if err != nil {

@@ -14,11 +14,11 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sort"
 	"sync"
 	"time"
 
 	"github.com/tadd-project/tadd/core/attack"
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/data"
 	"github.com/tadd-project/tadd/core/kernel"
 	"github.com/tadd-project/tadd/core/metrics"
@@ -29,24 +29,24 @@ import (
 // Fetcher gets a file of the site by path (over HTTP in the browser).
 type Fetcher func(path string) ([]byte, error)
 
-// ModelInfo is what the demo needs of a manifest entry.
-type ModelInfo struct {
-	File         string  `json:"file"`
-	Dataset      string  `json:"dataset"`
-	Temperature  float64 `json:"temperature"`
-	Step         int     `json:"step"`
-	Role         string  `json:"role"`
-	TestAccuracy float64 `json:"test_accuracy"`
-	Epochs       int     `json:"epochs"`
-}
-
-// Name is the model's place in its chain in words: teacher, assistant,
-// student, then "step 3" to "step 6".
-func (m ModelInfo) Name() string {
-	if m.Step <= 2 {
-		return m.Role
+// FetchModel returns the model file (a manifest entry's File) from
+// models, fetching it through fetch and loading it with kern if it is not
+// loaded: the page's and each Web Worker's cache.
+func FetchModel(models *catalog.Cache[*nn.Model], fetch Fetcher, file string, kern kernel.Kernels) (*nn.Model, error) {
+	if err := catalog.CheckFileName(file); err != nil {
+		return nil, err
 	}
-	return fmt.Sprintf("step %d", m.Step)
+	return models.Get(file, func() (*nn.Model, int64, error) {
+		b, err := fetch("pretrained/" + file)
+		if err != nil {
+			return nil, 0, fmt.Errorf("loading %s: %w", file, err)
+		}
+		m, _, err := weights.Load(b, kern)
+		if err != nil {
+			return nil, 0, fmt.Errorf("loading %s: %w", file, err)
+		}
+		return m, int64(len(b)), nil
+	})
 }
 
 // Budgets are the attack parameters of the browser: attack.QuickConfigs,
@@ -150,7 +150,7 @@ func (l *Live) Describe(running, stopped bool) (who string, details []string) {
 
 // Outcome is a finished attack on one model.
 type Outcome struct {
-	Model   ModelInfo
+	Model   catalog.Entry
 	Attack  string
 	Result  attack.Result
 	Probs   []float32
@@ -166,7 +166,7 @@ type Run struct {
 	Step   int // the chosen network
 	Attack string
 	Target string
-	Models []ModelInfo // the networks attacked, in chain order
+	Models []catalog.Entry // the networks attacked, in chain order
 	// Baseline says the run put the gradient-sign baseline beside Attack
 	// on one network.
 	Baseline bool
@@ -177,8 +177,8 @@ type Run struct {
 // App is the whole demo state.
 type App struct {
 	fetch   Fetcher
-	Models  []ModelInfo // MNIST models of the manifest, by T then step
-	cache   map[string]*nn.Model
+	Models  []catalog.Entry // MNIST models of the manifest, by T then step
+	models  *catalog.Cache[*nn.Model]
 	T       float64
 	Step    int
 	Loading bool
@@ -246,7 +246,7 @@ type App struct {
 // New returns an App that reads the site through fetch.
 func New(fetch Fetcher) *App {
 	var mu sync.Mutex
-	return &App{fetch: fetch, cache: map[string]*nn.Model{}, Attack: "l2", Target: "untargeted", T: 1, Picked: -1, Opened: -1,
+	return &App{fetch: fetch, models: catalog.NewCache[*nn.Model](0), Attack: "l2", Target: "untargeted", T: 1, Picked: -1, Opened: -1,
 		Input: make([]float32, 784), Lock: mu.Lock, Unlock: mu.Unlock, Notify: func() {}, Yield: runtime.Gosched}
 }
 
@@ -256,26 +256,14 @@ func (a *App) Init() error {
 	if err != nil {
 		return fmt.Errorf("model list: %w", err)
 	}
-	var man struct {
-		Models []ModelInfo `json:"models"`
-	}
-	if err := json.Unmarshal(b, &man); err != nil {
+	man, err := catalog.Parse(b)
+	if err != nil {
 		return fmt.Errorf("model list: %w", err)
 	}
-	for _, m := range man.Models {
-		if m.Dataset == "mnist" {
-			a.Models = append(a.Models, m)
-		}
-	}
+	a.Models = man.Dataset("mnist")
 	if len(a.Models) == 0 {
 		return fmt.Errorf("model list: no MNIST models")
 	}
-	sort.Slice(a.Models, func(i, j int) bool {
-		if a.Models[i].Temperature != a.Models[j].Temperature {
-			return a.Models[i].Temperature < a.Models[j].Temperature
-		}
-		return a.Models[i].Step < a.Models[j].Step
-	})
 	a.T, a.Step = a.Models[0].Temperature, a.Models[0].Step
 	imgs, err := a.fetch("pretrained/gallery-images.idx")
 	if err != nil {
@@ -301,8 +289,8 @@ func (a *App) Temperatures() []float64 {
 }
 
 // Steps lists the models at the current temperature.
-func (a *App) Steps() []ModelInfo {
-	var out []ModelInfo
+func (a *App) Steps() []catalog.Entry {
+	var out []catalog.Entry
 	for _, m := range a.Models {
 		if m.Temperature == a.T {
 			out = append(out, m)
@@ -312,35 +300,21 @@ func (a *App) Steps() []ModelInfo {
 }
 
 // Current is the chosen model's entry.
-func (a *App) Current() (ModelInfo, bool) {
+func (a *App) Current() (catalog.Entry, bool) {
 	for _, m := range a.Models {
 		if m.Temperature == a.T && m.Step == a.Step {
 			return m, true
 		}
 	}
-	return ModelInfo{}, false
+	return catalog.Entry{}, false
 }
 
 // model returns a cached model or fetches it (without holding the lock).
-func (a *App) model(info ModelInfo) (*nn.Model, error) {
+func (a *App) model(info catalog.Entry) (*nn.Model, error) {
 	a.Lock()
-	m, ok := a.cache[info.File]
+	kern := a.Kernels
 	a.Unlock()
-	if ok {
-		return m, nil
-	}
-	b, err := a.fetch("pretrained/" + info.File)
-	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", info.File, err)
-	}
-	m, _, err = weights.Load(b, a.Kernels)
-	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", info.File, err)
-	}
-	a.Lock()
-	a.cache[info.File] = m
-	a.Unlock()
-	return m, nil
+	return FetchModel(a.models, a.fetch, info.File, kern)
 }
 
 // Choose selects a temperature and step (the nearest step that exists),
@@ -366,7 +340,7 @@ func (a *App) Choose(t float64, step int) {
 	if a.Ran != nil && (a.Ran.T != a.T || a.Ran.Step != a.Step) {
 		a.discard()
 	}
-	_, cached := a.cache[best.File]
+	_, cached := a.models.Loaded(best.File)
 	a.Loading = !cached
 	a.Error = ""
 	a.Unlock()
@@ -442,7 +416,8 @@ func (a *App) Model() *nn.Model {
 	if !ok {
 		return nil
 	}
-	return a.cache[cur.File]
+	m, _ := a.models.Loaded(cur.File)
+	return m
 }
 
 // TimeIteration returns the mean time of one attack iteration of m (a
@@ -475,7 +450,7 @@ func (a *App) Logits() []float32 {
 	if !ok {
 		return nil
 	}
-	m, ok := a.cache[cur.File]
+	m, ok := a.models.Loaded(cur.File)
 	if !ok {
 		return nil
 	}
@@ -557,7 +532,7 @@ func (a *App) setInput(x []float32) {
 	a.Input = x
 	a.discard()
 	if cur, ok := a.Current(); ok {
-		if m, ok := a.cache[cur.File]; ok {
+		if m, ok := a.models.Loaded(cur.File); ok {
 			a.classify(m)
 		}
 	}

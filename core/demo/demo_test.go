@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tadd-project/tadd/core/attack"
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/data"
 )
 
@@ -26,12 +27,12 @@ func site(t *testing.T) Fetcher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var entries []ModelInfo
+	var entries []catalog.Entry
 	files := map[string][]byte{}
 	for _, temp := range []float64{1, 20} {
 		for step, role := range []string{"teacher", "assistant", "student"} {
 			name := fmt.Sprintf("%s-T%g.safetensors", role, temp)
-			entries = append(entries, ModelInfo{File: name, Dataset: "mnist", Temperature: temp, Step: step, Role: role})
+			entries = append(entries, catalog.EntryFor(name, catalog.Identity{Dataset: "mnist", Temperature: temp, Step: step, Role: role}, model))
 			files["pretrained/"+name] = model
 		}
 	}
@@ -313,24 +314,6 @@ func TestLiveDescribe(t *testing.T) {
 		who, details := c.live.Describe(c.running, c.stopped)
 		if who != c.who || strings.Join(details, "|") != c.details {
 			t.Errorf("%s: got %q, %q; want %q, %q", c.name, who, strings.Join(details, "|"), c.who, c.details)
-		}
-	}
-}
-
-func TestModelName(t *testing.T) {
-	for _, c := range []struct {
-		step int
-		role string
-		want string
-	}{
-		{0, "teacher", "teacher"},
-		{1, "assistant", "assistant"},
-		{2, "student", "student"},
-		{3, "step3", "step 3"},
-		{6, "step6", "step 6"},
-	} {
-		if got := (ModelInfo{Step: c.step, Role: c.role}).Name(); got != c.want {
-			t.Errorf("step %d (%s): %q, want %q", c.step, c.role, got, c.want)
 		}
 	}
 }

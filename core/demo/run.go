@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tadd-project/tadd/core/attack"
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/metrics"
 	"github.com/tadd-project/tadd/core/nn"
 )
@@ -17,8 +18,8 @@ import (
 // ComparedModels are the networks Compare chain attacks: the chain at the
 // current T from the teacher up to the chosen network, and at least to the
 // student. Call with the lock held.
-func (a *App) ComparedModels() []ModelInfo {
-	var models []ModelInfo
+func (a *App) ComparedModels() []catalog.Entry {
+	var models []catalog.Entry
 	for _, s := range a.Steps() {
 		if s.Step <= max(a.Step, 2) {
 			models = append(models, s)
@@ -42,7 +43,7 @@ func (a *App) Start(compare bool) {
 	if !ok {
 		return
 	}
-	models := []ModelInfo{cur}
+	models := []catalog.Entry{cur}
 	if compare {
 		models = a.ComparedModels()
 	}
@@ -58,10 +59,10 @@ func (a *App) StartBaseline() {
 	if !ok || !a.CanCompare() {
 		return
 	}
-	a.start([]ModelInfo{cur}, []string{GradientSign, a.Attack}, false, true)
+	a.start([]catalog.Entry{cur}, []string{GradientSign, a.Attack}, false, true)
 }
 
-func (a *App) start(models []ModelInfo, attacks []string, compare, baseline bool) {
+func (a *App) start(models []catalog.Entry, attacks []string, compare, baseline bool) {
 	if a.Running || a.Blank() || len(a.Probs) == 0 {
 		return
 	}
@@ -88,7 +89,7 @@ func (a *App) start(models []ModelInfo, attacks []string, compare, baseline bool
 	a.Ran = &Run{Input: x, T: a.T, Step: a.Step, Attack: a.Attack, Target: a.Target, Models: models, Baseline: baseline,
 		Parallel: min(len(jobs), max(1, a.runner().Parallel()))}
 	a.jobLive, a.jobDone = make([]*Live, len(jobs)), make([]bool, len(jobs))
-	a.Live = &Live{Model: models[0].Name(), Target: goals[0].Target, Attack: jobs[0].Attack, Distance: math.Inf(1), Image: x, Probs: a.Probs}
+	a.Live = &Live{Model: models[0].DisplayName(), Target: goals[0].Target, Attack: jobs[0].Attack, Distance: math.Inf(1), Image: x, Probs: a.Probs}
 	go a.runJobs(ctx, a.run, jobs)
 }
 
@@ -105,10 +106,10 @@ func logitsOf(p []float32) []float32 {
 // Job is one attack on one model: everything a Runner (in this goroutine or
 // in a Web Worker) needs.
 type Job struct {
-	Model  ModelInfo   `json:"model"`
-	Attack string      `json:"attack"`
-	Input  []float32   `json:"input"`
-	Goal   attack.Goal `json:"goal"`
+	Model  catalog.Entry `json:"model"`
+	Attack string        `json:"attack"`
+	Input  []float32     `json:"input"`
+	Goal   attack.Goal   `json:"goal"`
 }
 
 // Runner runs attack jobs. Run blocks until the job ends (or ctx is
@@ -175,7 +176,7 @@ func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, prog
 			img, z = s.Best, bestZ
 		}
 		nn.SoftmaxT(probs, z, 1)
-		progress(Live{Model: job.Model.Name(), Target: job.Goal.Target, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const, BinaryStep: s.BinaryStep, Tau: s.Tau,
+		progress(Live{Model: job.Model.DisplayName(), Target: job.Goal.Target, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const, BinaryStep: s.BinaryStep, Tau: s.Tau,
 			Allowed: s.Allowed, Distance: s.BestDist, Image: append([]float32(nil), img...),
 			Probs: append([]float32(nil), probs...), Best: s.Best != nil, Margin: MarginOf(z), Elapsed: time.Since(start)})
 		if yield != nil {
@@ -272,11 +273,11 @@ func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
 
 // transferModels are the networks Transfer classifies with: the chain at
 // the run's T, and the T = 1 teacher. Call with the lock held.
-func (a *App) transferModels() []ModelInfo {
+func (a *App) transferModels() []catalog.Entry {
 	if a.Ran == nil {
 		return nil
 	}
-	var out []ModelInfo
+	var out []catalog.Entry
 	for _, m := range a.Models {
 		if m.Temperature == a.Ran.T || (m.Temperature == 1 && m.Step == 0) {
 			out = append(out, m)
@@ -310,7 +311,7 @@ func (a *App) loadTransferModels(run int) {
 
 // TransferRow is how one network classifies the shown adversarial image.
 type TransferRow struct {
-	Model     ModelInfo
+	Model     catalog.Entry
 	Loaded    bool
 	Predicted int
 	Prob      float32
@@ -328,7 +329,7 @@ func (a *App) Transfer() []TransferRow {
 	models := a.transferModels()
 	loaded := 0
 	for _, m := range models {
-		if _, ok := a.cache[m.File]; ok {
+		if _, ok := a.models.Loaded(m.File); ok {
 			loaded++
 		}
 	}
@@ -339,7 +340,7 @@ func (a *App) Transfer() []TransferRow {
 	var rows []TransferRow
 	for _, m := range models {
 		r := TransferRow{Model: m}
-		if net, ok := a.cache[m.File]; ok {
+		if net, ok := a.models.Loaded(m.File); ok {
 			p := probabilities(net, a.Live.Image)
 			r.Loaded, r.Predicted = true, nn.Argmax(p)
 			r.Prob, r.Fooled = p[r.Predicted], r.Predicted != label
@@ -391,7 +392,7 @@ func (a *App) Open(i int) {
 
 // outcomeLive is a finished attack as the Watch panel shows it.
 func outcomeLive(o Outcome) *Live {
-	return &Live{Model: o.Model.Name(), Target: o.Result.Goal.Target, Attack: o.Attack, Iteration: o.Result.Iterations,
+	return &Live{Model: o.Model.DisplayName(), Target: o.Result.Goal.Target, Attack: o.Attack, Iteration: o.Result.Iterations,
 		Image: o.Result.Adversarial, Probs: o.Probs, Best: o.Result.Success, Margin: MarginOf(o.Result.Logits), Elapsed: o.Elapsed,
 		Distance: Distance(o.Attack, o.Result)}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tadd-project/tadd/core/attack"
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/data"
 	"github.com/tadd-project/tadd/core/nn"
 )
@@ -34,7 +35,7 @@ func newHeldRunner() *heldRunner {
 func (r *heldRunner) Parallel() int { return 4 }
 
 func (r *heldRunner) Run(ctx context.Context, job Job, progress func(Live)) (attack.Result, error) {
-	progress(Live{Model: job.Model.Name(), Attack: job.Attack, Iteration: 1, Distance: math.Inf(1), Image: job.Input, Probs: make([]float32, 10)})
+	progress(Live{Model: job.Model.DisplayName(), Attack: job.Attack, Iteration: 1, Distance: math.Inf(1), Image: job.Input, Probs: make([]float32, 10)})
 	r.started <- struct{}{}
 	select {
 	case <-r.release:
@@ -116,8 +117,8 @@ func TestChangeDuringRunDiscardsIt(t *testing.T) {
 func TestComparedModels(t *testing.T) {
 	a := New(nil)
 	for step := range 7 {
-		a.Models = append(a.Models, ModelInfo{Temperature: 20, Step: step, Role: map[int]string{0: "teacher", 1: "assistant", 2: "student"}[step]})
-		a.Models = append(a.Models, ModelInfo{Temperature: 1, Step: step})
+		a.Models = append(a.Models, catalog.Entry{Identity: catalog.Identity{Temperature: 20, Step: step, Role: catalog.Role(step)}})
+		a.Models = append(a.Models, catalog.Entry{Identity: catalog.Identity{Temperature: 1, Step: step}})
 	}
 	a.T = 20
 	for _, c := range []struct{ step, want int }{{0, 3}, {2, 3}, {4, 5}, {6, 7}} {
@@ -354,7 +355,7 @@ func TestTransfer(t *testing.T) {
 			for _, r := range rows {
 				// Every network is the same file: all are fooled into a 3.
 				if r.Predicted != 3 || !r.Fooled {
-					t.Fatalf("%s at T=%g: %+v", r.Model.Name(), r.Model.Temperature, r)
+					t.Fatalf("%s at T=%g: %+v", r.Model.DisplayName(), r.Model.Temperature, r)
 				}
 			}
 			if rows[0].Model.Temperature != 1 {

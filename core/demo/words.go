@@ -42,9 +42,9 @@ func (a *App) StatusLine() string {
 	what := fmt.Sprintf("%s on %d networks at T=%g", AttackLabel(a.Ran.Attack), len(a.Ran.Models), a.Ran.T)
 	switch {
 	case a.Ran.Baseline:
-		what = fmt.Sprintf("gradient sign and %s on %s at T=%g", AttackLabel(a.Ran.Attack), a.Ran.Models[0].Name(), a.Ran.T)
+		what = fmt.Sprintf("gradient sign and %s on %s at T=%g", AttackLabel(a.Ran.Attack), a.Ran.Models[0].DisplayName(), a.Ran.T)
 	case !a.Compared:
-		what = fmt.Sprintf("%s against %d target classes on %s", AttackLabel(a.Ran.Attack), n, a.Ran.Models[0].Name())
+		what = fmt.Sprintf("%s against %d target classes on %s", AttackLabel(a.Ran.Attack), n, a.Ran.Models[0].DisplayName())
 	}
 	if a.Running {
 		s := fmt.Sprintf("%s · %d of %d done", what, done, n)

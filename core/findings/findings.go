@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/experiment"
 	"github.com/tadd-project/tadd/core/stats"
 )
@@ -28,11 +29,8 @@ const AccuracyBound = 0.0015
 
 // Model is one evaluated model of a chain and its per-sample results.
 type Model struct {
-	Temperature float64
-	Step        int
-	Role        string
-	Epochs      int // epochs it was trained (0: unknown)
-	Samples     []experiment.Sample
+	catalog.Identity // Epochs 0: unknown
+	Samples          []experiment.Sample
 }
 
 // Data is what a reproduction measured.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/experiment"
 	"github.com/tadd-project/tadd/core/stats"
 )
@@ -40,7 +41,7 @@ func (w world) data() Data {
 	}
 	for _, t := range w.temps {
 		for step := 0; step <= w.steps; step++ {
-			m := Model{Temperature: t, Step: step, Role: []string{"teacher", "assistant", "student", "step3", "step4", "step5", "step6"}[step], Epochs: 50}
+			m := Model{Identity: catalog.Identity{Temperature: t, Step: step, Role: catalog.Role(step), Epochs: 50}}
 			if w.epochs != nil {
 				m.Epochs = w.epochs(step)
 			}

@@ -107,7 +107,7 @@ func (u *UI) Buttons() []Button {
 	}
 	row(96)
 	for _, s := range a.Steps() {
-		add(fmt.Sprintf("step%d", s.Step), s.Name(), 78, s.Step == a.Step, !a.Running)
+		add(fmt.Sprintf("step%d", s.Step), s.DisplayName(), 78, s.Step == a.Step, !a.Running)
 	}
 	row(160)
 	for _, atk := range []struct{ id, label string }{{"l2", "L2"}, {"l0", "L0"}, {"linf", "Linf"}} {

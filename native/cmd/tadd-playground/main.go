@@ -246,7 +246,7 @@ func (g *game) Draw(screen *ebiten.Image) {
 	}
 	info := "loading..."
 	if !loading && cur.File != "" {
-		info = fmt.Sprintf("%s, T=%g: %.2f%% accurate, %d epochs", cur.Name(), t, 100*cur.TestAccuracy, cur.Epochs)
+		info = fmt.Sprintf("%s, T=%g: %.2f%% accurate, %d epochs", cur.DisplayName(), t, 100*cur.TestAccuracy, cur.Epochs)
 	}
 	say(screen, info, 330, 126, ink)
 	for i, line := range []string{"Keys:", "R run, K compare the chain, S stop", "C clear, U undo, P save the PNG", "G next gallery digit", "left/right: T, up/down: network", "1 2 3: L2, L0, Linf"} {
@@ -322,9 +322,9 @@ func (g *game) Draw(screen *ebiten.Image) {
 			if i == best && !running {
 				col = good
 			}
-			name := o.Model.Name()
+			name := o.Model.DisplayName()
 			if allTargets {
-				name = fmt.Sprintf("%.7s>%d", o.Model.Name(), o.Result.Goal.Target)
+				name = fmt.Sprintf("%.7s>%d", o.Model.DisplayName(), o.Result.Goal.Target)
 			}
 			say(screen, fmt.Sprintf("%-10s  -> %d  %4d  %.3f  %.3f  %.1fs", name, o.Result.Predicted, o.Result.L0, o.Result.L2,
 				o.Result.LInf, o.Elapsed.Seconds()), r.X0, r.Y0+28+step*i, col)
