@@ -86,7 +86,7 @@ func TestShippedAccuracy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		acc := train.Accuracy(nn.NewPool(m, 0), test)
+		acc := train.Accuracy(nn.NewWorkers(m, 0), test)
 		if acc != e.TestAccuracy {
 			t.Errorf("%s: measured %.4f, manifest %.4f (./build.sh verify-models --fix rewrites it)", e.File, acc, e.TestAccuracy)
 		}

@@ -19,16 +19,16 @@ type Classifier interface {
 }
 
 // Model adapts an nn.Model to Classifier, spreading batches over the
-// workers of an nn.Pool.
+// workers of an nn.Workers.
 type Model struct {
-	pool *nn.Pool
+	pool *nn.Workers
 	w    []float32
 }
 
 // NewModel returns a Classifier for m on workers goroutines (GOMAXPROCS
 // when workers <= 0). The model must not be used elsewhere meanwhile.
 func NewModel(m *nn.Model, workers int) *Model {
-	return &Model{pool: nn.NewPool(m, workers)}
+	return &Model{pool: nn.NewWorkers(m, workers)}
 }
 
 // Classes implements Classifier.

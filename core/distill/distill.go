@@ -122,7 +122,7 @@ func Run(ctx context.Context, c Chain, trainSet, testSet *data.Set, store Store,
 		if step > 0 {
 			meta.Parent = store.Name(step - 1)
 			// Soft labels of the previous model at T, computed once.
-			targets = nn.NewPool(prev, cfg.Workers).Probabilities(trainSet.Images, trainSet.Len(), cfg.Temperature)
+			targets = nn.NewWorkers(prev, cfg.Workers).Probabilities(trainSet.Images, trainSet.Len(), cfg.Temperature)
 		}
 		m, err = trainStep(ctx, step, role, c, cfg, meta, trainSet, targets, store, kern, events)
 		if err != nil {
@@ -130,7 +130,7 @@ func Run(ctx context.Context, c Chain, trainSet, testSet *data.Set, store Store,
 		}
 		meta.Epochs = cfg.Epochs
 		weights.Round(m.Params, c.DType)
-		meta.TestAccuracy = train.Accuracy(nn.NewPool(m, cfg.Workers), testSet)
+		meta.TestAccuracy = train.Accuracy(nn.NewWorkers(m, cfg.Workers), testSet)
 		if err := store.SaveModel(step, m, meta); err != nil {
 			return nil, err
 		}

@@ -223,7 +223,7 @@ func TestChainMeasuresShippedWeights(t *testing.T) {
 				t.Fatalf("step %d: parameter %d is %v, not an F16 value", step, i, sv.params[i])
 			}
 		}
-		if acc := train.Accuracy(nn.NewPool(store.build(sv, nil), 2), testSet); acc != meta.TestAccuracy {
+		if acc := train.Accuracy(nn.NewWorkers(store.build(sv, nil), 2), testSet); acc != meta.TestAccuracy {
 			t.Errorf("step %d: metadata says %v, the stored weights score %v", step, meta.TestAccuracy, acc)
 		}
 	}

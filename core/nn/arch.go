@@ -7,14 +7,15 @@ import (
 
 // LayerSpec describes one layer of an architecture.
 type LayerSpec struct {
-	Kind  string  // center, conv2d, maxpool, flatten, dense, relu, dropout
-	Units int     // filters of a conv2d, outputs of a dense
-	Rate  float32 // dropout rate, or the offset of a center layer
+	Kind   string  // center, conv2d, maxpool, flatten, dense, relu, dropout
+	Units  int     // filters of a conv2d, outputs of a dense
+	Rate   float32 // the probability that a dropout layer zeroes an input
+	Offset float32 // what a center layer subtracts from its input
 }
 
 // centered is the input shift of the reference models: pixels in [0, 1]
 // are seen as [-0.5, 0.5].
-var centered = []LayerSpec{{Kind: "center", Rate: 0.5}}
+var centered = []LayerSpec{{Kind: "center", Offset: 0.5}}
 
 // Arch is a network architecture: an input shape and a list of layers.
 type Arch struct {
@@ -71,7 +72,7 @@ func TinyArch() Arch {
 // TinyArchFor is TinyArch for another input shape (at least 8×8).
 func TinyArchFor(in Shape) Arch {
 	return Arch{Name: "tiny", Input: in, Classes: 10, Layers: []LayerSpec{
-		{Kind: "center", Rate: 0.5},
+		{Kind: "center", Offset: 0.5},
 		{Kind: "conv2d", Units: 4}, {Kind: "relu"}, {Kind: "maxpool"},
 		{Kind: "conv2d", Units: 8}, {Kind: "relu"}, {Kind: "maxpool"},
 		{Kind: "flatten"}, {Kind: "dense", Units: 32}, {Kind: "relu"}, {Kind: "dropout", Rate: 0.5},

@@ -26,7 +26,7 @@ func BenchmarkInference(b *testing.B) {
 	for _, n := range []int{1, 128} {
 		b.Run(fmt.Sprintf("batch%d", n), func(b *testing.B) {
 			m, x := benchModel(b)
-			p := NewPool(m, 0)
+			p := NewWorkers(m, 0)
 			b.ResetTimer()
 			for b.Loop() {
 				p.Logits(x[:n*m.InputSize()], n)

@@ -54,7 +54,7 @@ func New(a Arch, kern kernel.Kernels) (*Model, error) {
 		case "flatten":
 			l = NewFlatten(s)
 		case "center":
-			l = NewCenter(s, spec.Rate)
+			l = NewCenter(s, spec.Offset)
 		default:
 			return nil, fmt.Errorf("architecture %q: layer %d: unknown kind %q", a.Name, i, spec.Kind)
 		}

@@ -235,7 +235,7 @@ func Run(ctx context.Context, job Job, state *State) (*State, error) {
 	if err != nil {
 		return state, err
 	}
-	pool := nn.NewPool(job.Model, job.Config.Workers)
+	pool := nn.NewWorkers(job.Model, job.Config.Workers)
 	if state.Workers != 0 && state.Workers != len(pool.Replicas) {
 		return state, &WorkersError{Checkpoint: state.Workers, Run: len(pool.Replicas)}
 	}
@@ -248,7 +248,7 @@ func Run(ctx context.Context, job Job, state *State) (*State, error) {
 type cpuStepper struct {
 	job     Job
 	targets []float32
-	pool    *nn.Pool
+	pool    *nn.Workers
 	bufs    []workerBuf
 }
 
@@ -342,7 +342,7 @@ func step(params, grads []float32, s *State, c Config) {
 
 // Accuracy is the fraction of set that m classifies correctly at T = 1,
 // computed on all workers of pool.
-func Accuracy(pool *nn.Pool, set *data.Set) float64 {
+func Accuracy(pool *nn.Workers, set *data.Set) float64 {
 	if set.Len() == 0 {
 		return 0
 	}

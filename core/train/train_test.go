@@ -42,7 +42,7 @@ func TestTrainLearnsAndReportsProgress(t *testing.T) {
 	if !(last.Loss < first.Loss/2) {
 		t.Fatalf("loss went from %v to %v", first.Loss, last.Loss)
 	}
-	if acc := Accuracy(nn.NewPool(job.Model, 2), test); acc < 0.95 {
+	if acc := Accuracy(nn.NewWorkers(job.Model, 2), test); acc < 0.95 {
 		t.Fatalf("test accuracy %v < 0.95", acc)
 	}
 }
@@ -141,10 +141,10 @@ func TestSoftLabelsAtTemperature(t *testing.T) {
 	if _, err := Run(context.Background(), teacher, nil); err != nil {
 		t.Fatal(err)
 	}
-	if acc := Accuracy(nn.NewPool(teacher.Model, 2), test); acc < 0.95 {
+	if acc := Accuracy(nn.NewWorkers(teacher.Model, 2), test); acc < 0.95 {
 		t.Fatalf("teacher at T=%d: accuracy %v < 0.95", temp, acc)
 	}
-	soft := nn.NewPool(teacher.Model, 2).Probabilities(teacher.Train.Images, teacher.Train.Len(), temp)
+	soft := nn.NewWorkers(teacher.Model, 2).Probabilities(teacher.Train.Images, teacher.Train.Len(), temp)
 	student, _ := tinyJob(t, 12)
 	student.Model.Init(5) // another init than the teacher's (seed 4)
 	student.Targets = soft
@@ -153,7 +153,7 @@ func TestSoftLabelsAtTemperature(t *testing.T) {
 	if _, err := Run(context.Background(), student, nil); err != nil {
 		t.Fatal(err)
 	}
-	if acc := Accuracy(nn.NewPool(student.Model, 2), test); acc < 0.95 {
+	if acc := Accuracy(nn.NewWorkers(student.Model, 2), test); acc < 0.95 {
 		t.Fatalf("distilled student accuracy %v < 0.9", acc)
 	}
 }

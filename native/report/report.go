@@ -62,7 +62,7 @@ func (r Results) Analysis() (findings.Result, bool) {
 		if len(m.Samples) == 0 {
 			return findings.Result{}, false
 		}
-		d.Models = append(d.Models, findings.Model{Temperature: m.Temperature, Step: m.Step, Role: m.Role, Epochs: m.Epochs, Samples: m.Samples})
+		d.Models = append(d.Models, findings.Model{Identity: m.Identity, Samples: m.Samples})
 	}
 	return findings.Analyze(d), len(d.Models) > 0
 }
@@ -141,17 +141,18 @@ func CSVHeader(attacks []string) []string {
 	return h
 }
 
-func f(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+// formatNumber writes v in the shortest form that reads back exactly.
+func formatNumber(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 func writeCSV(dir string, r Results) error {
 	rows := [][]string{CSVHeader(r.Attacks)}
 	for _, m := range r.Models {
 		s := m.Summary
-		row := []string{r.Dataset, f(m.Temperature), strconv.Itoa(m.Step), m.Role, m.File, strconv.Itoa(m.Epochs), strconv.Itoa(s.Samples),
-			f(s.Accuracy), f(s.Confidence), f(s.MeanAmplitude), f(s.NearZero)}
+		row := []string{r.Dataset, formatNumber(m.Temperature), strconv.Itoa(m.Step), m.Role, m.File, strconv.Itoa(m.Epochs), strconv.Itoa(s.Samples),
+			formatNumber(s.Accuracy), formatNumber(s.Confidence), formatNumber(s.MeanAmplitude), formatNumber(s.NearZero)}
 		for _, a := range r.Attacks {
 			ar := s.Robustness[a]
-			row = append(row, strconv.Itoa(ar.Attempts), f(ar.SuccessRate), f(ar.Mean), f(ar.Max))
+			row = append(row, strconv.Itoa(ar.Attempts), formatNumber(ar.SuccessRate), formatNumber(ar.Mean), formatNumber(ar.Max))
 		}
 		rows = append(rows, row)
 	}
@@ -166,7 +167,7 @@ func writeCSV(dir string, r Results) error {
 		}
 		sort.Ints(steps)
 		for _, k := range steps {
-			trows = append(trows, []string{f(m.Temperature), strconv.Itoa(m.Step), strconv.Itoa(k), f(m.Summary.TransferRate[k])})
+			trows = append(trows, []string{formatNumber(m.Temperature), strconv.Itoa(m.Step), strconv.Itoa(k), formatNumber(m.Summary.TransferRate[k])})
 		}
 	}
 	return writeRows(filepath.Join(dir, "transfer.csv"), trows)

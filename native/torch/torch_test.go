@@ -189,7 +189,7 @@ func TestShippedModelsLogits(t *testing.T) {
 	worst := 0.0
 	for i, e := range entries {
 		m := loadShipped(t, e.File)
-		want := nn.NewPool(m, 0).Logits(test.Images, n)
+		want := nn.NewWorkers(m, 0).Logits(test.Images, n)
 		d := maxRelDiff(got[paths[i]], want, 10)
 		if d > relTol {
 			t.Errorf("%s: PyTorch's logits differ from TADD's by %.2g relative (tolerance %g)", e.File, d, relTol)
@@ -218,7 +218,7 @@ func TestShippedAccuracyIdentical(t *testing.T) {
 	n := test.Len()
 	got := torchLogits(t, paths, test.Images, n, 10)
 	for i, f := range files {
-		want := nn.NewPool(loadShipped(t, f), 0).Logits(test.Images, n)
+		want := nn.NewWorkers(loadShipped(t, f), 0).Logits(test.Images, n)
 		z := got[paths[i]]
 		gc, wc := correct(z, test.Labels, 10), correct(want, test.Labels, 10)
 		differ := 0
@@ -329,7 +329,7 @@ func TestReadmeExample(t *testing.T) {
 
 	const file, n = "mnist-T1-step0-teacher.safetensors", 1000
 	test := mnistTest(t).Subset(n)
-	want := nn.NewPool(loadShipped(t, file), 0).Logits(test.Images, n)
+	want := nn.NewWorkers(loadShipped(t, file), 0).Logits(test.Images, n)
 	got := readFloats(t, out, n*10)
 	if d := maxRelDiff(got, want, 10); d > relTol {
 		t.Errorf("the README example's logits differ from TADD's by %.2g relative", d)

@@ -79,7 +79,7 @@ func NewNet(d *Device, m *nn.Model, batch int) (*Net, error) {
 	off := 0
 	for i, l := range m.Layers {
 		spec := m.Arch.Layers[i]
-		nl := netLayer{kind: l.Kind(), in: l.In(), out: l.Out(), offset: spec.Rate, rate: spec.Rate}
+		nl := netLayer{kind: l.Kind(), in: l.In(), out: l.Out(), offset: spec.Offset, rate: spec.Rate}
 		for j, p := range l.Params() {
 			size := 1
 			for _, s := range p.Shape {

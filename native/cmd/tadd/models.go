@@ -165,5 +165,5 @@ func modelAccuracy(fsys fs.FS, e catalog.Entry, test *data.Set, workers int) (fl
 	if m.InputSize() != test.ImageSize() {
 		return 0, fmt.Errorf("%s: model takes %d values per image, the %s test set has %d", e.File, m.InputSize(), e.Dataset, test.ImageSize())
 	}
-	return train.Accuracy(nn.NewPool(m, workers), test), nil
+	return train.Accuracy(nn.NewWorkers(m, workers), test), nil
 }

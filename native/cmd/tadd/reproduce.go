@@ -123,10 +123,10 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	set := settings{Dataset: *ds, Preset: "full", Samples: *samples, AttackSamples: *attackSamples, Attacks: names, MaxIterations: *iters, Seed: *seed, Steps: *steps}
 	if *quick {
 		set.Preset = "quick"
-		set.Samples, set.AttackSamples = or(*samples, 1000), or(*attackSamples, 5)
+		set.Samples, set.AttackSamples = positiveOr(*samples, 1000), positiveOr(*attackSamples, 5)
 	} else {
-		set.Samples = or(*samples, 10000)
-		set.AttackSamples = or(*attackSamples, set.Samples)
+		set.Samples = positiveOr(*samples, 10000)
+		set.AttackSamples = positiveOr(*attackSamples, set.Samples)
 	}
 	set.AttackSamples = min(set.AttackSamples, set.Samples)
 	if *out == "" {
@@ -337,7 +337,8 @@ func modelsName(dir string) string {
 	return dir
 }
 
-func or(v, def int) int {
+// positiveOr returns v, or def when v is not positive (a flag left unset).
+func positiveOr(v, def int) int {
 	if v > 0 {
 		return v
 	}

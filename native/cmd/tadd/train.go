@@ -107,7 +107,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if tm.InputSize() != trainSet.ImageSize() {
 			return fmt.Errorf("teacher %s (%s) does not take %s images", *teacher, tmeta.Arch, *ds)
 		}
-		targets = nn.NewPool(tm, cfg.Workers).Probabilities(trainSet.Images, trainSet.Len(), cfg.Temperature)
+		targets = nn.NewWorkers(tm, cfg.Workers).Probabilities(trainSet.Images, trainSet.Len(), cfg.Temperature)
 		meta.Step = tmeta.Step + 1
 		meta.Role = catalog.Role(meta.Step)
 		meta.Parent = *teacher
@@ -213,7 +213,7 @@ func trainModel(ctx context.Context, j trainJob, stderr io.Writer) (trainResult,
 	}
 	meta := j.meta
 	meta.Epochs = j.cfg.Epochs
-	meta.TestAccuracy = train.Accuracy(nn.NewPool(m, j.cfg.Workers), j.test)
+	meta.TestAccuracy = train.Accuracy(nn.NewWorkers(m, j.cfg.Workers), j.test)
 	if err := modelfile.Save(j.out, m, meta, j.dtype); err != nil {
 		return trainResult{}, err
 	}

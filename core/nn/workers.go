@@ -5,31 +5,31 @@ import (
 	"sync"
 )
 
-// Pool runs one model on several goroutines: each worker has a Replica
+// Workers runs one model on several goroutines: each worker has a Replica
 // (shared parameters, own buffers and gradients).
-type Pool struct {
+type Workers struct {
 	Replicas []*Model
 }
 
-// NewPool returns a pool of workers replicas of m (GOMAXPROCS when
-// workers <= 0). The first replica is m itself.
-func NewPool(m *Model, workers int) *Pool {
+// NewWorkers returns workers replicas of m (GOMAXPROCS when workers <= 0).
+// The first replica is m itself.
+func NewWorkers(m *Model, workers int) *Workers {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	p := &Pool{Replicas: []*Model{m}}
+	p := &Workers{Replicas: []*Model{m}}
 	for len(p.Replicas) < workers {
 		p.Replicas = append(p.Replicas, m.Replica())
 	}
 	return p
 }
 
-// Model returns the model the pool was made from.
-func (p *Pool) Model() *Model { return p.Replicas[0] }
+// Model returns the model the workers were made from.
+func (p *Workers) Model() *Model { return p.Replicas[0] }
 
 // Chunks splits n items into at most len(Replicas) contiguous ranges
 // [lo, hi), one per worker, in a fixed way.
-func (p *Pool) Chunks(n int) [][2]int {
+func (p *Workers) Chunks(n int) [][2]int {
 	w := min(len(p.Replicas), n)
 	var out [][2]int
 	for i := range w {
@@ -40,7 +40,7 @@ func (p *Pool) Chunks(n int) [][2]int {
 
 // Run calls f(worker, replica, lo, hi) for each chunk of n items on its own
 // goroutine and waits for all of them.
-func (p *Pool) Run(n int, f func(w int, m *Model, lo, hi int)) {
+func (p *Workers) Run(n int, f func(w int, m *Model, lo, hi int)) {
 	chunks := p.Chunks(n)
 	if len(chunks) == 1 {
 		f(0, p.Replicas[0], chunks[0][0], chunks[0][1])
@@ -62,7 +62,7 @@ const inferBatch = 64
 
 // Logits returns the logits of n samples of x (inference mode), computed
 // in parallel, as a new n×classes slice.
-func (p *Pool) Logits(x []float32, n int) []float32 {
+func (p *Workers) Logits(x []float32, n int) []float32 {
 	k, is := p.Model().Classes(), p.Model().InputSize()
 	out := make([]float32, n*k)
 	p.Run(n, func(_ int, m *Model, lo, hi int) {
@@ -77,7 +77,7 @@ func (p *Pool) Logits(x []float32, n int) []float32 {
 
 // Probabilities returns softmax(Z/T) for n samples of x, as a new
 // n×classes slice: the soft labels F(X) of defensive distillation.
-func (p *Pool) Probabilities(x []float32, n int, t float32) []float32 {
+func (p *Workers) Probabilities(x []float32, n int, t float32) []float32 {
 	z := p.Logits(x, n)
 	k := p.Model().Classes()
 	for i := range n {
