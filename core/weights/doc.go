@@ -10,8 +10,10 @@
 //
 // Tensor names and shapes are those of nn.Model.NamedParams: conv weights
 // are (3, 3, Cin, Cout) and dense weights (In, Out). The metadata records
-// the dataset, architecture, temperature, role in the distillation chain,
-// parent, seed, epochs and test accuracy; see Metadata.
+// the model's catalog.Identity (dataset, architecture, temperature, role in
+// the distillation chain, parent, seed, epochs and test accuracy) and its
+// training configuration; see Metadata. Verify checks a file against its
+// manifest entry.
 //
 // Decoding validates everything: header length, JSON, dtypes, shapes,
 // offsets, holes and overlaps, and finite values. A bad file gives a
