@@ -8,14 +8,12 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/kernel"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/weights"
 	"github.com/tadd-project/tadd/native/safefile"
 )
-
-// maxFile bounds the size of a model file we are willing to read.
-const maxFile = 1 << 30
 
 // Save writes m with meta to path atomically.
 func Save(path string, m *nn.Model, meta weights.Metadata, dtype weights.DType) error {
@@ -36,7 +34,7 @@ func SaveCheckpoint(path string, m *nn.Model, meta weights.Metadata, c weights.C
 }
 
 func read(path string) ([]byte, error) {
-	b, err := safefile.Read(path, maxFile)
+	b, err := safefile.Read(path, catalog.MaxModelFile)
 	if err != nil {
 		return nil, fmt.Errorf("model file: %w", err)
 	}
