@@ -18,7 +18,7 @@ func BenchmarkL2Iteration(b *testing.B) {
 		b.Run(fmt.Sprintf("batch%d", n), func(b *testing.B) {
 			m, _ := nn.New(nn.MNISTArch(), nil)
 			m.Init(1)
-			clf := NewModel(m, 0)
+			clf := NewClassifier(m, 0)
 			r := rand.New(rand.NewPCG(2, 2))
 			x := make([]float32, n*784)
 			for i := range x {
@@ -58,10 +58,11 @@ func BenchmarkAttackIteration(b *testing.B) {
 	}
 	f := load(b)
 	cfgs := QuickConfigs().WithMaxIterations(30)
-	for _, name := range Names {
+	for _, atk := range cfgs.Attacks() {
+		name := atk.Name()
 		for _, n := range []int{1, 16, 64, 128} {
 			b.Run(fmt.Sprintf("%s/batch%d", name, n), func(b *testing.B) {
-				clf := NewModel(m, 0)
+				clf := NewClassifier(m, 0)
 				var x []float32
 				var goals []Goal
 				for i := range n {
@@ -73,7 +74,7 @@ func BenchmarkAttackIteration(b *testing.B) {
 				imageIters := 0
 				b.ResetTimer()
 				for b.Loop() {
-					rs, err := cfgs.RunBatch(context.Background(), name, clf, x, goals, n, nil)
+					rs, err := atk.Run(context.Background(), clf, x, goals, n, nil, nil)
 					if err != nil {
 						b.Fatal(err)
 					}
