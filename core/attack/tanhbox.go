@@ -1,6 +1,10 @@
 package attack
 
-import "math"
+import (
+	"math"
+
+	"github.com/tadd-project/tadd/core/kernel"
+)
 
 // boxVar is a C&W attack's variable under the change of variables that
 // keeps images inside the box [0, 1]:
@@ -40,12 +44,7 @@ func (b *boxVar) image() []float32 {
 // with respect to x', into that of ‖x' − x‖² + the logit part with respect
 // to δ, in place: 2(x' − x) + grad, times dx'/dδ = (1 − tanh²)/2 =
 // 2·x'(1 − x').
-func (b *boxVar) distanceGradient(grad, x []float32) {
-	for j := range grad {
-		y := b.img[j]
-		grad[j] = (2*(y-x[j]) + grad[j]) * 2 * y * (1 - y)
-	}
-}
+func (b *boxVar) distanceGradient(grad, x []float32) { kernel.BoxGradient(grad, b.img, x) }
 
 // step moves δ by one Adam step along grad, the loss's gradient with
 // respect to δ.
@@ -69,18 +68,14 @@ func (a *adam) reset() {
 	a.t = 0
 }
 
-// step updates params in place from grads (both as long as the state).
+// step updates params in place from grads (both as long as the state),
+// with the bias-corrected step size lr·√(1 − β2ᵗ)/(1 − β1ᵗ) (the float32
+// element-wise work is kernel.AdamStep).
 func (a *adam) step(params, grads []float32) {
-	const b1, b2, eps = 0.9, 0.999, 1e-8
+	const b1, b2 = 0.9, 0.999
 	a.t++
 	lrT := float32(a.lr * math.Sqrt(1-math.Pow(b2, float64(a.t))) / (1 - math.Pow(b1, float64(a.t))))
-	m := a.m
-	v, p, g := a.v[:len(m)], params[:len(m)], grads[:len(m)]
-	for i := range p {
-		m[i] = b1*m[i] + (1-b1)*g[i]
-		v[i] = b2*v[i] + (1-b2)*g[i]*g[i]
-		p[i] -= lrT * m[i] / (float32(math.Sqrt(float64(v[i]))) + eps)
-	}
+	kernel.AdamStep(params[:len(a.m)], a.m, a.v, grads, lrT)
 }
 
 // boundGradient turns grad, the gradient of the logit part of the loss
