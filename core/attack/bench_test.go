@@ -16,6 +16,9 @@ import (
 // multiply-adds again, without weight gradients), at 2 FLOP each.
 const mnistFlops = 2 * 2 * 9.9524e6
 
+// throughputIterations caps each value of c in BenchmarkAttackThroughput.
+const throughputIterations = 20
+
 // benchBatches are the batch sizes of the attack benchmarks (issue 19).
 var benchBatches = []int{1, 16, 64, 128}
 
@@ -102,14 +105,15 @@ func BenchmarkAttackIteration(b *testing.B) {
 }
 
 // BenchmarkAttackThroughput runs each whole attack, with the paper's
-// parameters but at most 100 iterations per value of c, over 128 attacks
-// on gallery digits (benchImages) in batches of 128 (the queue refills
-// finished places) on the shipped T = 1 teacher with all cores, and
-// reports image-iterations per second.
+// parameters but at most throughputIterations iterations per value of c,
+// over 128 attacks on gallery digits (benchImages) in batches of 128 (the
+// queue refills finished places) on the shipped T = 1 teacher with all
+// cores, and reports image-iterations per second. One run is long (many
+// values of c, and for L0 and L∞ many rounds): use -benchtime 1x.
 func BenchmarkAttackThroughput(b *testing.B) {
 	m := benchTeacher(b)
 	x, goals := benchImages(b, 128)
-	for _, atk := range Defaults().WithMaxIterations(100).Attacks() {
+	for _, atk := range Defaults().WithMaxIterations(throughputIterations).Attacks() {
 		b.Run(atk.Name(), func(b *testing.B) {
 			clf := NewClassifier(m, 0)
 			imageIters := 0
