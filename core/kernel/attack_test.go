@@ -72,3 +72,30 @@ func TestAdamStepAgainstFloat64(t *testing.T) {
 		}
 	}
 }
+
+// TestSameBits checks SameBits against a bit-by-bit comparison, for a
+// difference at every position and in the sign of a zero.
+func TestSameBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, n := range []int{0, 1, 7, 8, 9, 64, 203} {
+		a := randSlice(r, n)
+		b := append([]float32(nil), a...)
+		if !SameBits(a, b) || !sameBitsPortable(a, b) {
+			t.Fatalf("n=%d: equal slices differ", n)
+		}
+		for i := range n {
+			for _, v := range []float32{b[i] + 1, float32(math.Copysign(0, -1))} {
+				c := append([]float32(nil), b...)
+				if v == 0 {
+					a[i], c[i] = 0, v
+				} else {
+					c[i] = v
+				}
+				if SameBits(a, c) || sameBitsPortable(a, c) {
+					t.Fatalf("n=%d: a change of %v at %d not seen", n, v, i)
+				}
+				a[i] = b[i]
+			}
+		}
+	}
+}

@@ -27,3 +27,7 @@ func AdamStep(p, m, v, g []float32, lrT float32) { adamStepPortable(p, m, v, g, 
 // j < len(g): the gradient of ‖y − x‖² + (a term whose gradient g was) with
 // respect to u, for y = tanh(u)/2 + 1/2.
 func BoxGradient(g, y, x []float32) { boxGradientPortable(g, y, x) }
+
+// SameBits reports whether a and b[:len(a)] hold the same bits (unlike ==,
+// 0 and −0 differ and a NaN equals itself).
+func SameBits(a, b []float32) bool { return sameBitsPortable(a, b) }

@@ -133,3 +133,21 @@ func BoxGradient(g, y, x []float32) {
 	}
 	boxGradientPortable(g[j:], y[j:], x[j:])
 }
+
+// SameBits reports whether a and b[:len(a)] hold the same bits (unlike ==,
+// 0 and −0 differ and a NaN equals itself).
+func SameBits(a, b []float32) bool {
+	if !hasAVX2 {
+		return sameBitsPortable(a, b)
+	}
+	n := len(a)
+	b = b[:n]
+	var diff archsimd.Int32x8 // the OR of every a ^ b
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		d := archsimd.LoadFloat32x8Slice(a[i:]).AsInt32x8().Xor(archsimd.LoadFloat32x8Slice(b[i:]).AsInt32x8())
+		diff = diff.Or(d)
+	}
+	var zero archsimd.Int32x8
+	return diff.NotEqual(zero).ToBits() == 0 && sameBitsPortable(a[i:], b[i:])
+}
