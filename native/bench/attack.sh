@@ -46,6 +46,7 @@ END {
 		r = (k in torch && ms[k] > 0) ? sprintf("%.2f×", torch[k] / ms[k]) : "—"
 		printf "%-16s %12s %10s %14s %10s\n", k, ms[k], gf[k], (k in torch ? torch[k] : "—"), r
 	}
+	if (length(whole) == 0) exit
 	printf "\n%-8s %22s %28s %10s\n", "attack", "TADD whole attack", "PyTorch one iteration, b128", "ratio"
 	split("l2 l0 linf", order, " ")
 	for (j = 1; j <= 3; j++) {
