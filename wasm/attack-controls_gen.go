@@ -13,15 +13,20 @@ import js "github.com/vugu/vugu/js"
 import "log"
 
 import (
+	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/demo"
 )
 
 type attackInfo struct{ name, label, what string }
 
-var attacks = []attackInfo{
-	{"l2", "L2", "L2 minimises the Euclidean size of the whole change: many pixels, each a little."},
-	{"l0", "L0", "L0 minimises how many pixels change: few pixels, each as much as needed."},
-	{"linf", "L∞", "L∞ minimises the largest change of any pixel: every pixel a little, up to a bound τ."},
+// attacks lists core's attacks as the buttons show them.
+func attacks() []attackInfo {
+	var as []attackInfo
+	for _, a := range attack.Defaults().Attacks() {
+		n := a.Norm()
+		as = append(as, attackInfo{a.Name(), n.String(), n.String() + " minimises " + n.Meaning() + "."})
+	}
+	return as
 }
 
 // AttackControls picks the attack and target and starts and stops it.
@@ -67,7 +72,7 @@ func (c *AttackControls) runStatus() string {
 }
 
 func (c *AttackControls) what() string {
-	for _, a := range attacks {
+	for _, a := range attacks() {
 		if a.name == c.App.Attack {
 			return a.what
 		}
@@ -100,7 +105,7 @@ func (c *AttackControls) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgn.SetInnerHTML(vugu.HTML("Attack"))
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
-			for vgiterkeyt, a := range attacks {
+			for vgiterkeyt, a := range attacks() {
 				var vgiterkey interface{} = vgiterkeyt
 				_ = vgiterkey
 				a := a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -51,7 +52,7 @@ func load(t testing.TB) fixture {
 // sample returns the first n digits the model classifies correctly, each
 // with the goal "become class (label+1) mod 10".
 func (f fixture) sample(t testing.TB, n int) ([][]float32, []Goal) {
-	clf := NewModel(f.model, 1)
+	clf := NewClassifier(f.model, 1)
 	z := make([]float32, 10)
 	var xs [][]float32
 	var goals []Goal
@@ -138,13 +139,13 @@ func TestAttacksOnUndefendedMNIST(t *testing.T) {
 		n = 3
 	}
 	xs, goals := f.sample(t, n)
-	clf := NewModel(f.model, 0)
+	clf := NewClassifier(f.model, 0)
 	ctx := context.Background()
 	l2s, err := L2(ctx, clf, testL2(), flat(xs), goals, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	single := NewModel(f.model, 1)
+	single := NewClassifier(f.model, 1)
 	signSuccesses := 0
 	for i, x := range xs {
 		r2 := l2s[i]
@@ -187,7 +188,7 @@ func TestAttacksOnUndefendedMNIST(t *testing.T) {
 func TestUntargeted(t *testing.T) {
 	f := load(t)
 	xs, goals := f.sample(t, 2)
-	clf := NewModel(f.model, 1)
+	clf := NewClassifier(f.model, 1)
 	for i, x := range xs {
 		g := Goal{Label: goals[i].Label, Target: Untargeted}
 		for name, run := range map[string]func() (Result, error){
@@ -218,7 +219,7 @@ func TestUntargeted(t *testing.T) {
 func TestImpossibleGoalFails(t *testing.T) {
 	f := load(t)
 	xs, goals := f.sample(t, 1)
-	clf := NewModel(f.model, 1)
+	clf := NewClassifier(f.model, 1)
 	cfg := DefaultLInf()
 	cfg.MaxIterations, cfg.LargestConst = 5, 1e-4 // no budget at all
 	r, err := LInf(context.Background(), clf, cfg, xs[0], goals[0], nil)
@@ -242,15 +243,19 @@ func TestImpossibleGoalFails(t *testing.T) {
 func TestObserverAndCancel(t *testing.T) {
 	f := load(t)
 	xs, goals := f.sample(t, 1)
-	clf := NewModel(f.model, 1)
-	for _, name := range []string{"l2", "l0", "linf"} {
+	clf := NewClassifier(f.model, 1)
+	for _, c := range []struct {
+		name   string
+		search Search
+	}{{"l2", L2Search{}}, {"l0", L0Search{}}, {"linf", LInfSearch{}}} {
+		name := c.name
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			var steps []Step
 			obs := func(s Step) {
-				if s.Attack != name {
-					t.Errorf("step of attack %q", s.Attack)
+				if reflect.TypeOf(s.Search) != reflect.TypeOf(c.search) {
+					t.Errorf("step with search state %T", s.Search)
 				}
 				if len(s.Image) != 784 || len(s.Logits) != 10 {
 					t.Errorf("step with %d values, %d logits", len(s.Image), len(s.Logits))
@@ -290,7 +295,7 @@ func TestObserverAndCancel(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	f := load(t)
-	clf := NewModel(f.model, 1)
+	clf := NewClassifier(f.model, 1)
 	good := f.digits.Image(0)
 	nan := append([]float32(nil), good...)
 	nan[5] = float32(math.NaN())
@@ -395,7 +400,7 @@ func TestRandomTargetIsPerSample(t *testing.T) {
 func TestAdamMatchesHandComputation(t *testing.T) {
 	a := newAdam(0.1, 1)
 	p := []float32{1}
-	a.step(p, []float32{2}, 0, 1)
+	a.step(p, []float32{2})
 	// t=1: m = 0.2, v = 0.004, lr_t = 0.1·√0.001/0.1, step = lr_t·m/(√v+ε) ≈ 0.1.
 	if math.Abs(float64(p[0])-0.9) > 1e-5 {
 		t.Fatalf("after one step p = %v, want 0.9", p[0])

@@ -25,7 +25,7 @@ func linfReference(ctx context.Context, clf Classifier, cfg LInfConfig, x []floa
 	img := make([]float32, n)
 	grad := make([]float32, n)
 	z := make([]float32, k)
-	opt := newAdam(cfg.LearningRate, n)
+	opt := newAdamReference(cfg.LearningRate, n)
 	start := append([]float32(nil), x...)
 	var last []float32
 	bestDist := math.Inf(1)
@@ -33,7 +33,7 @@ func linfReference(ctx context.Context, clf Classifier, cfg LInfConfig, x []floa
 	cst := cfg.InitialConst
 	iters := 0
 	for tau > 1.0/256 {
-		toTanh(sw, start)
+		toTanhReference(sw, start)
 		clear(mod)
 		opt.reset()
 		var sol []float32
@@ -70,7 +70,7 @@ func linfReference(ctx context.Context, clf Classifier, cfg LInfConfig, x []floa
 				loss := cst*f + penalty
 				done := loss < 1e-4*cst && (cfg.AbortEarly || step == cfg.MaxIterations-1) && g.Reached(z, 0)
 				if obs != nil {
-					obs(Step{Attack: "linf", Iteration: iters, Const: cst, Tau: tau, Image: img, Logits: z, Best: last, BestDist: bestDist})
+					obs(Step{Iteration: iters, Const: cst, Search: LInfSearch{tau}, Image: img, Logits: z, Best: last, BestDist: bestDist})
 				}
 				if done {
 					sol = append([]float32(nil), img...)
@@ -180,7 +180,7 @@ type l0RefState struct {
 	img    []float32
 	grad   []float32
 	z      []float32
-	opt    *adam
+	opt    *adamReference
 	bestL0 float64
 }
 
@@ -188,8 +188,8 @@ func newL0RefState(clf Classifier, cfg L0Config, x []float32, g Goal, obs Observ
 	n := len(x)
 	s := &l0RefState{clf: clf, cfg: cfg, x: x, g: g, obs: obs, k: clf.Classes(),
 		tw: make([]float32, n), sw: make([]float32, n), mod: make([]float32, n), img: make([]float32, n),
-		grad: make([]float32, n), z: make([]float32, clf.Classes()), opt: newAdam(cfg.LearningRate, n), bestL0: math.Inf(1)}
-	toTanh(s.tw, x)
+		grad: make([]float32, n), z: make([]float32, clf.Classes()), opt: newAdamReference(cfg.LearningRate, n), bestL0: math.Inf(1)}
+	toTanhReference(s.tw, x)
 	return s
 }
 
@@ -201,7 +201,7 @@ func newL0RefState(clf Classifier, cfg L0Config, x []float32, g Goal, obs Observ
 // nil when c passes LargestConst.
 func (s *l0RefState) solve(ctx context.Context, start []float32, allowed []bool, nAllowed int, cst float64, best []float32) ([]float32, []float32, float64, error) {
 	_, _, c := s.clf.InputShape()
-	toTanh(s.sw, start)
+	toTanhReference(s.sw, start)
 	clear(s.mod)
 	s.opt.reset()
 	var f float64
@@ -237,7 +237,7 @@ func (s *l0RefState) solve(ctx context.Context, start []float32, allowed []bool,
 			}
 			done := f < 1e-4*cst && (s.cfg.AbortEarly || step == s.cfg.MaxIterations-1) && s.g.Reached(s.z, 0)
 			if s.obs != nil {
-				s.obs(Step{Attack: "l0", Iteration: s.iters, Const: cst, Allowed: nAllowed, Image: s.img, Logits: s.z,
+				s.obs(Step{Iteration: s.iters, Const: cst, Search: L0Search{nAllowed}, Image: s.img, Logits: s.z,
 					Best: best, BestDist: s.bestL0})
 			}
 			if done {
@@ -277,7 +277,7 @@ func l2Reference(ctx context.Context, clf Classifier, cfg L2Config, x []float32,
 		upper[i], cst[i], bestOverall[i] = 1e10, cfg.InitialConst, math.Inf(1)
 	}
 	tw := make([]float32, n*is) // the original images in tanh space
-	toTanh(tw, x)
+	toTanhReference(tw, x)
 	mod := make([]float32, n*is)  // the variable being optimised
 	img := make([]float32, n*is)  // x' = tanh(tw + mod)/2 + 1/2
 	grad := make([]float32, n*is) // d logits-part / d x'
@@ -285,7 +285,7 @@ func l2Reference(ctx context.Context, clf Classifier, cfg L2Config, x []float32,
 	l2 := make([]float64, n)      // ‖x' − x‖² per image
 	f := make([]float64, n)       // hinge per image
 	iters := make([]int, n)
-	opt := newAdam(cfg.LearningRate, n*is)
+	opt := newAdamReference(cfg.LearningRate, n*is)
 	abortEvery := max(cfg.MaxIterations/10, 1)
 
 	for bs := range cfg.BinarySearchSteps {
@@ -327,7 +327,7 @@ func l2Reference(ctx context.Context, clf Classifier, cfg L2Config, x []float32,
 					}
 				}
 				if obs != nil {
-					obs(Step{Attack: "l2", Index: i, Iteration: iters[i], Const: cst[i], BinaryStep: bs,
+					obs(Step{Index: i, Iteration: iters[i], Const: cst[i], Search: L2Search{bs},
 						Image: yi, Logits: z[i*k : (i+1)*k], Best: bestAdv[i], BestDist: math.Sqrt(bestOverall[i])})
 				}
 			}
@@ -369,6 +369,45 @@ func l2Reference(ctx context.Context, clf Classifier, cfg L2Config, x []float32,
 	return results, nil
 }
 
+// toTanhReference is the change of variables as it was written before
+// the tanh box was written once (boxVar.restart).
+func toTanhReference(dst, x []float32) {
+	for i, v := range x {
+		dst[i] = float32(math.Atanh((float64(v) - 0.5) * 2 * 0.999999))
+	}
+}
+
+// adamReference is Adam as it was written before the gradient step was
+// written once (boxVar.step).
+type adamReference struct {
+	lr   float64
+	m, v []float32
+	t    int
+}
+
+func newAdamReference(lr float64, n int) *adamReference {
+	return &adamReference{lr: lr, m: make([]float32, n), v: make([]float32, n)}
+}
+
+func (a *adamReference) reset() {
+	clear(a.m)
+	clear(a.v)
+	a.t = 0
+}
+
+func (a *adamReference) step(params, grads []float32, lo, hi int) {
+	const b1, b2, eps = 0.9, 0.999, 1e-8
+	a.t++
+	lrT := float32(a.lr * math.Sqrt(1-math.Pow(b2, float64(a.t))) / (1 - math.Pow(b1, float64(a.t))))
+	m, v := a.m[lo:hi], a.v[lo:hi]
+	p, g := params[lo:hi], grads[lo:hi]
+	for i := range p {
+		m[i] = b1*m[i] + (1-b1)*g[i]
+		v[i] = b2*v[i] + (1-b2)*g[i]*g[i]
+		p[i] -= lrT * m[i] / (float32(math.Sqrt(float64(v[i]))) + eps)
+	}
+}
+
 func sameResult(a, b Result) bool {
 	return a.Success == b.Success && a.Iterations == b.Iterations && a.L0 == b.L0 && a.L2 == b.L2 && a.LInf == b.LInf &&
 		a.Predicted == b.Predicted && slices.Equal(a.Adversarial, b.Adversarial)
@@ -402,7 +441,7 @@ func TestBatchedEqualsAlone(t *testing.T) {
 				return LInf(ctx, clf, linf, x, g, obs)
 			},
 			func(ctx context.Context, clf Classifier, x []float32, gs []Goal, size int, obs Observer) ([]Result, error) {
-				return LInfBatch(ctx, clf, linf, x, gs, size, obs)
+				return linf.Run(ctx, clf, x, gs, size, obs, nil)
 			}},
 		{"l0",
 			func(ctx context.Context, clf Classifier, x []float32, g Goal, obs Observer) (Result, error) {
@@ -412,7 +451,7 @@ func TestBatchedEqualsAlone(t *testing.T) {
 				return L0(ctx, clf, l0, x, g, obs)
 			},
 			func(ctx context.Context, clf Classifier, x []float32, gs []Goal, size int, obs Observer) ([]Result, error) {
-				return L0Batch(ctx, clf, l0, x, gs, size, obs)
+				return l0.Run(ctx, clf, x, gs, size, obs, nil)
 			}},
 		{"l2",
 			func(ctx context.Context, clf Classifier, x []float32, g Goal, obs Observer) (Result, error) {
@@ -430,7 +469,7 @@ func TestBatchedEqualsAlone(t *testing.T) {
 				return rs[0], nil
 			},
 			func(ctx context.Context, clf Classifier, x []float32, gs []Goal, size int, obs Observer) ([]Result, error) {
-				return L2Batch(ctx, clf, l2, x, gs, size, obs)
+				return l2.Run(ctx, clf, x, gs, size, obs, nil)
 			}},
 	} {
 		t.Run(c.name, func(t *testing.T) { testBatchedEqualsAlone(t, c.ref, c.alone, c.batch) })
@@ -439,7 +478,7 @@ func TestBatchedEqualsAlone(t *testing.T) {
 
 func testBatchedEqualsAlone(t *testing.T, reference, one oneAttack, batch batchAttack) {
 	f := load(t)
-	clf := NewModel(f.model, 1)
+	clf := NewClassifier(f.model, 1)
 	const n = 6
 	var x []float32
 	var goals []Goal
@@ -503,7 +542,7 @@ func testBatchedEqualsAlone(t *testing.T, reference, one oneAttack, batch batchA
 // result.
 func TestBatchCancel(t *testing.T) {
 	f := load(t)
-	clf := NewModel(f.model, 1)
+	clf := NewClassifier(f.model, 1)
 	var x []float32
 	var goals []Goal
 	for i := range 4 {
@@ -512,12 +551,12 @@ func TestBatchCancel(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	steps := 0
-	rs, err := LInfBatch(ctx, clf, DefaultLInf(), x, goals, 4, func(Step) {
+	rs, err := DefaultLInf().Run(ctx, clf, x, goals, 4, func(Step) {
 		steps++
 		if steps == 10 {
 			cancel()
 		}
-	})
+	}, nil)
 	if err == nil || rs != nil || steps > 12 {
 		t.Fatalf("after cancel: %d results, err %v, %d steps", len(rs), err, steps)
 	}

@@ -3,7 +3,6 @@ package attack
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"testing"
 
@@ -11,43 +10,40 @@ import (
 	"github.com/tadd-project/tadd/core/weights"
 )
 
-// BenchmarkL2Iteration measures one L2 attack iteration (forward, input
-// gradient, Adam step) of the MNIST net on all cores at batch 1, 9 and 100.
-func BenchmarkL2Iteration(b *testing.B) {
-	for _, n := range []int{1, 9, 100} {
-		b.Run(fmt.Sprintf("batch%d", n), func(b *testing.B) {
-			m, _ := nn.New(nn.MNISTArch(), nil)
-			m.Init(1)
-			clf := NewModel(m, 0)
-			r := rand.New(rand.NewPCG(2, 2))
-			x := make([]float32, n*784)
-			for i := range x {
-				x[i] = r.Float32()
-			}
-			goals := make([]Goal, n)
-			for i := range goals {
-				goals[i] = Goal{Label: 0, Target: 1 + i%9}
-			}
-			cfg := DefaultL2()
-			cfg.BinarySearchSteps, cfg.MaxIterations, cfg.AbortEarly = 1, 100, false
-			b.ResetTimer()
-			for b.Loop() {
-				if _, err := L2(context.Background(), clf, cfg, x, goals, nil); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*cfg.MaxIterations)/1000, "ms/iter")
-		})
+// mnistFlops is the arithmetic of one attack iteration on one image of the
+// MNIST net: the forward pass (9.95 M multiply-adds: conv 0.19 M, 5.31 M,
+// 1.84 M, 2.36 M, dense 0.25 M) and the input gradient (the same
+// multiply-adds again, without weight gradients), at 2 FLOP each.
+const mnistFlops = 2 * 2 * 9.9524e6
+
+// throughputIterations caps each value of c in BenchmarkAttackThroughput.
+const throughputIterations = 20
+
+// benchBatches are the batch sizes of the attack benchmarks (issue 19).
+var benchBatches = []int{1, 16, 64, 128}
+
+// fixedIterations returns a's configuration changed so that every image
+// runs exactly n iterations with the full per-iteration work (forward,
+// input gradient, tanh box, loss weights, Adam), whatever it reaches: one
+// value of c, no early abort, and for L0 and L∞ a constant so small that
+// the goal is never reached within n steps.
+func fixedIterations(a Attack, n int) Attack {
+	switch c := a.(type) {
+	case L2Config:
+		c.BinarySearchSteps, c.MaxIterations, c.AbortEarly = 1, n, false
+		return c
+	case L0Config:
+		c.MaxIterations, c.AbortEarly, c.InitialConst, c.ConstFactor, c.LargestConst = n, false, 1e-12, 2, 2e-12
+		return c
+	case LInfConfig:
+		c.MaxIterations, c.AbortEarly, c.InitialConst, c.ConstFactor, c.LargestConst = n, false, 1e-12, 2, 2e-12
+		return c
 	}
+	panic(fmt.Sprintf("fixedIterations: %T", a))
 }
 
-// BenchmarkAttackIteration measures each attack on the shipped T = 1
-// teacher over gallery digits (random targets), batch sizes 1 to 128, with
-// budgets capped so that a run takes a few hundred iterations per image:
-// ms per batched iteration, image-iterations per second, and GFLOP/s at
-// about 40 MFLOP per image-iteration (the MNIST net's forward pass and input
-// gradient).
-func BenchmarkAttackIteration(b *testing.B) {
+// benchTeacher loads the shipped T = 1 teacher, or skips.
+func benchTeacher(b *testing.B) *nn.Model {
 	raw, err := os.ReadFile("../../pretrained/mnist-T1-step0-teacher.safetensors")
 	if err != nil {
 		b.Skip("no shipped T=1 teacher")
@@ -56,36 +52,82 @@ func BenchmarkAttackIteration(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return m
+}
+
+// benchImages returns n attacks on gallery digits with random targets:
+// the gallery's 100 test digits, then from the first again with the next
+// random targets (RandomTarget of seed 1 and the attack's position).
+func benchImages(b *testing.B, n int) ([]float32, []Goal) {
 	f := load(b)
-	cfgs := QuickConfigs().WithMaxIterations(30)
-	for _, name := range Names {
-		for _, n := range []int{1, 16, 64, 128} {
-			b.Run(fmt.Sprintf("%s/batch%d", name, n), func(b *testing.B) {
-				clf := NewModel(m, 0)
-				var x []float32
-				var goals []Goal
-				for i := range n {
-					d := i % f.digits.Len()
-					x = append(x, f.digits.Image(d)...)
-					label := int(f.digits.Labels[d])
-					goals = append(goals, Goal{Label: label, Target: RandomTarget(1, i, label, 10)})
-				}
-				imageIters := 0
+	var x []float32
+	var goals []Goal
+	for i := range n {
+		d := i % f.digits.Len()
+		x = append(x, f.digits.Image(d)...)
+		label := int(f.digits.Labels[d])
+		goals = append(goals, Goal{Label: label, Target: RandomTarget(1, i, label, 10)})
+	}
+	return x, goals
+}
+
+// BenchmarkAttackIteration measures one batched iteration of each attack
+// (forward pass, input gradient, the attack's loss weights, tanh box and
+// Adam step for every image of the batch) on the shipped T = 1 teacher
+// with all cores, at batch 1, 16, 64 and 128: ms per iteration, and
+// GFLOP/s at mnistFlops per image-iteration.
+func BenchmarkAttackIteration(b *testing.B) {
+	m := benchTeacher(b)
+	const iters = 20
+	for _, atk := range Defaults().Attacks() {
+		fixed := fixedIterations(atk, iters)
+		for _, n := range benchBatches {
+			b.Run(fmt.Sprintf("%s/batch%d", atk.Name(), n), func(b *testing.B) {
+				clf := NewClassifier(m, 0)
+				x, goals := benchImages(b, n)
 				b.ResetTimer()
 				for b.Loop() {
-					rs, err := cfgs.RunBatch(context.Background(), name, clf, x, goals, n, nil)
+					rs, err := fixed.Run(context.Background(), clf, x, goals, n, nil, nil)
 					if err != nil {
 						b.Fatal(err)
 					}
-					for _, r := range rs {
-						imageIters += r.Iterations
+					if rs[0].Iterations != iters {
+						b.Fatalf("%d iterations, want %d", rs[0].Iterations, iters)
 					}
 				}
-				perSec := float64(imageIters) / b.Elapsed().Seconds()
-				b.ReportMetric(perSec, "image-iters/s")
-				b.ReportMetric(float64(n)/perSec*1000, "ms/batch-iter")
-				b.ReportMetric(perSec*40e6/1e9, "GFLOP/s")
+				perIter := b.Elapsed().Seconds() / float64(b.N*iters)
+				b.ReportMetric(perIter*1000, "ms/iter")
+				b.ReportMetric(float64(n)*mnistFlops/perIter/1e9, "GFLOP/s")
+				b.ReportMetric(0, "ns/op")
 			})
 		}
+	}
+}
+
+// BenchmarkAttackThroughput runs each whole attack, with the paper's
+// parameters but at most throughputIterations iterations per value of c,
+// over 128 attacks on gallery digits (benchImages) in batches of 128 (the
+// queue refills finished places) on the shipped T = 1 teacher with all
+// cores, and reports image-iterations per second. One run is long (many
+// values of c, and for L0 and L∞ many rounds): use -benchtime 1x.
+func BenchmarkAttackThroughput(b *testing.B) {
+	m := benchTeacher(b)
+	x, goals := benchImages(b, 128)
+	for _, atk := range Defaults().WithMaxIterations(throughputIterations).Attacks() {
+		b.Run(atk.Name(), func(b *testing.B) {
+			clf := NewClassifier(m, 0)
+			imageIters := 0
+			for b.Loop() {
+				rs, err := atk.Run(context.Background(), clf, x, goals, len(goals), nil, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, r := range rs {
+					imageIters += r.Iterations
+				}
+			}
+			b.ReportMetric(float64(imageIters)/b.Elapsed().Seconds(), "image-iters/s")
+			b.ReportMetric(float64(imageIters)/float64(b.N), "image-iters/op")
+		})
 	}
 }

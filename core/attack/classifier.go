@@ -18,30 +18,31 @@ type Classifier interface {
 	Gradient(g, z, x []float32, n int, weight func(i int, z, w []float32))
 }
 
-// Model adapts an nn.Model to Classifier, spreading batches over the
-// workers of an nn.Workers.
-type Model struct {
+// ModelClassifier adapts an nn.Model to Classifier, spreading batches
+// over the workers of an nn.Workers.
+type ModelClassifier struct {
 	pool *nn.Workers
 	w    []float32
 }
 
-// NewModel returns a Classifier for m on workers goroutines (GOMAXPROCS
-// when workers <= 0). The model must not be used elsewhere meanwhile.
-func NewModel(m *nn.Model, workers int) *Model {
-	return &Model{pool: nn.NewWorkers(m, workers)}
+// NewClassifier returns a Classifier for m on workers goroutines
+// (GOMAXPROCS when workers <= 0). The model must not be used elsewhere
+// meanwhile.
+func NewClassifier(m *nn.Model, workers int) *ModelClassifier {
+	return &ModelClassifier{pool: nn.NewWorkers(m, workers)}
 }
 
 // Classes implements Classifier.
-func (c *Model) Classes() int { return c.pool.Model().Classes() }
+func (c *ModelClassifier) Classes() int { return c.pool.Model().Classes() }
 
 // InputShape implements Classifier.
-func (c *Model) InputShape() (int, int, int) {
+func (c *ModelClassifier) InputShape() (int, int, int) {
 	s := c.pool.Model().Arch.Input
 	return s.H, s.W, s.C
 }
 
 // Logits implements Classifier.
-func (c *Model) Logits(z, x []float32, n int) {
+func (c *ModelClassifier) Logits(z, x []float32, n int) {
 	k, is := c.Classes(), c.pool.Model().InputSize()
 	c.pool.Run(n, func(_ int, m *nn.Model, lo, hi int) {
 		copy(z[lo*k:hi*k], m.Forward(x[lo*is:hi*is], hi-lo, false))
@@ -49,7 +50,7 @@ func (c *Model) Logits(z, x []float32, n int) {
 }
 
 // Gradient implements Classifier.
-func (c *Model) Gradient(g, z, x []float32, n int, weight func(i int, z, w []float32)) {
+func (c *ModelClassifier) Gradient(g, z, x []float32, n int, weight func(i int, z, w []float32)) {
 	k, is := c.Classes(), c.pool.Model().InputSize()
 	if cap(c.w) < n*k {
 		c.w = make([]float32, n*k)

@@ -62,6 +62,19 @@ func hinge(z []float32, g Goal, kappa float64) (v float64, up, down int) {
 	return float64(z[ref]) - float64(z[other]) + kappa, ref, other
 }
 
+// objectiveWeights fills w with the gradient of c·max(f(z), 0) with
+// respect to the logits z, f the hinge of goal g with margin kappa, and
+// returns max(f(z), 0): the logit weights every C&W attack asks
+// Classifier.Gradient for.
+func objectiveWeights(z, w []float32, g Goal, kappa, c float64) float64 {
+	clear(w)
+	v, up, down := hinge(z, g, kappa)
+	if v > 0 {
+		w[up], w[down] = float32(c), -float32(c)
+	}
+	return max(v, 0)
+}
+
 // CheckGoalMode reports a mode that Goals does not take for a model of
 // classes classes, so that a command can refuse it before any work.
 func CheckGoalMode(mode string, classes int) error {
@@ -165,25 +178,6 @@ func Distances(a, b []float32, c int) (l0 int, l2, linf float64) {
 // in the reference L0 attack.
 const pixelTolerance = 1e-4
 
-// Step is what an Observer sees after each iteration. Its slices belong to
-// the attack and are valid only during the call.
-type Step struct {
-	Attack     string    // "l2", "l0", "linf"
-	Index      int       // which image of the batch
-	Iteration  int       // gradient evaluations so far for this image
-	Const      float64   // current constant c
-	BinaryStep int       // L2: binary-search step
-	Tau        float64   // L∞: current τ
-	Allowed    int       // L0: pixels still allowed to change
-	Image      []float32 // the current iterate
-	Logits     []float32 // its logits
-	Best       []float32 // best adversarial image so far, or nil
-	BestDist   float64   // its distance in the attack's norm (math.Inf(1) if none)
-}
-
-// Observer receives every Step of an attack.
-type Observer func(Step)
-
 // finish re-classifies the adversarial candidate adv (nil = none found) for
 // image x and fills in a Result that is a success only if the candidate
 // really reaches the goal inside the box.
@@ -207,48 +201,6 @@ func finish(clf Classifier, x, adv []float32, g Goal, iterations int) Result {
 	r.Predicted = nn.Argmax(r.Logits)
 	r.L0, r.L2, r.LInf = Distances(r.Adversarial, x, c)
 	return r
-}
-
-// The change of variables that keeps images in the box: x = tanh(w)/2 + 1/2.
-// Going back, values are scaled by 0.999999 first so that 0 and 1 map to
-// finite w, as in the reference code.
-func toTanh(dst, x []float32) {
-	for i, v := range x {
-		dst[i] = float32(math.Atanh((float64(v) - 0.5) * 2 * 0.999999))
-	}
-}
-
-// adam is the Adam optimizer with TensorFlow's defaults (β1 0.9, β2 0.999,
-// ε 1e-8), as the reference code uses.
-type adam struct {
-	lr   float64
-	m, v []float32
-	t    int
-}
-
-func newAdam(lr float64, n int) *adam {
-	return &adam{lr: lr, m: make([]float32, n), v: make([]float32, n)}
-}
-
-func (a *adam) reset() {
-	clear(a.m)
-	clear(a.v)
-	a.t = 0
-}
-
-// step updates params in place from grads (same length as the state), or
-// only the part [lo, hi) of them.
-func (a *adam) step(params, grads []float32, lo, hi int) {
-	const b1, b2, eps = 0.9, 0.999, 1e-8
-	a.t++
-	lrT := float32(a.lr * math.Sqrt(1-math.Pow(b2, float64(a.t))) / (1 - math.Pow(b1, float64(a.t))))
-	m, v := a.m[lo:hi], a.v[lo:hi]
-	p, g := params[lo:hi], grads[lo:hi]
-	for i := range p {
-		m[i] = b1*m[i] + (1-b1)*g[i]
-		v[i] = b2*v[i] + (1-b2)*g[i]*g[i]
-		p[i] -= lrT * m[i] / (float32(math.Sqrt(float64(v[i]))) + eps)
-	}
 }
 
 // checkInput validates a batch of images for an attack.

@@ -27,7 +27,7 @@ func ExampleL2() {
 	}
 	x := digits.Image(0) // a 7
 
-	clf := attack.NewModel(model, 1)
+	clf := attack.NewClassifier(model, 1)
 	cfg := attack.DefaultL2()
 	cfg.BinarySearchSteps, cfg.MaxIterations = 5, 1000
 	results, err := attack.L2(context.Background(), clf, cfg, x, []attack.Goal{{Label: 7, Target: 3}}, nil)

@@ -27,10 +27,14 @@ func TestFullAttackWallTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	atk, err := Defaults().Attack(name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	f := load(t)
-	clf := NewModel(m, 1)
+	clf := NewClassifier(m, 1)
 	start := time.Now()
-	r, err := Defaults().Run(context.Background(), name, clf, f.digits.Image(0), Goal{Label: 7, Target: 3}, nil)
+	r, err := RunOne(context.Background(), atk, clf, f.digits.Image(0), Goal{Label: 7, Target: 3}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

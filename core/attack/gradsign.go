@@ -2,7 +2,6 @@ package attack
 
 import (
 	"context"
-	"math"
 
 	"github.com/tadd-project/tadd/core/nn"
 )
@@ -28,16 +27,7 @@ func GradientSign(ctx context.Context, clf Classifier, x []float32, g Goal) (Res
 	}
 	// d CE(cls)/dZ = softmax(Z) − e_cls.
 	clf.Gradient(grad, z, x, 1, func(_ int, zi, wi []float32) {
-		m := zi[nn.Argmax(zi)]
-		var s float64
-		for j, v := range zi {
-			e := math.Exp(float64(v - m))
-			wi[j] = float32(e)
-			s += e
-		}
-		for j := range wi {
-			wi[j] /= float32(s)
-		}
+		nn.SoftmaxT(wi, zi, 1)
 		wi[cls]--
 	})
 	adv := make([]float32, len(x))

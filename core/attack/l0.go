@@ -42,50 +42,47 @@ const l0Margin = 0.01
 // least one. It stops when the restricted attack fails, and returns the
 // last success.
 func L0(ctx context.Context, clf Classifier, cfg L0Config, x []float32, g Goal, obs Observer) (Result, error) {
-	rs, err := L0Batch(ctx, clf, cfg, x, []Goal{g}, 1, obs)
-	if err != nil {
-		return Result{}, err
-	}
-	return rs[0], nil
+	return RunOne(ctx, cfg, clf, x, g, obs)
 }
 
-// L0Batch runs the L0 attack on len(goals) images x (one goal each), size
-// at a time in one batch (batchSize when size <= 0), refilling a finished
-// image's place from the queue. Each image follows exactly the schedule it
-// follows alone in L0; its Steps carry its index.
-func L0Batch(ctx context.Context, clf Classifier, cfg L0Config, x []float32, goals []Goal, size int, obs Observer) ([]Result, error) {
-	return runBatch(ctx, clf, x, goals, size, func(j int, xj []float32, g Goal) slot { return newL0Slot(clf, cfg, j, xj, g, obs) }, nil)
+// Name implements Attack.
+func (L0Config) Name() string { return "l0" }
+
+// Norm implements Attack.
+func (L0Config) Norm() Norm { return NormL0 }
+
+// Run implements Attack: the L0 attack of L0 on a queue of images.
+func (cfg L0Config) Run(ctx context.Context, clf Classifier, x []float32, goals []Goal, size int, obs Observer, finished func(j int, r Result)) ([]Result, error) {
+	return runBatch(ctx, clf, x, goals, size, func(j int, xj []float32, g Goal) slot { return newL0Slot(clf, cfg, j, xj, g, obs) }, finished)
 }
 
 // l0Slot is the L0 attack on one image as a state machine: restricted
 // attacks on a shrinking allowed set, within one values of c, within a
 // value of c Adam steps.
 type l0Slot struct {
-	clf          Classifier
-	cfg          L0Config
-	index        int
-	x            []float32 // original
-	g            Goal
-	obs          Observer
-	c            int // channels per pixel
-	allowed      []bool
-	nAllowed     int
-	start, last  []float32
-	cst          float64 // the c the next restricted attack starts from
-	solveConst   float64 // the c of the running restricted attack
-	sw, mod, img []float32
-	opt          *adam
-	f, bestL0    float64
-	step, iters  int
-	finished     bool
+	clf         Classifier
+	cfg         L0Config
+	index       int
+	x           []float32 // original
+	g           Goal
+	obs         Observer
+	c           int // channels per pixel
+	allowed     []bool
+	nAllowed    int
+	start, last []float32
+	cst         float64 // the c the next restricted attack starts from
+	solveConst  float64 // the c of the running restricted attack
+	v           *boxVar
+	f, bestL0   float64
+	step, iters int
+	finished    bool
 }
 
 func newL0Slot(clf Classifier, cfg L0Config, index int, x []float32, g Goal, obs Observer) *l0Slot {
 	h, w, c := clf.InputShape()
-	n := len(x)
 	s := &l0Slot{clf: clf, cfg: cfg, index: index, x: x, g: g, obs: obs, c: c, allowed: make([]bool, h*w),
 		start: append([]float32(nil), x...), cst: cfg.InitialConst,
-		sw: make([]float32, n), mod: make([]float32, n), img: make([]float32, n), opt: newAdam(cfg.LearningRate, n), bestL0: math.Inf(1)}
+		v: newBoxVar(len(x), cfg.LearningRate), bestL0: math.Inf(1)}
 	for p := range s.allowed {
 		s.allowed[p] = true
 	}
@@ -102,9 +99,7 @@ func (s *l0Slot) beginSolve() {
 			s.nAllowed++
 		}
 	}
-	toTanh(s.sw, s.start)
-	clear(s.mod)
-	s.opt.reset()
+	s.v.restart(s.start)
 	s.solveConst, s.step = s.cst, 0
 	if s.nAllowed == 0 || s.solveConst >= s.cfg.LargestConst || s.cfg.MaxIterations <= 0 {
 		s.finished = true
@@ -113,50 +108,44 @@ func (s *l0Slot) beginSolve() {
 
 func (s *l0Slot) done() bool { return s.finished }
 
+// image is x' on the allowed pixels and the original elsewhere.
 func (s *l0Slot) image() []float32 {
-	for j := range s.img {
-		if s.allowed[j/s.c] {
-			s.img[j] = float32(math.Tanh(float64(s.sw[j]+s.mod[j])))/2 + 0.5
-		} else {
-			s.img[j] = s.x[j]
+	img := s.v.image()
+	for j := range img {
+		if !s.allowed[j/s.c] {
+			img[j] = s.x[j]
 		}
 	}
-	return s.img
+	return img
 }
 
 func (s *l0Slot) weights(z, w []float32) {
-	clear(w)
-	v, up, down := hinge(z, s.g, l0Margin)
-	s.f = max(v, 0)
-	if v > 0 {
-		w[up], w[down] = float32(s.solveConst), -float32(s.solveConst)
-	}
+	s.f = objectiveWeights(z, w, s.g, l0Margin, s.solveConst)
 }
 
 func (s *l0Slot) update(grad, z []float32) {
 	s.iters++
-	// Gradient of the loss with respect to mod (zero where frozen).
+	// Gradient of the loss with respect to δ (zero where frozen).
+	img := s.v.img
+	s.v.distanceGradient(grad, s.x)
 	for j := range grad {
-		y := s.img[j]
-		if s.allowed[j/s.c] {
-			grad[j] = (2*(y-s.x[j]) + grad[j]) * 2 * y * (1 - y)
-		} else {
+		if !s.allowed[j/s.c] {
 			grad[j] = 0
 		}
 	}
 	reached := s.f < 1e-4*s.solveConst && (s.cfg.AbortEarly || s.step == s.cfg.MaxIterations-1) && s.g.Reached(z, 0)
 	if s.obs != nil {
-		s.obs(Step{Attack: "l0", Index: s.index, Iteration: s.iters, Const: s.solveConst, Allowed: s.nAllowed, Image: s.img, Logits: z,
+		s.obs(Step{Index: s.index, Iteration: s.iters, Const: s.solveConst, Search: L0Search{s.nAllowed}, Image: img, Logits: z,
 			Best: s.last, BestDist: s.bestL0})
 	}
 	if reached {
-		l0, _, _ := Distances(s.img, s.x, s.c)
+		l0, _, _ := Distances(img, s.x, s.c)
 		s.bestL0 = float64(l0)
-		s.shrink(s.img, grad)
+		s.shrink(img, grad)
 		s.beginSolve()
 		return
 	}
-	s.opt.step(s.mod, grad, 0, len(s.mod))
+	s.v.step(grad)
 	s.step++
 	if s.step == s.cfg.MaxIterations {
 		s.solveConst *= s.cfg.ConstFactor

@@ -33,14 +33,18 @@ func DefaultL2() L2Config {
 // image follows its own schedule (binary search, early abort) exactly as it
 // would alone; the images share the forward and backward passes.
 func L2(ctx context.Context, clf Classifier, cfg L2Config, x []float32, goals []Goal, obs Observer) ([]Result, error) {
-	return L2Batch(ctx, clf, cfg, x, goals, min(len(goals), batchSize), obs)
+	return cfg.Run(ctx, clf, x, goals, min(len(goals), batchSize), obs, nil)
 }
 
-// L2Batch runs the L2 attack on len(goals) images x, size at a time in one
-// batch (batchSize when size <= 0), refilling a finished image's place
-// from the queue; its Steps carry each image's index.
-func L2Batch(ctx context.Context, clf Classifier, cfg L2Config, x []float32, goals []Goal, size int, obs Observer) ([]Result, error) {
-	return runBatch(ctx, clf, x, goals, size, func(j int, xj []float32, g Goal) slot { return newL2Slot(clf, cfg, j, xj, g, obs) }, nil)
+// Name implements Attack.
+func (L2Config) Name() string { return "l2" }
+
+// Norm implements Attack.
+func (L2Config) Norm() Norm { return NormL2 }
+
+// Run implements Attack: the L2 attack of L2 on a queue of images.
+func (cfg L2Config) Run(ctx context.Context, clf Classifier, x []float32, goals []Goal, size int, obs Observer, finished func(j int, r Result)) ([]Result, error) {
+	return runBatch(ctx, clf, x, goals, size, func(j int, xj []float32, g Goal) slot { return newL2Slot(clf, cfg, j, xj, g, obs) }, finished)
 }
 
 // l2Slot is the L2 attack on one image as a state machine: binary-search
@@ -54,8 +58,7 @@ type l2Slot struct {
 	x                 []float32
 	g                 Goal
 	obs               Observer
-	tw, mod, img      []float32 // original in tanh space, the variable, x'
-	opt               *adam
+	v                 *boxVar
 	lower, upper, cst float64
 	best              float64 // squared L2 of the best adversarial so far
 	bestAdv           []float32
@@ -67,11 +70,8 @@ type l2Slot struct {
 }
 
 func newL2Slot(clf Classifier, cfg L2Config, index int, x []float32, g Goal, obs Observer) *l2Slot {
-	n := len(x)
 	s := &l2Slot{clf: clf, cfg: cfg, index: index, x: x, g: g, obs: obs,
-		tw: make([]float32, n), mod: make([]float32, n), img: make([]float32, n), opt: newAdam(cfg.LearningRate, n),
-		upper: 1e10, cst: cfg.InitialConst, best: math.Inf(1), abortEvery: max(cfg.MaxIterations/10, 1)}
-	toTanh(s.tw, x)
+		v: newBoxVar(len(x), cfg.LearningRate), upper: 1e10, cst: cfg.InitialConst, best: math.Inf(1), abortEvery: max(cfg.MaxIterations/10, 1)}
 	s.beginStep()
 	return s
 }
@@ -83,8 +83,7 @@ func (s *l2Slot) beginStep() {
 		s.finished = true
 		return
 	}
-	clear(s.mod)
-	s.opt.reset()
+	s.v.restart(s.x)
 	s.foundAtThisConst, s.prev, s.it = false, math.Inf(1), 0
 }
 
@@ -110,27 +109,18 @@ func (s *l2Slot) endStep() {
 
 func (s *l2Slot) done() bool { return s.finished }
 
-func (s *l2Slot) image() []float32 {
-	for j, v := range s.tw {
-		s.img[j] = float32(math.Tanh(float64(v+s.mod[j])))/2 + 0.5
-	}
-	return s.img
-}
+func (s *l2Slot) image() []float32 { return s.v.image() }
 
 func (s *l2Slot) weights(z, w []float32) {
-	clear(w)
-	v, up, down := hinge(z, s.g, s.cfg.Confidence)
-	s.f = max(v, 0)
-	if v > 0 {
-		w[up], w[down] = float32(s.cst), -float32(s.cst)
-	}
+	s.f = objectiveWeights(z, w, s.g, s.cfg.Confidence, s.cst)
 }
 
 func (s *l2Slot) update(grad, z []float32) {
 	s.iters++
+	img := s.v.img
 	var d2 float64
 	for j, xj := range s.x {
-		d := float64(s.img[j] - xj)
+		d := float64(img[j] - xj)
 		d2 += d * d
 	}
 	loss := d2 + s.cst*s.f
@@ -138,12 +128,12 @@ func (s *l2Slot) update(grad, z []float32) {
 		s.foundAtThisConst = true
 		if d2 < s.best {
 			s.best = d2
-			s.bestAdv = append(s.bestAdv[:0], s.img...)
+			s.bestAdv = append(s.bestAdv[:0], img...)
 		}
 	}
 	if s.obs != nil {
-		s.obs(Step{Attack: "l2", Index: s.index, Iteration: s.iters, Const: s.cst, BinaryStep: s.bs,
-			Image: s.img, Logits: z, Best: s.bestAdv, BestDist: math.Sqrt(s.best)})
+		s.obs(Step{Index: s.index, Iteration: s.iters, Const: s.cst, Search: L2Search{s.bs},
+			Image: img, Logits: z, Best: s.bestAdv, BestDist: math.Sqrt(s.best)})
 	}
 	if s.cfg.AbortEarly && s.it%s.abortEvery == 0 {
 		if loss > s.prev*0.9999 {
@@ -152,13 +142,8 @@ func (s *l2Slot) update(grad, z []float32) {
 		}
 		s.prev = loss
 	}
-	// d loss / d x' = 2(x' − x) + (logit part, in grad); then through
-	// x' = tanh(u)/2 + 1/2: d x'/d u = (1 − tanh²u)/2 = 2·x'(1 − x').
-	for j := range grad {
-		y := s.img[j]
-		grad[j] = (2*(y-s.x[j]) + grad[j]) * 2 * y * (1 - y)
-	}
-	s.opt.step(s.mod, grad, 0, len(s.mod))
+	s.v.distanceGradient(grad, s.x)
+	s.v.step(grad)
 	s.it++
 	if s.it == s.cfg.MaxIterations {
 		s.endStep()

@@ -33,19 +33,18 @@ func DefaultLInf() LInfConfig {
 // success τ becomes min(τ, ‖x' − x‖∞)·0.9; the attack stops when the
 // restricted attack fails or τ < 1/256, and returns the last success.
 func LInf(ctx context.Context, clf Classifier, cfg LInfConfig, x []float32, g Goal, obs Observer) (Result, error) {
-	rs, err := LInfBatch(ctx, clf, cfg, x, []Goal{g}, 1, obs)
-	if err != nil {
-		return Result{}, err
-	}
-	return rs[0], nil
+	return RunOne(ctx, cfg, clf, x, g, obs)
 }
 
-// LInfBatch runs the L∞ attack on len(goals) images x (one goal each),
-// size at a time in one batch (batchSize when size <= 0), refilling a
-// finished image's place from the queue. Each image follows exactly the
-// schedule it follows alone in LInf; its Steps carry its index.
-func LInfBatch(ctx context.Context, clf Classifier, cfg LInfConfig, x []float32, goals []Goal, size int, obs Observer) ([]Result, error) {
-	return runBatch(ctx, clf, x, goals, size, func(j int, xj []float32, g Goal) slot { return newLInfSlot(clf, cfg, j, xj, g, obs) }, nil)
+// Name implements Attack.
+func (LInfConfig) Name() string { return "linf" }
+
+// Norm implements Attack.
+func (LInfConfig) Norm() Norm { return NormLInf }
+
+// Run implements Attack: the L∞ attack of LInf on a queue of images.
+func (cfg LInfConfig) Run(ctx context.Context, clf Classifier, x []float32, goals []Goal, size int, obs Observer, finished func(j int, r Result)) ([]Result, error) {
+	return runBatch(ctx, clf, x, goals, size, func(j int, xj []float32, g Goal) slot { return newLInfSlot(clf, cfg, j, xj, g, obs) }, finished)
 }
 
 // linfSlot is the L∞ attack on one image as a state machine: rounds of
@@ -57,8 +56,7 @@ type linfSlot struct {
 	x             []float32
 	g             Goal
 	obs           Observer
-	sw, mod, img  []float32
-	opt           *adam
+	v             *boxVar
 	start, last   []float32
 	bestDist, tau float64
 	cst, f        float64
@@ -67,10 +65,8 @@ type linfSlot struct {
 }
 
 func newLInfSlot(clf Classifier, cfg LInfConfig, index int, x []float32, g Goal, obs Observer) *linfSlot {
-	n := len(x)
 	s := &linfSlot{clf: clf, cfg: cfg, index: index, x: x, g: g, obs: obs,
-		sw: make([]float32, n), mod: make([]float32, n), img: make([]float32, n), opt: newAdam(cfg.LearningRate, n),
-		start: append([]float32(nil), x...), bestDist: math.Inf(1), tau: 1, cst: cfg.InitialConst}
+		v: newBoxVar(len(x), cfg.LearningRate), start: append([]float32(nil), x...), bestDist: math.Inf(1), tau: 1, cst: cfg.InitialConst}
 	s.beginRound()
 	return s
 }
@@ -82,9 +78,7 @@ func (s *linfSlot) beginRound() {
 		s.finished = true
 		return
 	}
-	toTanh(s.sw, s.start)
-	clear(s.mod)
-	s.opt.reset()
+	s.v.restart(s.start)
 	s.step = 0
 	if s.cst >= s.cfg.LargestConst || s.cfg.MaxIterations <= 0 {
 		s.finished = true // the restricted attack fails at once
@@ -93,42 +87,23 @@ func (s *linfSlot) beginRound() {
 
 func (s *linfSlot) done() bool { return s.finished }
 
-func (s *linfSlot) image() []float32 {
-	for j := range s.img {
-		s.img[j] = float32(math.Tanh(float64(s.sw[j]+s.mod[j])))/2 + 0.5
-	}
-	return s.img
-}
+func (s *linfSlot) image() []float32 { return s.v.image() }
 
 func (s *linfSlot) weights(z, w []float32) {
-	clear(w)
-	v, up, down := hinge(z, s.g, 0)
-	s.f = max(v, 0)
-	if v > 0 {
-		w[up], w[down] = float32(s.cst), -float32(s.cst)
-	}
+	s.f = objectiveWeights(z, w, s.g, 0, s.cst)
 }
 
 func (s *linfSlot) update(grad, z []float32) {
 	s.iters++
-	var penalty float64
-	for j := range grad {
-		d := float64(s.img[j] - s.x[j])
-		var dp float32 // d penalty / d x'
-		if math.Abs(d) > s.tau {
-			penalty += math.Abs(d) - s.tau
-			dp = float32(math.Copysign(1, d))
-		}
-		y := s.img[j]
-		grad[j] = (dp + grad[j]) * 2 * y * (1 - y)
-	}
+	img := s.v.img
+	penalty := s.v.boundGradient(grad, s.x, s.tau)
 	loss := s.cst*s.f + penalty
 	reached := loss < 1e-4*s.cst && (s.cfg.AbortEarly || s.step == s.cfg.MaxIterations-1) && s.g.Reached(z, 0)
 	if s.obs != nil {
-		s.obs(Step{Attack: "linf", Index: s.index, Iteration: s.iters, Const: s.cst, Tau: s.tau, Image: s.img, Logits: z, Best: s.last, BestDist: s.bestDist})
+		s.obs(Step{Index: s.index, Iteration: s.iters, Const: s.cst, Search: LInfSearch{s.tau}, Image: img, Logits: z, Best: s.last, BestDist: s.bestDist})
 	}
 	if reached {
-		sol := append([]float32(nil), s.img...)
+		sol := append([]float32(nil), img...)
 		if s.cfg.ReduceConst {
 			s.cst /= 2
 		}
@@ -140,7 +115,7 @@ func (s *linfSlot) update(grad, z []float32) {
 		s.beginRound()
 		return
 	}
-	s.opt.step(s.mod, grad, 0, len(s.mod))
+	s.v.step(grad)
 	s.step++
 	if s.step == s.cfg.MaxIterations {
 		// This c failed: a larger one, continuing from the same iterate.

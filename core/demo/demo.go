@@ -86,15 +86,11 @@ const GradientSign = "fgsm"
 
 // AttackLabel is an attack's name as the page writes it: L2, L0, L∞.
 func AttackLabel(name string) string {
-	switch name {
-	case "l2":
-		return "L2"
-	case "l0":
-		return "L0"
-	case "linf":
-		return "L∞"
-	case GradientSign:
+	if name == GradientSign {
 		return "gradient sign"
+	}
+	if a, err := attack.Defaults().Attack(name); err == nil {
+		return a.Norm().String()
 	}
 	return name
 }
@@ -105,7 +101,7 @@ func FormatDistance(name string, d float64) string {
 	if math.IsInf(d, 1) {
 		return "none"
 	}
-	if name == "l0" {
+	if a, err := attack.Defaults().Attack(name); err == nil && a.Norm() == attack.NormL0 {
 		return fmt.Sprintf("%d pixels", int(math.Round(d)))
 	}
 	return fmt.Sprintf("%.3f", d)
@@ -398,7 +394,7 @@ func (m Margin) String() string {
 // as the attacker computes it, so that it is 0 when the gradient vanished.
 func sensitivity(m *nn.Model, x []float32, y int) float64 {
 	one := &data.Set{H: 28, W: 28, C: 1, Images: x, Labels: []uint8{uint8(y)}}
-	return metrics.MeasureSensitivity(attack.NewModel(m, 1), one).MeanAmplitude
+	return metrics.MeasureSensitivity(attack.NewClassifier(m, 1), one).MeanAmplitude
 }
 
 // probabilities is softmax(Z) of one input at T = 1.

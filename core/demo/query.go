@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+
+	"github.com/tadd-project/tadd/core/attack"
 )
 
 // Query is the page's state as URL parameters, for a link that restores
@@ -35,8 +37,7 @@ func (a *App) ApplyQuery(q url.Values) (t float64, step int) {
 	if v, err := strconv.Atoi(q.Get("net")); err == nil && v >= 0 && v <= 6 {
 		step = v
 	}
-	switch v := q.Get("attack"); v {
-	case "l2", "l0", "linf":
+	if v := q.Get("attack"); attack.CheckName(v) == nil {
 		a.Attack = v
 	}
 	switch v := q.Get("target"); v {

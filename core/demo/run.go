@@ -150,9 +150,13 @@ func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, prog
 	if len(job.Input) != m.InputSize() {
 		return attack.Result{}, fmt.Errorf("input has %d values, the model takes %d", len(job.Input), m.InputSize())
 	}
-	clf := attack.NewModel(m, 1)
+	clf := attack.NewClassifier(m, 1)
 	if job.Attack == GradientSign {
 		return attack.GradientSign(ctx, clf, job.Input, job.Goal)
+	}
+	atk, err := cfgs.Attack(job.Attack)
+	if err != nil {
+		return attack.Result{}, err
 	}
 	start := time.Now()
 	last := time.Time{}
@@ -176,14 +180,23 @@ func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, prog
 			img, z = s.Best, bestZ
 		}
 		nn.SoftmaxT(probs, z, 1)
-		progress(Live{Model: job.Model.DisplayName(), Target: job.Goal.Target, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const, BinaryStep: s.BinaryStep, Tau: s.Tau,
-			Allowed: s.Allowed, Distance: s.BestDist, Image: append([]float32(nil), img...),
-			Probs: append([]float32(nil), probs...), Best: s.Best != nil, Margin: MarginOf(z), Elapsed: time.Since(start)})
+		live := Live{Model: job.Model.DisplayName(), Target: job.Goal.Target, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const,
+			Distance: s.BestDist, Image: append([]float32(nil), img...),
+			Probs: append([]float32(nil), probs...), Best: s.Best != nil, Margin: MarginOf(z), Elapsed: time.Since(start)}
+		switch st := s.Search.(type) {
+		case attack.L2Search:
+			live.BinaryStep = st.BinaryStep
+		case attack.L0Search:
+			live.Allowed = st.Allowed
+		case attack.LInfSearch:
+			live.Tau = st.Tau
+		}
+		progress(live)
 		if yield != nil {
 			yield()
 		}
 	}
-	return cfgs.Run(ctx, job.Attack, clf, job.Input, job.Goal, obs)
+	return attack.RunOne(ctx, atk, clf, job.Input, job.Goal, obs)
 }
 
 func (a *App) runner() Runner {

@@ -136,16 +136,16 @@ type Job struct {
 	Progress     func(done, total int)
 	// Classifier wraps a model for the measurements and attacks (workers
 	// is the parallelism it may use) and returns how to release it; nil is
-	// attack.NewModel on the CPU. The GPU backend passes its own.
+	// attack.NewClassifier on the CPU. The GPU backend passes its own.
 	Classifier func(m *nn.Model, workers int) (attack.Classifier, func())
 }
 
-// classifier is j.Classifier, or attack.NewModel.
+// classifier is j.Classifier, or attack.NewClassifier.
 func (j Job) classifier(m *nn.Model, workers int) (attack.Classifier, func()) {
 	if j.Classifier != nil {
 		return j.Classifier(m, workers)
 	}
-	return attack.NewModel(m, workers), func() {}
+	return attack.NewClassifier(m, workers), func() {}
 }
 
 // Run evaluates the job and returns one Sample per index of the shard, in
@@ -202,7 +202,7 @@ func Run(ctx context.Context, j Job) ([]Sample, error) {
 	}
 	// The attacks, on the correctly classified samples among the first
 	// AttackSample: each attack runs over all of them as one batched run
-	// (attack.Configs.RunBatch: a finished image's place in the batch is
+	// (attack.Attack.Run: a finished image's place in the batch is
 	// taken by the next), the classifier spreading every batch over the
 	// workers. Each image's result is the one it gets attacked alone.
 	var attacked []int // positions in sub
@@ -222,11 +222,14 @@ func Run(ctx context.Context, j Job) ([]Sample, error) {
 	}
 	total, done := len(attacked)*len(j.Attacks), 0
 	for _, name := range j.Attacks {
-		_, err := j.Configs.RunBatch(ctx, name, clf, xs, goals, j.BatchSize, func(a int, r attack.Result) {
+		atk, err := j.Configs.Attack(name)
+		if err != nil {
+			return nil, err
+		}
+		_, err = atk.Run(ctx, clf, xs, goals, j.BatchSize, nil, func(a int, r attack.Result) {
 			s := attacked[a]
 			if r.Success {
-				dist, _ := metrics.Distance(name, r)
-				out[s].Distance[name] = Dist(dist)
+				out[s].Distance[name] = Dist(atk.Norm().Of(r))
 				if name == "l2" && j.Chain != nil {
 					out[s].Transfer = map[int]bool{}
 					for step, other := range j.Chain {

@@ -100,11 +100,11 @@ func TestEvaluateAndReproduceAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	// evaluate's path: single-image attacks, one after another.
-	clf := attack.NewModel(m.Replica(), 1)
+	clf := attack.NewClassifier(m.Replica(), 1)
 	alone := func(ctx context.Context, x []float32, goals []attack.Goal, finished func(int, attack.Result)) ([]attack.Result, error) {
 		var rs []attack.Result
 		for i, g := range goals {
-			r, err := cfgs.Run(ctx, "l2", clf, x[i*len(x)/len(goals):(i+1)*len(x)/len(goals)], g, nil)
+			r, err := attack.RunOne(ctx, cfgs.L2, clf, x[i*len(x)/len(goals):(i+1)*len(x)/len(goals)], g, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -113,7 +113,7 @@ func TestEvaluateAndReproduceAgree(t *testing.T) {
 		}
 		return rs, nil
 	}
-	rob, err := metrics.MeasureRobustness(context.Background(), attack.NewModel(m, 2), "l2", alone, test, "random", seed, nil)
+	rob, err := metrics.MeasureRobustness(context.Background(), attack.NewClassifier(m, 2), "l2", alone, test, "random", seed, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/experiment"
 	"github.com/tadd-project/tadd/core/stats"
@@ -44,14 +45,12 @@ type Data struct {
 
 // Budget is the largest perturbation an attack's norm allows on an image
 // of pixels values in [0, 1]: where failed attacks are censored.
-func Budget(attack string, pixels int) float64 {
-	switch attack {
-	case "l0":
-		return float64(pixels)
-	case "l2":
-		return math.Sqrt(float64(pixels))
+func Budget(name string, pixels int) float64 {
+	a, err := attack.Defaults().Attack(name)
+	if err != nil {
+		return 1
 	}
-	return 1
+	return a.Norm().Largest(pixels)
 }
 
 // Stat is one model's summary under one attack.

@@ -59,3 +59,14 @@ func maxArg4Portable(y []float32, arg []int32, a, b, c, d []float32, off [4]int3
 		y[i], arg[i] = v, at+int32(i)
 	}
 }
+
+// sameBitsPortable reports whether a and b[:len(a)] hold the same bits.
+func sameBitsPortable(a, b []float32) bool {
+	b = b[:len(a)]
+	for i, v := range a {
+		if math.Float32bits(v) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}

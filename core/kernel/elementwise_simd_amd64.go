@@ -87,3 +87,67 @@ func MaxArg4(y []float32, arg []int32, a, b, c, d []float32, off [4]int32) {
 	off[0], off[1], off[2], off[3] = off[0]+int32(i), off[1]+int32(i), off[2]+int32(i), off[3]+int32(i)
 	maxArg4Portable(y[i:], arg[i:], a[i:], b[i:], c[i:], d[i:], off)
 }
+
+// AdamStep is one Adam step (β1 0.9, β2 0.999, ε 1e-8) on p with moments
+// m, v and gradient g, at step size lrT (the learning rate with both bias
+// corrections folded in), for i < len(p).
+func AdamStep(p, m, v, g []float32, lrT float32) {
+	if !hasAVX2 {
+		adamStepPortable(p, m, v, g, lrT)
+		return
+	}
+	n := len(p)
+	m, v, g = m[:n], v[:n], g[:n]
+	b1, c1 := archsimd.BroadcastFloat32x8(adamB1), archsimd.BroadcastFloat32x8(1-adamB1)
+	b2, c2 := archsimd.BroadcastFloat32x8(adamB2), archsimd.BroadcastFloat32x8(1-adamB2)
+	eps, lr := archsimd.BroadcastFloat32x8(adamEps), archsimd.BroadcastFloat32x8(lrT)
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		gi := archsimd.LoadFloat32x8Slice(g[i:])
+		mi := b1.Mul(archsimd.LoadFloat32x8Slice(m[i:])).Add(c1.Mul(gi))
+		vi := b2.Mul(archsimd.LoadFloat32x8Slice(v[i:])).Add(c2.Mul(gi).Mul(gi))
+		mi.StoreSlice(m[i:])
+		vi.StoreSlice(v[i:])
+		step := lr.Mul(mi).Div(vi.Sqrt().Add(eps))
+		archsimd.LoadFloat32x8Slice(p[i:]).Sub(step).StoreSlice(p[i:])
+	}
+	adamStepPortable(p[i:], m[i:], v[i:], g[i:], lrT)
+}
+
+// BoxGradient sets g[j] = (2(y[j] − x[j]) + g[j])·2y[j](1 − y[j]) for
+// j < len(g): the gradient of ‖y − x‖² + (a term whose gradient g was) with
+// respect to u, for y = tanh(u)/2 + 1/2.
+func BoxGradient(g, y, x []float32) {
+	if !hasAVX2 {
+		boxGradientPortable(g, y, x)
+		return
+	}
+	n := len(g)
+	y, x = y[:n], x[:n]
+	two, one := archsimd.BroadcastFloat32x8(2), archsimd.BroadcastFloat32x8(1)
+	j := 0
+	for ; j+8 <= n; j += 8 {
+		yj := archsimd.LoadFloat32x8Slice(y[j:])
+		d := two.Mul(yj.Sub(archsimd.LoadFloat32x8Slice(x[j:]))).Add(archsimd.LoadFloat32x8Slice(g[j:]))
+		d.Mul(two).Mul(yj).Mul(one.Sub(yj)).StoreSlice(g[j:])
+	}
+	boxGradientPortable(g[j:], y[j:], x[j:])
+}
+
+// SameBits reports whether a and b[:len(a)] hold the same bits (unlike ==,
+// 0 and −0 differ and a NaN equals itself).
+func SameBits(a, b []float32) bool {
+	if !hasAVX2 {
+		return sameBitsPortable(a, b)
+	}
+	n := len(a)
+	b = b[:n]
+	var diff archsimd.Int32x8 // the OR of every a ^ b
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		d := archsimd.LoadFloat32x8Slice(a[i:]).AsInt32x8().Xor(archsimd.LoadFloat32x8Slice(b[i:]).AsInt32x8())
+		diff = diff.Or(d)
+	}
+	var zero archsimd.Int32x8
+	return diff.NotEqual(zero).ToBits() == 0 && sameBitsPortable(a[i:], b[i:])
+}

@@ -214,21 +214,17 @@ type Robustness struct {
 }
 
 // AttackBatch runs one attack over len(goals) images x (one goal each),
-// calling finished as each image's attack ends; attack.Configs.RunBatch is
+// calling finished as each image's attack ends; attack.Attack.Run is
 // one.
 type AttackBatch func(ctx context.Context, x []float32, goals []attack.Goal, finished func(int, attack.Result)) ([]attack.Result, error)
 
 // Distance picks the attack's own norm from a result.
 func Distance(name string, r attack.Result) (float64, error) {
-	switch name {
-	case "l0":
-		return float64(r.L0), nil
-	case "l2":
-		return r.L2, nil
-	case "linf":
-		return r.LInf, nil
+	a, err := attack.Defaults().Attack(name)
+	if err != nil {
+		return 0, err
 	}
-	return 0, fmt.Errorf("unknown attack %q (want l0, l2 or linf)", name)
+	return a.Norm().Of(r), nil
 }
 
 // MeasureRobustness attacks every sample of set that clf classifies

@@ -11,11 +11,11 @@ type Conv2D struct {
 	W, B   []float32 // views into the model's parameters
 	DW, DB []float32 // views into the model's gradients
 
-	x    []float32 // input of the last Forward (not copied)
-	y    []float32 // output buffer
-	cols []float32 // im2col of one image: (OH*OW, 9*Cin)
-	dcol []float32 // gradient of cols
-	wt   []float32 // Wᵀ: (Cout, 9*Cin)
+	x    []float32       // input of the last Forward (not copied)
+	y    []float32       // output buffer
+	cols []float32       // im2col of one image: (OH*OW, 9*Cin)
+	dcol []float32       // gradient of cols
+	wt   weightTranspose // Wᵀ: (Cout, 9*Cin)
 	dx   []float32
 }
 
@@ -112,9 +112,9 @@ func (l *Conv2D) Backward(dy []float32, n int, needDX, needDW bool) []float32 {
 	if needDW {
 		l.cols = grow(l.cols, p*k)
 	}
+	var wt []float32
 	if needDX {
-		l.wt = grow(l.wt, co*k)
-		kernel.TransposeWith(l.kern, l.wt, l.W, k, co)
+		wt = l.wt.of(l.kern, l.W, k, co)
 		l.dcol = grow(l.dcol, p*k)
 		l.dx = grow(l.dx, n*l.in.Size())
 		clear(l.dx)
@@ -129,7 +129,7 @@ func (l *Conv2D) Backward(dy []float32, n int, needDX, needDW bool) []float32 {
 			}
 		}
 		if needDX {
-			kernel.GemmNN(l.kern, l.dcol, dyi, l.wt, p, co, k, false)
+			kernel.GemmNN(l.kern, l.dcol, dyi, wt, p, co, k, false)
 			l.col2im(l.dx[i*l.in.Size():(i+1)*l.in.Size()], l.dcol)
 		}
 	}

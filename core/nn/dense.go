@@ -10,7 +10,8 @@ type Dense struct {
 	W, B   []float32
 	DW, DB []float32
 
-	x, y, wt, dx []float32
+	x, y, dx []float32
+	wt       weightTranspose // Wᵀ (Out, In)
 }
 
 // NewDense returns a dense layer from in (flattened) to units outputs.
@@ -69,9 +70,7 @@ func (l *Dense) Backward(dy []float32, n int, needDX, needDW bool) []float32 {
 	if !needDX {
 		return nil
 	}
-	l.wt = grow(l.wt, no*ni)
-	kernel.TransposeWith(l.kern, l.wt, l.W, ni, no)
 	l.dx = grow(l.dx, n*ni)
-	kernel.GemmNN(l.kern, l.dx, dy, l.wt, n, no, ni, false)
+	kernel.GemmNN(l.kern, l.dx, dy, l.wt.of(l.kern, l.W, ni, no), n, no, ni, false)
 	return l.dx
 }

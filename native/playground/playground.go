@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/data"
 	"github.com/tadd-project/tadd/core/demo"
 	"github.com/tadd-project/tadd/core/render"
@@ -110,8 +111,10 @@ func (u *UI) Buttons() []Button {
 		add(fmt.Sprintf("step%d", s.Step), s.DisplayName(), 78, s.Step == a.Step, !a.Running)
 	}
 	row(160)
-	for _, atk := range []struct{ id, label string }{{"l2", "L2"}, {"l0", "L0"}, {"linf", "Linf"}} {
-		add("atk-"+atk.id, atk.label, 56, a.Attack == atk.id, !a.Running)
+	for _, atk := range attack.Defaults().Attacks() {
+		// The bitmap font has no ∞.
+		label := strings.ReplaceAll(atk.Norm().String(), "∞", "inf")
+		add("atk-"+atk.Name(), label, 56, a.Attack == atk.Name(), !a.Running)
 	}
 	row(194)
 	for _, t := range []struct{ id, label string }{{"untargeted", "any class"}, {"least", "least likely"}, {"all", "every class"}} {
@@ -254,7 +257,7 @@ func (u *UI) Key(k string) {
 			break
 		}
 	case "1", "2", "3":
-		u.Do("atk-" + []string{"l2", "l0", "linf"}[k[0]-'1'])
+		u.Do("atk-" + attack.Names()[k[0]-'1'])
 	case "r":
 		u.Do("run")
 	case "k":

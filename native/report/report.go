@@ -23,6 +23,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/experiment"
 	"github.com/tadd-project/tadd/core/findings"
@@ -575,13 +576,14 @@ func dropNaN(pts plotter.XYs) plotter.XYs {
 }
 
 func unit(a string) string {
-	switch a {
-	case "l0":
-		return "L0 (pixels)"
-	case "linf":
-		return "L∞ distance"
+	atk, err := attack.Defaults().Attack(a)
+	if err != nil {
+		return a + " distance"
 	}
-	return "L2 distance"
+	if n := atk.Norm(); n != attack.NormL0 {
+		return n.String() + " distance"
+	}
+	return "L0 (pixels)"
 }
 
 // Findings states, from the data, what they say about each of the paper's

@@ -147,7 +147,7 @@ func TestL2AttackMatchesCPU(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var clf attack.Classifier = attack.NewModel(m, 1)
+		var clf attack.Classifier = attack.NewClassifier(m, 1)
 		if how == "net on the device" {
 			dc := NewClassifier(d, m)
 			defer dc.Close()

@@ -55,15 +55,16 @@ func TestBrowserAttackTimes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clf := attack.NewModel(m, 1)
-	for _, a := range []string{"l2", "l0", "linf"} {
-		browserBudget, _ := demo.Budgets().Run(context.Background(), a, clf, x, attack.Goal{Label: label, Target: target}, nil)
-		full, err := attack.Defaults().Run(context.Background(), a, clf, x, attack.Goal{Label: label, Target: target}, nil)
+	clf := attack.NewClassifier(m, 1)
+	browser := demo.Budgets().Attacks()
+	for i, a := range attack.Defaults().Attacks() {
+		browserBudget, _ := attack.RunOne(context.Background(), browser[i], clf, x, attack.Goal{Label: label, Target: target}, nil)
+		full, err := attack.RunOne(context.Background(), a, clf, x, attack.Goal{Label: label, Target: target}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%s native, browser budget: success %v L0 %d L2 %.3f L∞ %.3f (%d iterations)", a, browserBudget.Success, browserBudget.L0, browserBudget.L2, browserBudget.LInf, browserBudget.Iterations)
-		t.Logf("%s native, paper budget:   success %v L0 %d L2 %.3f L∞ %.3f (%d iterations)", a, full.Success, full.L0, full.L2, full.LInf, full.Iterations)
+		t.Logf("%s native, browser budget: success %v L0 %d L2 %.3f L∞ %.3f (%d iterations)", a.Name(), browserBudget.Success, browserBudget.L0, browserBudget.L2, browserBudget.LInf, browserBudget.Iterations)
+		t.Logf("%s native, paper budget:   success %v L0 %d L2 %.3f L∞ %.3f (%d iterations)", a.Name(), full.Success, full.L0, full.L2, full.LInf, full.Iterations)
 	}
 }
 

@@ -199,7 +199,7 @@ func BenchmarkL2Iteration(b *testing.B) {
 		b.Run(k.Name(), func(b *testing.B) {
 			iters := 0
 			for b.Loop() {
-				rs, err := attack.L2(context.Background(), attack.NewModel(m, 1), cfg, x, []attack.Goal{{Label: 0, Target: 1}}, nil)
+				rs, err := attack.L2(context.Background(), attack.NewClassifier(m, 1), cfg, x, []attack.Goal{{Label: 0, Target: 1}}, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tadd-project/tadd/core/attack"
@@ -21,7 +22,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("attack", stderr)
 	var d dataFlags
 	model := fs.String("model", "", "model file; required")
-	name := fs.String("attack", "l2", "attack: l2, l0 or linf")
+	name := fs.String("attack", "l2", "attack: "+strings.Join(attack.Names(), ", "))
 	index := fs.Int("index", 0, "index of the test image")
 	target := fs.String("target", "random", "target: a class, random, least, untargeted")
 	all := fs.Bool("all-targets", false, "attack every other class (overrides --target)")
@@ -43,8 +44,8 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := counts(fs, "max-iterations"); err != nil {
 		return err
 	}
-	cfgs := attack.Defaults().WithMaxIterations(*iters)
-	if err := attack.CheckName(*name); err != nil {
+	atk, err := attack.Defaults().WithMaxIterations(*iters).Attack(*name)
+	if err != nil {
 		return usageError{err.Error()}
 	}
 	dev, err := openDevice(*device, stderr)
@@ -85,7 +86,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var rows []*image.RGBA
 	for _, g := range goals {
 		start := time.Now()
-		r, err := cfgs.Run(ctx, *name, clf, x, g, nil)
+		r, err := attack.RunOne(ctx, atk, clf, x, g, nil)
 		if err != nil {
 			return err
 		}

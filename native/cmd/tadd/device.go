@@ -83,5 +83,5 @@ func (b *backend) classifier(m *nn.Model, workers int) (attack.Classifier, func(
 		c := vulkan.NewClassifier(b.vk, m)
 		return c, c.Close
 	}
-	return attack.NewModel(m, workers), func() {}
+	return attack.NewClassifier(m, workers), func() {}
 }

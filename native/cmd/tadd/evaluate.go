@@ -145,8 +145,12 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		cfgs := attack.Defaults().WithMaxIterations(*iters)
 		ev.Robustness = map[string]robustJSON{}
 		for _, name := range names {
+			a, err := cfgs.Attack(name)
+			if err != nil {
+				return err
+			}
 			run := func(ctx context.Context, x []float32, goals []attack.Goal, finished func(int, attack.Result)) ([]attack.Result, error) {
-				return cfgs.RunBatch(ctx, name, clf, x, goals, 0, finished)
+				return a.Run(ctx, clf, x, goals, 0, nil, finished)
 			}
 			var bar *progressbar.ProgressBar
 			start := time.Now()

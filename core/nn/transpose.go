@@ -1,0 +1,28 @@
+package nn
+
+import "github.com/tadd-project/tadd/core/kernel"
+
+// weightTranspose keeps the transpose of a layer's weight matrix for its
+// input gradient and makes it again only when the weights have changed
+// since (compared bit for bit with the copy it was made from). An attack
+// takes thousands of input gradients of the same weights: transposing the
+// dense layers' weights every time was a third of an attack iteration at
+// batch 1 (BENCHMARKS.md), comparing them is a sequential read. The
+// weights may change under it in any way (a training step, loading, a
+// replica's shared parameters): the comparison sees it.
+type weightTranspose struct {
+	src []float32 // the weights t was made from
+	t   []float32 // their transpose
+}
+
+// of returns the transpose of the rows×cols matrix w, valid until the next
+// call.
+func (c *weightTranspose) of(kern kernel.Kernels, w []float32, rows, cols int) []float32 {
+	if len(c.src) == len(w) && kernel.SameBits(c.src, w) {
+		return c.t
+	}
+	c.t = grow(c.t, rows*cols)
+	kernel.TransposeWith(kern, c.t, w, rows, cols)
+	c.src = append(c.src[:0], w...)
+	return c.t
+}
