@@ -76,7 +76,11 @@ func repeated(line string) string {
 func TestCharts(t *testing.T) {
 	r := synthetic([]float64{1, 10, 40}, 3, 200, 30)
 	r.sort()
-	cs := charts(r)
+	an, ok := r.Analysis()
+	if !ok {
+		t.Fatal("no analysis")
+	}
+	cs := charts(r, an, ok)
 	names := map[string]bool{}
 	for _, c := range cs {
 		names[c.name] = true

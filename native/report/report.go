@@ -49,10 +49,12 @@ type Results struct {
 	Samples       int      `json:"samples"`
 	AttackSamples int      `json:"attack_samples"`
 	Attacks       []string `json:"attacks"`
-	Budget        string   `json:"budget"`         // the attack budget, in words
-	MaxIterations int      `json:"max_iterations"` // the cap on iterations per constant (0: none)
-	Pixels        int      `json:"pixels"`         // values per image: where failed attacks are censored
-	Seed          uint64   `json:"seed"`           // of the attacks' random targets and of the bootstrap
+	Budget        string   `json:"budget"`                 // the attack budget, in words
+	MaxIterations int      `json:"max_iterations"`         // the cap on iterations per constant (0: none)
+	Pixels        int      `json:"pixels"`                 // values per image: where failed attacks are censored
+	Seed          uint64   `json:"seed"`                   // of the attacks' random targets and of the bootstrap
+	Machine       string   `json:"machine,omitempty"`      // where the attacks ran, in words ("" unknown)
+	WallSeconds   float64  `json:"wall_seconds,omitempty"` // wall time of the whole run (0 unknown)
 	Models        []Model  `json:"models"`
 }
 
@@ -107,7 +109,9 @@ func (r *Results) find(t float64, step int) (Model, bool) {
 }
 
 // Write writes results.json, results.csv, transfer.csv, figures/ and
-// report.html into dir.
+// report.html into dir, and, when every model has its per-sample results,
+// findings.json (the whole analysis) and summary.json (its small,
+// versioned summary: package findings).
 func Write(dir string, r Results) error {
 	r.sort()
 	if err := os.MkdirAll(filepath.Join(dir, "figures"), 0o755); err != nil {
@@ -124,6 +128,7 @@ func Write(dir string, r Results) error {
 		return err
 	}
 	an, ok := r.Analysis()
+	var sum *findings.Summary
 	if ok {
 		b, err := json.MarshalIndent(an, "", "  ")
 		if err != nil {
@@ -132,12 +137,21 @@ func Write(dir string, r Results) error {
 		if err := os.WriteFile(filepath.Join(dir, "findings.json"), append(b, '\n'), 0o644); err != nil {
 			return err
 		}
+		s := findings.NewSummary(an, r.Run())
+		sum = &s
+		b, err = json.MarshalIndent(s, "", "  ")
+		if err != nil {
+			return fmt.Errorf("%s: %w", findings.SummaryFile, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, findings.SummaryFile), append(b, '\n'), 0o644); err != nil {
+			return err
+		}
 	}
-	figs, err := figures(dir, r)
+	figs, err := figures(dir, r, an, ok)
 	if err != nil {
 		return err
 	}
-	return writeHTML(dir, r, figs)
+	return writeHTML(dir, r, figs, sum)
 }
 
 // CSVHeader is the first row of results.csv.
@@ -513,9 +527,8 @@ type modelKey struct {
 // intervals come from package findings (Wilson for shares, bootstrap for
 // means), computed from the per-sample data; without them the figures
 // have no error bars and say so.
-func charts(r Results) []chart {
+func charts(r Results, an findings.Result, hasCI bool) []chart {
 	ts := r.temperatures()
-	an, hasCI := r.Analysis()
 	mstat := map[modelKey]findings.ModelStat{}
 	for _, m := range an.Models {
 		mstat[modelKey{m.Temperature, m.Step}] = m
@@ -722,10 +735,10 @@ func charts(r Results) []chart {
 	return cs
 }
 
-func figures(dir string, r Results) ([]figure, error) {
+func figures(dir string, r Results, an findings.Result, hasCI bool) ([]figure, error) {
 	preset := r.presetLine()
 	var figs []figure
-	for _, c := range charts(r) {
+	for _, c := range charts(r, an, hasCI) {
 		fig, err := c.write(dir, preset)
 		if err != nil {
 			return nil, err
@@ -836,7 +849,7 @@ func trainingLengths(r Results) string {
 		"), so the accuracy and robustness by step (Fig. 7 and 8) mix the effect of one more distillation with that of a shorter or longer training."
 }
 
-func writeHTML(dir string, r Results, figs []figure) error {
+func writeHTML(dir string, r Results, figs []figure, sum *findings.Summary) error {
 	var b strings.Builder
 	b.WriteString(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>TADD reproduction</title>
 <style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#1d2330}
@@ -850,7 +863,24 @@ th{background:#f3f4f7}.note{color:#5b6478}</style></head><body>`)
 	for _, s := range Findings(r) {
 		fmt.Fprintf(&b, "<li>%s</li>", html.EscapeString(s))
 	}
-	b.WriteString("</ul><h2>Figures</h2>")
+	b.WriteString("</ul>")
+	if sum != nil {
+		b.WriteString(`<h2>Per model, with 95% intervals</h2><p class="note">Accuracy with its Wilson interval over the evaluated test images; for each attack the mean minimal perturbation over the successful attacks with its bootstrap interval, and n = successful / attacked.</p><table><tr><th>T</th><th>model</th><th>accuracy</th>`)
+		for _, a := range r.Attacks {
+			fmt.Fprintf(&b, "<th>%s mean</th><th>n</th>", html.EscapeString(a))
+		}
+		b.WriteString("</tr>")
+		for _, m := range sum.Models {
+			fmt.Fprintf(&b, "<tr><td>%g</td><td>%s</td><td>%s</td>", m.Temperature, html.EscapeString(m.Role), html.EscapeString(pct(m.Accuracy)))
+			for _, a := range r.Attacks {
+				as := m.Attacks[a]
+				fmt.Fprintf(&b, "<td>%s</td><td>%d/%d</td>", html.EscapeString(est(as.Mean)), as.Successes, as.N)
+			}
+			b.WriteString("</tr>")
+		}
+		b.WriteString("</table>")
+	}
+	b.WriteString("<h2>Figures</h2>")
 	for _, fg := range figs {
 		svg, err := os.ReadFile(filepath.Join(dir, "figures", fg.name+".svg"))
 		if err != nil {
@@ -901,6 +931,6 @@ th{background:#f3f4f7}.note{color:#5b6478}</style></head><body>`)
 		}
 		b.WriteString("</table>")
 	}
-	b.WriteString("<p class=\"note\">Raw numbers: results.csv, results.json, transfer.csv.</p></body></html>\n")
+	b.WriteString("<p class=\"note\">Raw numbers: results.csv, results.json, transfer.csv; the analysis: findings.json, summary.json; per-sample results: samples/.</p></body></html>\n")
 	return os.WriteFile(filepath.Join(dir, "report.html"), []byte(b.String()), 0o644)
 }
