@@ -151,7 +151,7 @@ func Write(dir string, r Results) error {
 	if err != nil {
 		return err
 	}
-	return writeHTML(dir, r, figs, sum)
+	return writeHTML(dir, r, an, ok, figs, sum)
 }
 
 // CSVHeader is the first row of results.csv.
@@ -774,8 +774,14 @@ func unit(a string) string {
 // weigh them.
 func Findings(r Results) []string {
 	r.sort()
+	an, ok := r.Analysis()
+	return findingsText(r, an, ok)
+}
+
+// findingsText is Findings from an analysis already made (ok false: none).
+func findingsText(r Results, an findings.Result, ok bool) []string {
 	var out []string
-	if an, ok := r.Analysis(); ok {
+	if ok {
 		for _, c := range an.Claims {
 			line := fmt.Sprintf("%s: %s.", c.Claim, strings.ToUpper(string(c.Verdict[:1]))+string(c.Verdict[1:]))
 			if len(c.Tests) > 0 {
@@ -849,7 +855,7 @@ func trainingLengths(r Results) string {
 		"), so the accuracy and robustness by step (Fig. 7 and 8) mix the effect of one more distillation with that of a shorter or longer training."
 }
 
-func writeHTML(dir string, r Results, figs []figure, sum *findings.Summary) error {
+func writeHTML(dir string, r Results, an findings.Result, ok bool, figs []figure, sum *findings.Summary) error {
 	var b strings.Builder
 	b.WriteString(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>TADD reproduction</title>
 <style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#1d2330}
@@ -860,7 +866,7 @@ th{background:#f3f4f7}.note{color:#5b6478}</style></head><body>`)
 	fmt.Fprintf(&b, `<p class="note">Preset %s: accuracy, sensitivity and confidence over %d test images; attacks (%s) on the first %d of them, each with a random target; %s. Every model is evaluated at T = 1.</p>`,
 		html.EscapeString(r.Preset), r.Samples, html.EscapeString(strings.Join(r.Attacks, ", ")), r.AttackSamples, html.EscapeString(r.Budget))
 	b.WriteString("<h2>Findings</h2><ul>")
-	for _, s := range Findings(r) {
+	for _, s := range findingsText(r, an, ok) {
 		fmt.Fprintf(&b, "<li>%s</li>", html.EscapeString(s))
 	}
 	b.WriteString("</ul>")
