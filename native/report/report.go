@@ -406,12 +406,27 @@ func (c chart) write(dir, preset string) (figure, error) {
 // titleWidth is how many characters of the title fit on one line.
 const titleWidth = 84
 
-// wrap breaks a title line longer than width at its "; " separators (a
-// part longer than width stays whole).
+// wrap breaks a title line longer than width characters at its "; "
+// separators, and a part still longer than width between words.
 func wrap(line string, width int) []string {
+	var parts []string
+	for _, part := range strings.Split(line, "; ") {
+		cur := ""
+		for _, w := range strings.Fields(part) {
+			if cur != "" && len([]rune(cur))+1+len([]rune(w)) > width {
+				parts = append(parts, cur)
+				cur = w
+			} else if cur == "" {
+				cur = w
+			} else {
+				cur += " " + w
+			}
+		}
+		parts = append(parts, cur)
+	}
 	var out []string
 	cur := ""
-	for _, part := range strings.Split(line, "; ") {
+	for _, part := range parts {
 		switch {
 		case cur == "":
 			cur = part
@@ -492,11 +507,11 @@ var roleName = []string{"teacher", "assistant", "student", "step 3", "step 4", "
 // that it is a look, not a result.
 func (r *Results) presetLine() string {
 	if r.Preset == "quick" {
-		s := fmt.Sprintf("preset quick: a look, not a result (%d test images, %d attacked, demo attack budgets", r.Samples, r.AttackSamples)
+		s := fmt.Sprintf("preset quick: a look, not a result; %d test images, %d attacked; demo attack budgets", r.Samples, r.AttackSamples)
 		if r.MaxIterations > 0 {
 			s += fmt.Sprintf(", ≤ %d iterations/c", r.MaxIterations)
 		}
-		return s + ")"
+		return s
 	}
 	if r.Budget == "" {
 		return "preset " + r.Preset

@@ -29,3 +29,20 @@ func TestDecadeTicks(t *testing.T) {
 		}
 	}
 }
+
+func TestWrap(t *testing.T) {
+	for _, c := range []struct {
+		line  string
+		width int
+		want  string // lines joined by "|"
+	}{
+		{"short; line", 40, "short; line"},
+		{"n = 300 test images per model; bars: 95% Wilson intervals", 35, "n = 300 test images per model|bars: 95% Wilson intervals"},
+		{"preset standard: a budget described in many words", 20, "preset standard: a|budget described in|many words"},
+		{"a; b; c", 4, "a; b|c"},
+	} {
+		if got := strings.Join(wrap(c.line, c.width), "|"); got != c.want {
+			t.Errorf("wrap(%q, %d) = %q, want %q", c.line, c.width, got, c.want)
+		}
+	}
+}
