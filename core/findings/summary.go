@@ -160,8 +160,8 @@ func NewSummary(r Result, run Run) Summary {
 	return s
 }
 
-// MaxSummarySize bounds a summary file: 49 models with three attacks
-// take about 100 kB.
+// MaxSummarySize bounds a summary file: that of 49 models with two
+// attacks takes about 100 kB, indented.
 const MaxSummarySize = 4 << 20
 
 // ReadSummary decodes a summary and checks it: its version, and numbers a
