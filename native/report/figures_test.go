@@ -166,4 +166,18 @@ func TestQuickSaysSo(t *testing.T) {
 	if n := strings.Count(string(html), "<figcaption>"); n != len(figs) || strings.Count(string(html), "n = ") < n {
 		t.Errorf("%d captions for %d figures, each with n", n, len(figs))
 	}
+	// The findings are a table of the claims with their verdicts, as in
+	// summary.json.
+	sum, err := ReadSummary(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(html), `<table class="claims">`) || len(sum.Claims) == 0 {
+		t.Error("report.html has no table of the claims")
+	}
+	for _, c := range sum.Claims {
+		if !strings.Contains(string(html), `<td class="verdict">`+string(c.Verdict)+"</td>") {
+			t.Errorf("report.html lacks the verdict %q", c.Verdict)
+		}
+	}
 }

@@ -876,12 +876,37 @@ func writeHTML(dir string, r Results, an findings.Result, ok bool, figs []figure
 <style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#1d2330}
 figure{display:inline-block;margin:8px;vertical-align:top}figure svg{width:520px;height:auto;border:1px solid #e3e6ee}
 table{border-collapse:collapse;font-size:.85rem}td,th{border:1px solid #d5d9e2;padding:3px 6px;text-align:right}
-th{background:#f3f4f7}.note{color:#5b6478}</style></head><body>`)
+th{background:#f3f4f7}.note{color:#5b6478}table.claims td,table.claims th{text-align:left;vertical-align:top}.verdict{white-space:nowrap;font-weight:600}</style></head><body>`)
 	fmt.Fprintf(&b, "<h1>Improving defensive distillation with a teacher assistant: reproduction on %s</h1>", html.EscapeString(r.Dataset))
 	fmt.Fprintf(&b, `<p class="note">Preset %s: accuracy, sensitivity and confidence over %d test images; attacks (%s) on the first %d of them, each with a random target; %s. Every model is evaluated at T = 1.</p>`,
 		html.EscapeString(r.Preset), r.Samples, html.EscapeString(strings.Join(r.Attacks, ", ")), r.AttackSamples, html.EscapeString(r.Budget))
-	b.WriteString("<h2>Findings</h2><ul>")
-	for _, s := range findingsText(r, an, ok) {
+	b.WriteString("<h2>Findings</h2>")
+	lines := findingsText(r, an, ok)
+	if sum != nil {
+		// The claims as a table (each pooled effect on a line of its own,
+		// the per-model comparisons folded away), then the other findings.
+		b.WriteString(`<table class="claims"><tr><th>The paper claims</th><th>We find (95%)</th><th>Effect [95% interval], n, p</th></tr>`)
+		for _, c := range sum.Claims {
+			fmt.Fprintf(&b, `<tr><td>%s</td><td class="verdict">%s</td><td>`, html.EscapeString(c.Claim), html.EscapeString(string(c.Verdict)))
+			if len(c.Effects) > 3 {
+				fmt.Fprintf(&b, "<details><summary>%d comparisons</summary>", len(c.Effects))
+			}
+			for _, e := range c.Effects {
+				fmt.Fprintf(&b, "<div>%s: %s</div>", html.EscapeString(effectText(e)), html.EscapeString(string(e.Verdict)))
+			}
+			if len(c.Effects) > 3 {
+				b.WriteString("</details>")
+			}
+			if c.Note != "" {
+				fmt.Fprintf(&b, `<div class="note">%s</div>`, html.EscapeString(c.Note))
+			}
+			b.WriteString("</td></tr>")
+		}
+		b.WriteString("</table>")
+		lines = lines[len(sum.Claims):]
+	}
+	b.WriteString("<ul>")
+	for _, s := range lines {
 		fmt.Fprintf(&b, "<li>%s</li>", html.EscapeString(s))
 	}
 	b.WriteString("</ul>")
