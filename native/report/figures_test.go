@@ -5,10 +5,16 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"gonum.org/v1/plot/plotter"
 
 	"github.com/tadd-project/tadd/core/experiment"
+	"github.com/tadd-project/tadd/core/stats"
 	"github.com/tadd-project/tadd/core/weights"
 )
 
@@ -179,5 +185,46 @@ func TestQuickSaysSo(t *testing.T) {
 		if !strings.Contains(string(html), `<td class="verdict">`+string(c.Verdict)+"</td>") {
 			t.Errorf("report.html lacks the verdict %q", c.Verdict)
 		}
+	}
+}
+
+// TestLogAxisWideInterval draws a log-axis figure whose interval reaches
+// 56 decades below its point, as the bootstrap interval of the T = 40
+// teacher's mean gradient amplitude did on real data (most amplitudes
+// near 0, a few large): y − (y − lo) rounds to 0 there, which once made
+// the log axis start at 0 and its ticks loop without end.
+func TestLogAxisWideInterval(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "figures"), 0o755)
+	c := chart{name: "wide", title: "wide", xlabel: "training temperature T", ylabel: "amplitude", logY: true, xticks: []float64{1, 40},
+		n: "n = 300 test images per model", interval: "bars: 95% bootstrap intervals",
+		series: []series{{name: "teacher", pts: plotter.XYs{{X: 1, Y: 3.7e-4}, {X: 40, Y: 1.26e-12}},
+			ci: []stats.Interval{{Lo: 7.4e-6, Hi: 9.2e-4}, {Lo: 3.0e-68, Hi: 3.8e-12}}}}}
+	done := make(chan error, 1)
+	go func() { _, err := c.write(dir, "preset standard"); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("drawing the figure did not finish in a minute")
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "figures", "wide.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(svg), "NaN") || strings.Contains(string(svg), "Inf") {
+		t.Error("the SVG has NaN or infinite coordinates")
+	}
+	// The axis reaches down to the interval's lower bound: its lowest
+	// labelled decade is 1e-60 or below.
+	lowest := 0
+	for _, m := range regexp.MustCompile(`>1e-([0-9]+)<`).FindAllStringSubmatch(string(svg), -1) {
+		e, _ := strconv.Atoi(m[1])
+		lowest = max(lowest, e)
+	}
+	if lowest < 60 {
+		t.Errorf("the log axis' lowest label is 1e-%d: it does not reach the interval's lower bound (3e-68)", lowest)
 	}
 }

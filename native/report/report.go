@@ -362,25 +362,7 @@ func (c chart) write(dir, preset string) (figure, error) {
 		}
 		p.Add(l, sc)
 		if len(ci) == len(pts) {
-			errs := make(plotter.YErrors, len(pts))
-			for k, q := range pts {
-				lo, hi := ci[k].Lo, ci[k].Hi
-				if logY && lo <= 0 {
-					lo = p.Y.Min
-				}
-				if !math.IsNaN(lo) && !math.IsNaN(hi) {
-					errs[k].Low, errs[k].High = math.Max(0, q.Y-lo), math.Max(0, hi-q.Y)
-				}
-			}
-			eb, err := plotter.NewYErrorBars(struct {
-				plotter.XYs
-				plotter.YErrors
-			}{pts, errs})
-			if err != nil {
-				return figure{}, fmt.Errorf("figure %s: %w", c.name, err)
-			}
-			eb.LineStyle.Color = col
-			p.Add(eb)
+			p.Add(intervalBars{pts: pts, ci: ci, color: col, logY: logY})
 		}
 		leg.Add(s.name, l, sc)
 		entries++
@@ -401,6 +383,58 @@ func (c chart) write(dir, preset string) (figure, error) {
 		}
 	}
 	return figure{name: c.name, caption: strings.Join(head, ". ") + "."}, nil
+}
+
+// intervalBars draws each point's interval as a vertical bar with caps,
+// from its bounds themselves: plotter.YErrorBars works with y − low, which
+// rounds to 0 when a bound lies many decades below its point on a log
+// axis.
+type intervalBars struct {
+	pts   plotter.XYs
+	ci    []stats.Interval
+	color color.Color
+	logY  bool // bounds ≤ 0 are drawn from the axis' minimum
+}
+
+// shown reports whether bound v can be drawn.
+func (b intervalBars) shown(v float64) bool {
+	return !math.IsNaN(v) && !math.IsInf(v, 0) && (!b.logY || v > 0)
+}
+
+// Plot implements plot.Plotter.
+func (b intervalBars) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	sty := draw.LineStyle{Color: b.color, Width: vg.Points(1)}
+	capW := vg.Points(3)
+	for k, q := range b.pts {
+		lo, hi := b.ci[k].Lo, b.ci[k].Hi
+		if math.IsNaN(lo) || math.IsNaN(hi) {
+			continue
+		}
+		lo, hi = math.Max(lo, p.Y.Min), math.Min(hi, p.Y.Max)
+		if !b.shown(lo) || !b.shown(hi) || hi < lo {
+			continue
+		}
+		x, y0, y1 := trX(q.X), trY(lo), trY(hi)
+		c.StrokeLine2(sty, x, y0, x, y1)
+		c.StrokeLine2(sty, x-capW, y0, x+capW, y0)
+		c.StrokeLine2(sty, x-capW, y1, x+capW, y1)
+	}
+}
+
+// DataRange implements plot.DataRanger: the points and the drawable
+// bounds.
+func (b intervalBars) DataRange() (xmin, xmax, ymin, ymax float64) {
+	xmin, xmax, ymin, ymax = math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for k, q := range b.pts {
+		xmin, xmax = math.Min(xmin, q.X), math.Max(xmax, q.X)
+		for _, v := range []float64{q.Y, b.ci[k].Lo, b.ci[k].Hi} {
+			if b.shown(v) {
+				ymin, ymax = math.Min(ymin, v), math.Max(ymax, v)
+			}
+		}
+	}
+	return xmin, xmax, ymin, ymax
 }
 
 // titleWidth is how many characters of the title fit on one line.
@@ -479,6 +513,9 @@ type decadeTicks struct{}
 
 // Ticks implements plot.Ticker.
 func (decadeTicks) Ticks(min, max float64) []plot.Tick {
+	if !(min > 0) || math.IsInf(max, 0) || !(max >= min) {
+		return nil // not a log axis' range: no decades to mark
+	}
 	// (The tolerance keeps log10(1e-4) = -3.9999999999999996 a decade.)
 	lo, hi := math.Ceil(math.Log10(min)-1e-9), math.Floor(math.Log10(max)+1e-9)
 	k := math.Max(1, math.Ceil((hi-lo+1)/8))

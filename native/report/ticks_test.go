@@ -13,6 +13,10 @@ func TestDecadeTicks(t *testing.T) {
 		{0.5, 2000, "1 10 100 1000"},
 		{1e-4, 0.2, "1e-4 0.001 0.01 0.1"},
 		{3e-6, 5e-5, "1e-5"},
+		// Not a log range (a bar rounded to 0 once made the axis start
+		// there, and the ticks loop without end): no ticks.
+		{0, 1e-12, ""},
+		{-1, 10, ""},
 		// 31 decades: every 4th labelled, on multiples of 4.
 		{1e-27, 1e4, ". . . 1e-24 . . . 1e-20 . . . 1e-16 . . . 1e-12 . . . 1e-8 . . . 1e-4 . . . 1 . . . 1e4"},
 	} {
