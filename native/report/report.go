@@ -226,10 +226,11 @@ var roleColors = []color.Color{
 }
 
 // tempColors colour one line per temperature (Fig. 7), on a sequential
-// scale (viridis) from the lowest T to the highest.
+// scale (viridis, its light yellow end darkened to read on white) from the
+// lowest T to the highest.
 var tempColors = []color.Color{
 	color.RGBA{68, 1, 84, 255}, color.RGBA{68, 57, 131, 255}, color.RGBA{49, 104, 142, 255}, color.RGBA{33, 145, 140, 255},
-	color.RGBA{53, 183, 121, 255}, color.RGBA{144, 215, 67, 255}, color.RGBA{220, 227, 25, 255},
+	color.RGBA{40, 170, 120, 255}, color.RGBA{90, 180, 60, 255}, color.RGBA{150, 170, 20, 255},
 }
 
 // tempColor is the colour of the i-th of n temperatures.
