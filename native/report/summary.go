@@ -156,7 +156,7 @@ func effectText(e findings.SummaryEffect) string {
 
 // NoShippedResults is what the README's findings table says while no
 // results are shipped.
-const NoShippedResults = "No results are shipped yet: the standard-preset run over the 49 shipped models has not been made, so this README states no measured answer to the paper's claims. `./bin/tadd reproduce --quick` gives a quick look, which is not a result.\n"
+const NoShippedResults = "No results are shipped yet: the standard-preset run over the 49 shipped models has not been made, so this README states no measured answer to the paper's claims. `tadd reproduce` with `--quick` gives a quick look, which is not a result.\n"
 
 // WriteFindingsTable writes the README's "What we found" table from a
 // shipped summary: each of the paper's claims, our verdict at 95% and the
