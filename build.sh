@@ -37,6 +37,10 @@ build_site() {
 	gofmt -w wasm/*_gen.go
 	mkdir -p site/dist
 	cp site/static/* site/dist/
+	# The shipped reproduction's summary, for the page's claims panel (which
+	# says that none is shipped when there is none).
+	rm -f site/dist/summary.json
+	if [ -f pretrained/results/mnist-standard/summary.json ]; then cp pretrained/results/mnist-standard/summary.json site/dist/; fi
 	cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" site/dist/
 	# The browser's SIMD kernels, assembled by wasm/kernels/watgen itself from
 	# the text it generates (no wabt needed; a test checks the bytes against

@@ -13,7 +13,10 @@ import (
 	"strings"
 )
 
-//go:embed *
+// Only what is shipped in the binary is embedded: the shipped results
+// (results/) stay out of it.
+//
+//go:embed manifest.json *.safetensors gallery-*.idx
 var files embed.FS
 
 // FS returns the models, the manifest and the gallery. Other files of the

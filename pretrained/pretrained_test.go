@@ -116,6 +116,17 @@ func TestVerifyAllModels(t *testing.T) {
 	}
 }
 
+// TestResultsNotEmbedded checks that the shipped results (per-sample
+// files of every model) stay out of the binary.
+func TestResultsNotEmbedded(t *testing.T) {
+	if _, err := fs.Stat(files, "results"); err == nil {
+		t.Error("pretrained/results is embedded in the binary")
+	}
+	if _, err := fs.Stat(files, "manifest.json"); err != nil {
+		t.Errorf("the manifest is not embedded: %v", err)
+	}
+}
+
 // TestReadmeTable keeps the README's table of shipped models true.
 func TestReadmeTable(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")

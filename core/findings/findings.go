@@ -21,6 +21,7 @@ import (
 	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/experiment"
+	"github.com/tadd-project/tadd/core/metrics"
 	"github.com/tadd-project/tadd/core/stats"
 )
 
@@ -61,16 +62,35 @@ type Stat struct {
 	Summary     stats.Summary
 }
 
+// Key names a model of the reproduction: its temperature and step.
+type Key struct {
+	Temperature float64
+	Step        int
+}
+
 // Pair is one paired comparison, B − A, of a quantity ("accuracy",
 // "log10 amplitude" or an attack's distance) on the images both models
 // share.
 type Pair struct {
 	Quantity string
 	A, B     string // the models, as "T=20 teacher"
+	KeyA     Key
+	KeyB     Key
 	stats.Comparison
 	Censored int      // pairs where at least one attack failed (censored at the budget)
 	McNemarP *float64 `json:",omitempty"` // for accuracy: the McNemar test's p-value
 	Confound string   `json:",omitempty"` // why the comparison mixes another effect in (training lengths)
+}
+
+// Effect is one pooled comparison that decides a claim: the mean paired
+// difference with its interval, the number of pairs and the test's
+// p-value (Wilcoxon signed-rank; McNemar for accuracy).
+type Effect struct {
+	Label    string // what is compared, as "l2: step 2 − step 1, all T pooled"
+	Quantity string // "accuracy", "log10 amplitude" or an attack
+	stats.Comparison
+	Censored int           // pairs where at least one attack failed
+	Verdict  stats.Verdict // what this comparison alone says
 }
 
 // Claim is one of the paper's claims and what the data say about it.
@@ -78,11 +98,12 @@ type Claim struct {
 	Claim   string
 	Verdict stats.Verdict
 	// Tests are the pooled comparisons that decide the verdict, one line
-	// each with the effect, its interval and n; Detail the per-temperature
-	// comparisons behind them.
-	Tests  []string
-	Detail []Pair
-	Note   string // what the verdict cannot say (confounds, untestable parts)
+	// each with the effect, its interval and n (Effects holds the same as
+	// numbers); Detail the per-temperature comparisons behind them.
+	Tests   []string
+	Effects []Effect
+	Detail  []Pair
+	Note    string // what the verdict cannot say (confounds, untestable parts)
 }
 
 // Curve is one model's robustness curve under one attack: for each ε of
@@ -101,11 +122,42 @@ type Curve struct {
 // the largest distance any model needed under that attack.
 const CurvePoints = 41
 
+// ModelStat is one model's per-image quantities over every evaluated
+// test image, each with its 95% interval: accuracy and the share of
+// vanished gradients with Wilson intervals, the mean confidence and mean
+// gradient amplitude with bootstrap intervals (the amplitude's percentile
+// interval holds on a log axis too: it is invariant under monotone maps).
+type ModelStat struct {
+	Temperature float64
+	Step        int
+	Role        string
+	Epochs      int // epochs it was trained (0: unknown)
+	N           int // evaluated test images
+	Accuracy    stats.Estimate
+	Confidence  stats.Estimate
+	Amplitude   stats.Estimate
+	NearZero    stats.Estimate // share of images with amplitude < metrics.NearZeroThreshold
+}
+
+// StepMean is Fig. 8's average over temperatures of the mean minimal
+// perturbation at one distillation step under one attack, with a
+// stratified bootstrap interval (each temperature's successful attacks
+// resampled within themselves).
+type StepMean struct {
+	Step         int
+	Attack       string
+	Mean         stats.Estimate
+	Temperatures int // temperatures with at least one successful attack
+	N            int // successful attacks over those temperatures
+}
+
 // Result is the analysis of a reproduction.
 type Result struct {
-	Stats  []Stat
-	Curves []Curve
-	Claims []Claim
+	Models    []ModelStat
+	Stats     []Stat
+	StepMeans []StepMean
+	Curves    []Curve
+	Claims    []Claim
 }
 
 // Analyze computes every summary and claim of d.
@@ -141,6 +193,7 @@ func Analyze(d Data) Result {
 			if m == nil {
 				continue
 			}
+			r.Models = append(r.Models, modelStat(m, d.Seed))
 			for _, atk := range d.Attacks {
 				dist := values(a.attacked(m, atk))
 				ok := make([]bool, len(dist))
@@ -156,12 +209,58 @@ func Analyze(d Data) Result {
 			}
 		}
 	}
+	for _, atk := range d.Attacks {
+		for step := 0; step <= a.maxStep; step++ {
+			var groups [][]float64
+			sm := StepMean{Step: step, Attack: atk}
+			for _, t := range a.temps {
+				if m := a.model(t, step); m != nil {
+					var found []float64
+					for _, v := range values(a.attacked(m, atk)) {
+						if !math.IsNaN(v) {
+							found = append(found, v)
+						}
+					}
+					if len(found) > 0 {
+						groups = append(groups, found)
+						sm.Temperatures++
+						sm.N += len(found)
+					}
+				}
+			}
+			if sm.Temperatures == 0 {
+				continue
+			}
+			sm.Mean = stats.BootstrapMeanOfMeans(groups, stats.Resamples, stats.Level, d.Seed+uint64(step))
+			r.StepMeans = append(r.StepMeans, sm)
+		}
+	}
 	r.Claims = []Claim{a.accuracyClaim(), a.sensitivityClaim(), a.temperatureClaim(),
 		a.chainClaim("The student (teacher → assistant → student) is more robust than the assistant (teacher → student directly, Papernot's defensively distilled network)", 1, 2),
 		a.chainClaim("The assistant is more robust than the teacher", 0, 1),
 		a.chainClaim("The student is more robust than the teacher", 0, 2),
 		a.multiStepClaim(), a.normsClaim()}
 	return r
+}
+
+// modelStat summarizes one model's evaluated images.
+func modelStat(m *Model, seed uint64) ModelStat {
+	n := len(m.Samples)
+	correct, near := 0, 0
+	conf, amp := make([]float64, n), make([]float64, n)
+	for i, s := range m.Samples {
+		if s.Correct {
+			correct++
+		}
+		if s.Amplitude < metrics.NearZeroThreshold {
+			near++
+		}
+		conf[i], amp[i] = s.Confidence, s.Amplitude
+	}
+	return ModelStat{Temperature: m.Temperature, Step: m.Step, Role: m.Role, Epochs: m.Epochs, N: n,
+		Accuracy: stats.Wilson(correct, n, stats.Level), NearZero: stats.Wilson(near, n, stats.Level),
+		Confidence: stats.Bootstrap(conf, stats.Mean, stats.Resamples, stats.Level, seed),
+		Amplitude:  stats.Bootstrap(amp, stats.Mean, stats.Resamples, stats.Level, seed+1)}
 }
 
 type analysis struct {
@@ -177,6 +276,8 @@ func (a *analysis) model(t float64, step int) *Model { return a.byKey[[2]float64
 func Name(t float64, role string) string { return fmt.Sprintf("T=%g %s", t, role) }
 
 func (m *Model) name() string { return Name(m.Temperature, m.Role) }
+
+func (m *Model) key() Key { return Key{m.Temperature, m.Step} }
 
 // attacked returns, by test-set index, the distance of every sample the
 // attack ran on (NaN where it failed).
@@ -237,7 +338,7 @@ func (a *analysis) distancePairs(x, y *Model, atk string) (xs, ys []float64, cen
 func (a *analysis) distancePair(x, y *Model, atk string, seed uint64) (Pair, []float64, []float64) {
 	xs, ys, cens := a.distancePairs(x, y, atk)
 	c, _ := stats.Paired(xs, ys, seed)
-	return Pair{Quantity: atk, A: x.name(), B: y.name(), Comparison: c, Censored: cens, Confound: confound(x, y)}, xs, ys
+	return Pair{Quantity: atk, A: x.name(), B: y.name(), KeyA: x.key(), KeyB: y.key(), Comparison: c, Censored: cens, Confound: confound(x, y)}, xs, ys
 }
 
 // accuracyPair compares the correctness of two models on the same images.
@@ -266,7 +367,7 @@ func (a *analysis) accuracyPair(x, y *Model, seed uint64) (Pair, []float64) {
 	}
 	c, _ := stats.Paired(make([]float64, len(diff)), diff, seed)
 	mcnemar := stats.McNemar(onlyX, onlyY)
-	return Pair{Quantity: "accuracy", A: x.name(), B: y.name(), Comparison: c, McNemarP: &mcnemar, Confound: confound(x, y)}, diff
+	return Pair{Quantity: "accuracy", A: x.name(), B: y.name(), KeyA: x.key(), KeyB: y.key(), Comparison: c, McNemarP: &mcnemar, Confound: confound(x, y)}, diff
 }
 
 // pooled is the paired comparison of all the differences of several pairs
@@ -322,6 +423,9 @@ func (a *analysis) accuracyClaim() Claim {
 			cl.Detail = append(cl.Detail, p)
 			cl.Tests = append(cl.Tests, fmt.Sprintf("%s − %s: accuracy %+.2f pp [%+.2f, %+.2f], n = %d, McNemar p = %s: %s",
 				p.B, p.A, 100*p.MeanDiff.Value, 100*p.MeanDiff.CI.Lo, 100*p.MeanDiff.CI.Hi, p.N, pValue(*p.McNemarP), v))
+			e := Effect{Label: p.B + " − " + p.A, Quantity: "accuracy", Comparison: p.Comparison, Verdict: v}
+			e.P = *p.McNemarP
+			cl.Effects = append(cl.Effects, e)
 		}
 	}
 	cl.Verdict = combine(vs)
@@ -358,11 +462,12 @@ func (a *analysis) sensitivityClaim() Claim {
 			}
 		}
 		c, _ := stats.Paired(xs, ys, a.d.Seed)
-		cl.Detail = append(cl.Detail, Pair{Quantity: "log10 amplitude", A: base.name(), B: te.name(), Comparison: c})
+		cl.Detail = append(cl.Detail, Pair{Quantity: "log10 amplitude", A: base.name(), B: te.name(), KeyA: base.key(), KeyB: te.key(), Comparison: c})
 	}
 	line, c := pooled("teachers at T > 1 − T = 1 teacher, log10 amplitude, all T pooled", all, a.d.Seed)
 	cl.Verdict = stats.Decide(c.MeanDiff.CI, false)
 	cl.Tests = []string{line + ": " + string(cl.Verdict)}
+	cl.Effects = []Effect{{Label: "teachers at T > 1 − T = 1 teacher, all T pooled", Quantity: "log10 amplitude", Comparison: c, Verdict: cl.Verdict}}
 	return cl
 }
 
@@ -390,9 +495,11 @@ func (a *analysis) temperatureClaim() Claim {
 				all = append(all, ys[i]-xs[i])
 			}
 		}
-		line, c := pooled(fmt.Sprintf("%s: teachers at T > 1 − T = 1 teacher", atk), all, a.d.Seed)
+		label := fmt.Sprintf("%s: teachers at T > 1 − T = 1 teacher", atk)
+		line, c := pooled(label, all, a.d.Seed)
 		v := stats.Decide(c.MeanDiff.CI, true)
 		vs = append(vs, v)
+		cl.Effects = append(cl.Effects, Effect{Label: label, Quantity: atk, Comparison: c, Censored: cens, Verdict: v})
 		cl.Tests = append(cl.Tests, fmt.Sprintf("%s (%d censored pairs): %s", line, cens, v))
 	}
 	cl.Verdict = combine(vs)
@@ -423,9 +530,11 @@ func (a *analysis) chainClaim(claim string, lo, hi int) Claim {
 				all = append(all, ys[i]-xs[i])
 			}
 		}
-		line, c := pooled(fmt.Sprintf("%s: step %d − step %d, all T pooled", atk, hi, lo), all, a.d.Seed)
+		label := fmt.Sprintf("%s: step %d − step %d, all T pooled", atk, hi, lo)
+		line, c := pooled(label, all, a.d.Seed)
 		v := stats.Decide(c.MeanDiff.CI, true)
 		vs = append(vs, v)
+		cl.Effects = append(cl.Effects, Effect{Label: label, Quantity: atk, Comparison: c, Censored: cens, Verdict: v})
 		cl.Tests = append(cl.Tests, fmt.Sprintf("%s (%d censored pairs): %s", line, cens, v))
 	}
 	cl.Verdict = combine(vs)
@@ -445,6 +554,7 @@ func (a *analysis) multiStepClaim() Claim {
 	var confounds []string
 	for _, atk := range a.d.Attacks {
 		var all []float64
+		cens := 0
 		for _, t := range a.temps {
 			for step := 3; step <= a.maxStep; step++ {
 				x, y := a.model(t, step-1), a.model(t, step)
@@ -453,6 +563,7 @@ func (a *analysis) multiStepClaim() Claim {
 				}
 				p, xs, ys := a.distancePair(x, y, atk, a.d.Seed)
 				cl.Detail = append(cl.Detail, p)
+				cens += p.Censored
 				if p.Confound != "" && !slices.Contains(confounds, fmt.Sprintf("T=%g step %d: %s", t, step, p.Confound)) {
 					confounds = append(confounds, fmt.Sprintf("T=%g step %d: %s", t, step, p.Confound))
 				}
@@ -461,10 +572,12 @@ func (a *analysis) multiStepClaim() Claim {
 				}
 			}
 		}
-		line, c := pooled(fmt.Sprintf("%s: step k − step k−1 for k = 3..%d, all T pooled", atk, a.maxStep), all, a.d.Seed)
+		label := fmt.Sprintf("%s: step k − step k−1 for k = 3..%d, all T pooled", atk, a.maxStep)
+		line, c := pooled(label, all, a.d.Seed)
 		v := stats.Decide(c.MeanDiff.CI, true)
 		vs = append(vs, v)
-		cl.Tests = append(cl.Tests, line+": "+string(v))
+		cl.Effects = append(cl.Effects, Effect{Label: label, Quantity: atk, Comparison: c, Censored: cens, Verdict: v})
+		cl.Tests = append(cl.Tests, fmt.Sprintf("%s (%d censored pairs): %s", line, cens, v))
 	}
 	cl.Verdict = combine(vs)
 	if len(confounds) > 0 {

@@ -182,3 +182,78 @@ func TestDegenerateDataEncode(t *testing.T) {
 		}
 	}
 }
+
+// TestModelStatsAndStepMeans checks the per-model intervals against their
+// definitions: accuracy as a Wilson interval of the correct images, and
+// Fig. 8's average over T as the mean of the per-T means of the
+// successful attacks.
+func TestModelStatsAndStepMeans(t *testing.T) {
+	w := world{n: 40, temps: []float64{1, 20}, steps: 1, noise: 0.1,
+		shift: func(tt float64, s int) float64 { return 0.01*tt + 0.5*float64(s) },
+		wrong: func(tt float64, s int) int { return int(tt)/10 + s },
+		fail:  func(tt float64, s, i int) bool { return tt == 20 && s == 1 && i < 3 },
+		amp:   func(tt float64) float64 { return -2 - tt/4 }}
+	d := w.data()
+	r := Analyze(d)
+	if len(r.Models) != 4 {
+		t.Fatalf("%d model stats, want 4", len(r.Models))
+	}
+	for i, ms := range r.Models {
+		m := d.Models[i]
+		correct := 0
+		var amp float64
+		for _, s := range m.Samples {
+			if s.Correct {
+				correct++
+			}
+			amp += s.Amplitude
+		}
+		if ms.Temperature != m.Temperature || ms.Step != m.Step || ms.N != w.n || ms.Epochs != 50 {
+			t.Fatalf("model stat %d: %+v for T=%g step %d", i, ms, m.Temperature, m.Step)
+		}
+		if want := stats.Wilson(correct, w.n, stats.Level); ms.Accuracy != want {
+			t.Errorf("T=%g step %d: accuracy %v, want %v", m.Temperature, m.Step, ms.Accuracy, want)
+		}
+		if got, want := ms.Amplitude.Value, amp/float64(w.n); math.Abs(got-want) > 1e-12*want || !ms.Amplitude.CI.Contains(got) {
+			t.Errorf("T=%g step %d: amplitude %v, want the mean %g inside its interval", m.Temperature, m.Step, ms.Amplitude, want)
+		}
+	}
+	for step := range 2 {
+		var sum float64
+		n := 0
+		for k := range w.temps {
+			m := d.Models[2*k+step]
+			var found []float64
+			for _, s := range m.Samples {
+				if s.Correct && !math.IsNaN(float64(s.Distance["l2"])) {
+					found = append(found, float64(s.Distance["l2"]))
+				}
+			}
+			n += len(found)
+			sum += stats.Mean(found)
+		}
+		var sm *StepMean
+		for i := range r.StepMeans {
+			if r.StepMeans[i].Step == step && r.StepMeans[i].Attack == "l2" {
+				sm = &r.StepMeans[i]
+			}
+		}
+		if sm == nil {
+			t.Fatalf("no step mean for step %d", step)
+		}
+		if want := sum / 2; math.Abs(sm.Mean.Value-want) > 1e-12 || !sm.Mean.CI.Contains(want) || sm.N != n || sm.Temperatures != 2 {
+			t.Errorf("step %d: %+v, want mean %g over %d successes at 2 temperatures", step, sm, want, n)
+		}
+	}
+	// Every claim lists its pooled tests as effects, one per line of Tests.
+	for _, c := range r.Claims {
+		if len(c.Effects) != len(c.Tests) {
+			t.Errorf("%q: %d effects for %d tests", c.Claim, len(c.Effects), len(c.Tests))
+		}
+		for _, e := range c.Effects {
+			if e.N == 0 && c.Verdict != stats.NotResolved {
+				t.Errorf("%q: effect %q has no pairs", c.Claim, e.Label)
+			}
+		}
+	}
+}

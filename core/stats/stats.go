@@ -85,6 +85,52 @@ func (s Summary) MarshalJSON() ([]byte, error) {
 	}{plain(s), jsonNumber(s.Max)})
 }
 
+// number reads a JSON number or null (NaN).
+func number(raw json.RawMessage) (float64, error) {
+	if string(raw) == "null" || len(raw) == 0 {
+		return math.NaN(), nil
+	}
+	var v float64
+	err := json.Unmarshal(raw, &v)
+	return v, err
+}
+
+// UnmarshalJSON reads what MarshalJSON writes: null bounds are NaN.
+func (iv *Interval) UnmarshalJSON(b []byte) error {
+	var raw struct{ Lo, Hi json.RawMessage }
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return fmt.Errorf("interval: %w", err)
+	}
+	lo, err := number(raw.Lo)
+	if err != nil {
+		return fmt.Errorf("interval lo: %w", err)
+	}
+	hi, err := number(raw.Hi)
+	if err != nil {
+		return fmt.Errorf("interval hi: %w", err)
+	}
+	*iv = Interval{lo, hi}
+	return nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes: a null value is NaN.
+func (e *Estimate) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Value json.RawMessage
+		CI    Interval
+	}
+	raw.CI = Interval{math.NaN(), math.NaN()}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return fmt.Errorf("estimate: %w", err)
+	}
+	v, err := number(raw.Value)
+	if err != nil {
+		return fmt.Errorf("estimate value: %w", err)
+	}
+	*e = Estimate{Value: v, CI: raw.CI}
+	return nil
+}
+
 // z returns the two-sided standard normal quantile of level (1.96 at 0.95).
 func z(level float64) float64 { return distuv.UnitNormal.Quantile(1 - (1-level)/2) }
 
@@ -141,6 +187,56 @@ func Bootstrap(xs []float64, statistic func([]float64) float64, resamples int, l
 			draw[i] = xs[rng.IntN(len(xs))]
 		}
 		vals[r] = statistic(draw)
+	}
+	slices.Sort(vals)
+	e.CI = Interval{
+		stat.Quantile((1-level)/2, stat.Empirical, vals, nil),
+		stat.Quantile((1+level)/2, stat.Empirical, vals, nil),
+	}
+	return e
+}
+
+// BootstrapMeanOfMeans is the stratified percentile bootstrap interval of
+// the average of the groups' means (Fig. 8's mean over T of the per-T mean
+// distances): each resample redraws every group from itself, with
+// replacement, so each group keeps its size. Empty groups are left out;
+// with none left the value and interval are NaN. With one group it draws
+// exactly as Bootstrap(group, Mean, …) does.
+func BootstrapMeanOfMeans(groups [][]float64, resamples int, level float64, seed uint64) Estimate {
+	var gs [][]float64
+	for _, g := range groups {
+		if len(g) > 0 {
+			gs = append(gs, g)
+		}
+	}
+	meanOfMeans := func(gs [][]float64) float64 {
+		var sum float64
+		for _, g := range gs {
+			sum += Mean(g)
+		}
+		return sum / float64(len(gs))
+	}
+	if len(gs) == 0 || resamples <= 0 {
+		v := math.NaN()
+		if len(gs) > 0 {
+			v = meanOfMeans(gs)
+		}
+		return Estimate{Value: v, CI: Interval{math.NaN(), math.NaN()}}
+	}
+	e := Estimate{Value: meanOfMeans(gs)}
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	draws := make([][]float64, len(gs))
+	for k, g := range gs {
+		draws[k] = make([]float64, len(g))
+	}
+	vals := make([]float64, resamples)
+	for r := range vals {
+		for k, g := range gs {
+			for i := range draws[k] {
+				draws[k][i] = g[rng.IntN(len(g))]
+			}
+		}
+		vals[r] = meanOfMeans(draws)
 	}
 	slices.Sort(vals)
 	e.CI = Interval{

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -203,6 +204,33 @@ func TestBootstrap(t *testing.T) {
 	}
 }
 
+func TestBootstrapMeanOfMeans(t *testing.T) {
+	// One group draws as Bootstrap does with the same seed.
+	g := []float64{0.3, 1.2, 0.7, 2.5, 1.1, 0.9}
+	if a, b := BootstrapMeanOfMeans([][]float64{g}, 500, Level, 4), Bootstrap(g, Mean, 500, Level, 4); a != b {
+		t.Errorf("one group %v, Bootstrap %v", a, b)
+	}
+	// The value is the mean of the group means (2 and 11: 6.5), not of
+	// the pooled values (8.75); an empty group is left out.
+	e := BootstrapMeanOfMeans([][]float64{{1, 3}, nil, {10, 12, 10, 12, 11, 11}}, Resamples, Level, 1)
+	if e.Value != 6.5 || !e.CI.Contains(6.5) {
+		t.Errorf("mean of means %v, want 6.5 inside its interval", e)
+	}
+	// Constant groups: a zero-width interval at the mean of the constants.
+	if e := BootstrapMeanOfMeans([][]float64{{2, 2}, {4, 4, 4}}, 100, Level, 1); e.CI != (Interval{3, 3}) {
+		t.Errorf("constant groups %v", e)
+	}
+	// Two values in each of two groups: each group mean is 0, 1/2 or 1
+	// (probabilities 1/4, 1/2, 1/4); their average reaches 0 and 1 with
+	// probability 1/16 each, so the central 80% interval is [1/4, 3/4].
+	if e := BootstrapMeanOfMeans([][]float64{{0, 1}, {0, 1}}, 8000, 0.8, 3); e.CI != (Interval{0.25, 0.75}) {
+		t.Errorf("80%% interval %v, want [0.25, 0.75]", e)
+	}
+	if e := BootstrapMeanOfMeans([][]float64{nil}, 10, Level, 1); !math.IsNaN(e.Value) || !math.IsNaN(e.CI.Hi) {
+		t.Errorf("no values: %v", e)
+	}
+}
+
 func TestSummarizeAndCensoring(t *testing.T) {
 	dist := []float64{1, 2, 99, 3, 4}
 	ok := []bool{true, true, false, true, true}
@@ -265,5 +293,26 @@ func TestDecide(t *testing.T) {
 		if got := DecideWithin(c.iv, 0.15); got != c.want {
 			t.Errorf("DecideWithin(%v, 0.15) = %q, want %q", c.iv, got, c.want)
 		}
+	}
+}
+
+func TestEstimateJSONRoundTrip(t *testing.T) {
+	for _, e := range []Estimate{{1.5, Interval{1, 2}}, {math.NaN(), Interval{0, 1}}, {0.5, Interval{math.NaN(), math.NaN()}}} {
+		b, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Estimate
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		same := func(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+		if !same(got.Value, e.Value) || !same(got.CI.Lo, e.CI.Lo) || !same(got.CI.Hi, e.CI.Hi) {
+			t.Errorf("%v → %s → %v", e, b, got)
+		}
+	}
+	var e Estimate
+	if err := json.Unmarshal([]byte(`{"value":"x"}`), &e); err == nil {
+		t.Error("a string value reads")
 	}
 }

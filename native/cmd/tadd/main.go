@@ -36,6 +36,7 @@ func commands() map[string]command {
 		"serve":      {"serve the web demo and the pretrained models on 127.0.0.1", runServe},
 		"reproduce":  {"compute every figure of the paper into a report (--quick: minutes)", runReproduce},
 		"merge":      {"combine the outputs of sharded reproduce runs", runMerge},
+		"report":     {"show a results folder (default: the shipped results) without recomputing", runReport},
 		"playground": {"open the desktop playground (a window; built by ./build.sh playground)", runPlayground},
 	}
 }

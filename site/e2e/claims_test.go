@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tadd-project/tadd/core/catalog"
+	"github.com/tadd-project/tadd/core/experiment"
+	"github.com/tadd-project/tadd/core/findings"
+	"github.com/tadd-project/tadd/site/serve"
+)
+
+// claimsSummary is the summary of a small synthetic reproduction: chains
+// (teacher, assistant, student) at T = 1 and 40 whose L2 distances grow
+// along the chain.
+func claimsSummary(t *testing.T) findings.Summary {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	d := findings.Data{Attacks: []string{"l2"}, AttackSamples: 30, Pixels: 784, Seed: 1}
+	for _, temp := range []float64{1, 40} {
+		for step := range 3 {
+			m := findings.Model{Identity: catalog.Identity{Temperature: temp, Step: step, Role: catalog.Role(step), Epochs: 50}}
+			for i := range 30 {
+				dist := 1 + 0.3*float64(step) + 0.1*rng.NormFloat64()
+				m.Samples = append(m.Samples, experiment.Sample{Index: i, Correct: i != 29, Amplitude: math.Pow(10, -3-temp/10),
+					Distance: map[string]experiment.Dist{"l2": experiment.Dist(dist)}})
+			}
+			d.Models = append(d.Models, m)
+		}
+	}
+	return findings.NewSummary(findings.Analyze(d), findings.Run{Dataset: "mnist", Preset: "standard", Budget: "the paper's attack parameters",
+		Samples: 30, AttackSamples: 30, Attacks: d.Attacks, Seed: 1})
+}
+
+// TestClaimsPanelInChromium checks the page's "What the paper claims, and
+// what we measured" panel: without a shipped summary it says that none is
+// shipped; with one it shows every claim's verdict, robustness against T
+// for teacher, assistant and student with intervals, and the accuracy
+// along the chain, as the summary has them.
+func TestClaimsPanelInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	requireChromium(t)
+	siteDir := t.TempDir()
+	buildSite(t, siteDir)
+	models, _ := modelDir(t)
+	ctx, cancel := browser(t)
+	defer cancel()
+
+	// Nothing shipped (each server has its own cache of the site's files).
+	none := httptest.NewServer(serve.New(os.DirFS(siteDir), os.DirFS(models)))
+	defer none.Close()
+	if err := chromedp.Do(ctx, chromedp.Navigate(none.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "#claims-none", "No results are shipped yet", 2*time.Minute)
+	if exists(t, ctx, "#claims-verdicts") {
+		t.Error("the panel shows verdicts with no summary shipped")
+	}
+
+	// A shipped summary.
+	s := claimsSummary(t)
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(siteDir, "summary.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shipped := httptest.NewServer(serve.New(os.DirFS(siteDir), os.DirFS(models)))
+	defer shipped.Close()
+	if err := chromedp.Do(ctx, chromedp.Navigate(shipped.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "#claims-run", "standard preset: 30 test images per model", 2*time.Minute)
+	rows := eval[[]string](t, ctx, `Array.from(document.querySelectorAll("#claims-verdicts tr")).slice(1).map(r => r.cells[0].textContent.trim() + " | " + r.cells[1].textContent.trim())`)
+	if len(rows) != len(s.Claims) {
+		t.Errorf("%d claims shown, want %d: %q", len(rows), len(s.Claims), rows)
+	}
+	for i, c := range s.Claims {
+		if want := c.Claim + " | " + string(c.Verdict); i < len(rows) && rows[i] != want {
+			t.Errorf("claim %d: the panel shows %q, want %q", i, rows[i], want)
+		}
+	}
+	l2 := text(ctx, "#claims-l2")
+	for _, temp := range []float64{1, 40} {
+		for step := range 3 {
+			m, _ := s.Model(temp, step)
+			a := m.Attacks["l2"]
+			want := fmt.Sprintf("%.3g [%.3g, %.3g] (%d/%d)", a.Mean.Value, a.Mean.CI.Lo, a.Mean.CI.Hi, a.Successes, a.N)
+			if !strings.Contains(l2, want) {
+				t.Errorf("T=%g step %d: robustness %q not in %q", temp, step, want, l2)
+			}
+			acc := fmt.Sprintf("%.2f%% [%.2f, %.2f]", 100*m.Accuracy.Value, 100*m.Accuracy.CI.Lo, 100*m.Accuracy.CI.Hi)
+			if got := text(ctx, "#claims-accuracy"); !strings.Contains(got, acc) {
+				t.Errorf("T=%g step %d: accuracy %q not in %q", temp, step, acc, got)
+			}
+		}
+	}
+	screenshot(t, ctx, "claims.png") // into TADD_SCREENSHOTS when set
+
+	// A summary that does not read says so rather than showing nothing.
+	if err := os.WriteFile(filepath.Join(siteDir, "summary.json"), []byte(`{"version": 99}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken := httptest.NewServer(serve.New(os.DirFS(siteDir), os.DirFS(models)))
+	defer broken.Close()
+	if err := chromedp.Do(ctx, chromedp.Navigate(broken.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "#claims-error", "version 99", 2*time.Minute)
+}
