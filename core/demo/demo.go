@@ -221,6 +221,9 @@ type App struct {
 	transferFor    *Live
 	transferLoaded int
 	transfer       []TransferRow
+	// ink is EncodeInk(inkFor), the last input Query wrote.
+	inkFor []float32
+	ink    string
 
 	// Compared and AllTargets say how the last run was started: on the
 	// chain up to the chosen network, and against every other class.
@@ -510,6 +513,17 @@ func (a *App) UseGallery(i int) {
 	a.Strokes, a.Picked = nil, i
 	a.Base = append([]float32(nil), a.Gallery.Image(i)...)
 	a.setInput(append([]float32(nil), a.Base...))
+}
+
+// UseImage shows a 28×28 image (a shared link's drawing) as the digit to
+// draw on. Call with the lock held.
+func (a *App) UseImage(x []float32) {
+	if len(x) != 784 {
+		return
+	}
+	a.Strokes, a.Picked = nil, -1
+	a.Base = append([]float32(nil), x...)
+	a.setInput(append([]float32(nil), x...))
 }
 
 // Clear empties the drawing. Call with the lock held.

@@ -20,7 +20,7 @@ import (
 
 // site serves the tiny MNIST model as a two-step "chain" at T=1 and T=20,
 // and the real gallery, from disk.
-func site(t *testing.T) Fetcher {
+func site(t testing.TB) Fetcher {
 	t.Helper()
 	model, err := os.ReadFile("../../core/attack/testdata/tiny-mnist.safetensors")
 	if err != nil {

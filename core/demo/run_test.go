@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"image/png"
 	"math"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -366,33 +365,6 @@ func TestTransfer(t *testing.T) {
 			t.Fatalf("transfer rows %+v", rows)
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func TestQueryRoundTrip(t *testing.T) {
-	a := ready(t)
-	a.Choose(20, 2)
-	a.Lock()
-	a.UseGallery(3)
-	a.SetAttack("linf")
-	a.SetTarget("5")
-	q := a.Query()
-	a.Unlock()
-	b := ready(t)
-	b.Lock()
-	temp, step := b.ApplyQuery(q)
-	b.Unlock()
-	b.Choose(temp, step)
-	if b.T != 20 || b.Step != 2 || b.Attack != "linf" || b.Target != "5" || b.Picked != 3 || !reflect.DeepEqual(b.Input, a.Input) {
-		t.Fatalf("restored T %g step %d attack %q target %q digit %d from %v", b.T, b.Step, b.Attack, b.Target, b.Picked, q)
-	}
-	// Nonsense is ignored.
-	c := ready(t)
-	c.Lock()
-	temp, step = c.ApplyQuery(url.Values{"T": {"7"}, "net": {"99"}, "attack": {"x"}, "target": {"11"}, "digit": {"-1"}})
-	c.Unlock()
-	if temp != 1 || step != 0 || c.Attack != "l2" || c.Target != "untargeted" || c.Picked != -1 {
-		t.Fatalf("nonsense query: T %g step %d attack %q target %q digit %d", temp, step, c.Attack, c.Target, c.Picked)
 	}
 }
 
