@@ -550,6 +550,10 @@ func TestCorrectnessInChromium(t *testing.T) {
 		waitText(t, bad, "#modelinfo", "at T=20", 10*time.Second)
 	})
 
+	// WCAG AA contrast and a name for every control, before, during and
+	// after an attack and after a comparison, at 1280×900.
+	t.Run("contrast", func(t *testing.T) { contrastFlow(t, open(t)) })
+
 	// Keyboard shortcuts, a name for every control, live regions.
 	t.Run("keys-and-labels", func(t *testing.T) {
 		ctx := open(t)
