@@ -248,8 +248,16 @@ func (c *AttackView) legend() string {
 	if r.Baseline {
 		return c.baselineLegend()
 	}
-	return fmt.Sprintf("%s Open a row to see its images. The %d attacks took %.1fs in all, %d at a time (they shared the cores, so no time of each is shown).",
-		what, len(c.App.Outcomes), r.Elapsed.Seconds(), r.Parallel)
+	return fmt.Sprintf("%s Open a row to see its images. The %d attacks took %.1fs in all, in %s, %d at a time (they shared the cores, and a batch's attacks share its network's passes, so no time of each is shown).",
+		what, len(c.App.Outcomes), r.Elapsed.Seconds(), plural(r.Batches, "batch", "batches"), r.Parallel)
+}
+
+// plural writes n with the word's singular or plural.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 

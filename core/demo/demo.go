@@ -76,6 +76,12 @@ type Live struct {
 	Best    bool
 	Margin  Margin // Image's logit margin
 	Elapsed time.Duration
+	// Goal is the index of the reported goal among its job's goals (a job
+	// attacks several goals on one network in one batch).
+	Goal int
+	// Finished says the goal's attack has ended; its result comes with
+	// the job's.
+	Finished bool
 }
 
 // GradientSign names the baseline attack of the kind defensive distillation
@@ -170,7 +176,8 @@ type Run struct {
 	// Baseline says the run put the gradient-sign baseline beside Attack
 	// on one network.
 	Baseline bool
-	Parallel int // how many attacks ran at once
+	Parallel int // how many batches ran at once
+	Batches  int // how many batches the attacks ran in
 	Elapsed  time.Duration
 }
 
@@ -604,11 +611,13 @@ type liveJSON struct {
 	Best       bool          `json:"best"`
 	Margin     Margin        `json:"margin"`
 	Elapsed    time.Duration `json:"elapsed_ns"`
+	Goal       int           `json:"goal"`
+	Finished   bool          `json:"finished"`
 }
 
 // MarshalJSON encodes l, with an infinite Distance as null.
 func (l Live) MarshalJSON() ([]byte, error) {
-	w := liveJSON{l.Model, l.Target, l.Attack, l.Iteration, l.Const, l.BinaryStep, l.Tau, l.Allowed, nil, l.Image, l.Probs, l.Best, l.Margin, l.Elapsed}
+	w := liveJSON{l.Model, l.Target, l.Attack, l.Iteration, l.Const, l.BinaryStep, l.Tau, l.Allowed, nil, l.Image, l.Probs, l.Best, l.Margin, l.Elapsed, l.Goal, l.Finished}
 	if !math.IsInf(l.Distance, 0) && !math.IsNaN(l.Distance) {
 		w.Distance = &l.Distance
 	}
@@ -621,7 +630,7 @@ func (l *Live) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*l = Live{w.Model, w.Target, w.Attack, w.Iteration, w.Const, w.BinaryStep, w.Tau, w.Allowed, math.Inf(1), w.Image, w.Probs, w.Best, w.Margin, w.Elapsed}
+	*l = Live{w.Model, w.Target, w.Attack, w.Iteration, w.Const, w.BinaryStep, w.Tau, w.Allowed, math.Inf(1), w.Image, w.Probs, w.Best, w.Margin, w.Elapsed, w.Goal, w.Finished}
 	if w.Distance != nil {
 		l.Distance = *w.Distance
 	}

@@ -193,7 +193,7 @@ type parallelRunner struct {
 
 func (r *parallelRunner) Parallel() int { return 3 }
 
-func (r *parallelRunner) Run(ctx context.Context, job Job, progress func(Live)) (attack.Result, error) {
+func (r *parallelRunner) Run(ctx context.Context, job Job, progress func(Live)) ([]attack.Result, error) {
 	r.mu.Lock()
 	r.running++
 	r.maxSeen = max(r.maxSeen, r.running)

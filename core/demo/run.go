@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -77,19 +78,38 @@ func (a *App) start(models []ModelInfo, attacks []string, compare, baseline bool
 	a.Running = true
 	a.Compared, a.AllTargets = compare, a.Target == "all"
 	x := append([]float32(nil), a.Input...)
+	// Each network's goals run as batches sharing its forward and backward
+	// passes, split so that every worker has one: networks cannot share a
+	// pass, so the workers take the networks (or parts of one network's
+	// goals) side by side.
+	parallel := max(1, a.runner().Parallel())
+	per := max(1, parallel/(len(models)*len(attacks)))
 	var jobs []Job
+	tasks := 0
 	for _, m := range models {
 		for _, name := range attacks {
-			for _, g := range goals {
-				jobs = append(jobs, Job{Model: m, Attack: name, Input: x, Goal: g})
+			for _, part := range splitGoals(goals, per) {
+				jobs = append(jobs, Job{Model: m, Attack: name, Input: x, Goals: part})
+				tasks += len(part)
 			}
 		}
 	}
 	a.Ran = &Run{Input: x, T: a.T, Step: a.Step, Attack: a.Attack, Target: a.Target, Models: models, Baseline: baseline,
-		Parallel: min(len(jobs), max(1, a.runner().Parallel()))}
-	a.jobLive, a.jobDone = make([]*Live, len(jobs)), make([]bool, len(jobs))
+		Parallel: min(len(jobs), parallel), Batches: len(jobs)}
+	a.jobLive, a.jobDone = make([]*Live, tasks), make([]bool, tasks)
 	a.Live = &Live{Model: models[0].Name(), Target: goals[0].Target, Attack: jobs[0].Attack, Distance: math.Inf(1), Image: x, Probs: a.Probs}
 	go a.runJobs(ctx, a.run, jobs)
+}
+
+// splitGoals cuts goals into k parts (at most one per goal) of sizes that
+// differ by at most one, in order.
+func splitGoals(goals []attack.Goal, k int) [][]attack.Goal {
+	k = min(max(k, 1), len(goals))
+	parts := make([][]attack.Goal, k)
+	for i := range k {
+		parts[i] = goals[i*len(goals)/k : (i+1)*len(goals)/k]
+	}
+	return parts
 }
 
 // logitsOf recovers logits (up to a constant) from probabilities, for the
@@ -102,20 +122,21 @@ func logitsOf(p []float32) []float32 {
 	return z
 }
 
-// Job is one attack on one model: everything a Runner (in this goroutine or
-// in a Web Worker) needs.
+// Job is one attack on one model for one or more goals, run as one batch:
+// everything a Runner (in this goroutine or in a Web Worker) needs.
 type Job struct {
-	Model  ModelInfo   `json:"model"`
-	Attack string      `json:"attack"`
-	Input  []float32   `json:"input"`
-	Goal   attack.Goal `json:"goal"`
+	Model  ModelInfo     `json:"model"`
+	Attack string        `json:"attack"`
+	Input  []float32     `json:"input"`
+	Goals  []attack.Goal `json:"goals"`
 }
 
 // Runner runs attack jobs. Run blocks until the job ends (or ctx is
-// cancelled) and calls progress with snapshots while it runs. Runs may
-// overlap: the App runs a comparison's three jobs at once.
+// cancelled), calls progress with snapshots of its goals while it runs,
+// and returns one result per goal. Runs may overlap: the App runs a
+// comparison's networks at once.
 type Runner interface {
-	Run(ctx context.Context, job Job, progress func(Live)) (attack.Result, error)
+	Run(ctx context.Context, job Job, progress func(Live)) ([]attack.Result, error)
 	// Parallel says how many jobs run at the same time.
 	Parallel() int
 }
@@ -132,26 +153,47 @@ func LocalRunner(a *App, parallel int) Runner { return localRunner{a, max(parall
 
 func (r localRunner) Parallel() int { return max(r.parallel, 1) }
 
-func (r localRunner) Run(ctx context.Context, job Job, progress func(Live)) (attack.Result, error) {
+func (r localRunner) Run(ctx context.Context, job Job, progress func(Live)) ([]attack.Result, error) {
 	m, err := r.a.model(job.Model)
 	if err != nil {
-		return attack.Result{}, err
+		return nil, err
 	}
-	// Jobs may run at once on the same model (every target, or the page
-	// predicting meanwhile): each gets a replica with its own buffers.
+	// Jobs may run at once on the same model (parts of every target, or
+	// the page predicting meanwhile): each gets a replica with its own
+	// buffers.
 	return RunJob(ctx, m.Replica(), job, Budgets(), progress, r.a.Yield)
 }
 
-// RunJob runs job's attack on m with the browser budgets, reporting a Live
-// snapshot at most every 50 ms, each followed by yield (the host paints and
-// handles Stop then).
-func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, progress func(Live), yield func()) (attack.Result, error) {
+// RunJob runs job's attack on m with the budgets cfgs for all of the job's
+// goals in one batch (attack.L2Batch, L0Batch or LInfBatch: each goal's
+// attack is the one it gets alone, sharing the forward and backward
+// passes), and returns one result per goal. It reports the first goal
+// still running at most every 50 ms, each report followed by yield (the
+// host paints and handles Stop then), and each goal once more, marked
+// Finished, soon after its attack ends.
+func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, progress func(Live), yield func()) ([]attack.Result, error) {
 	if len(job.Input) != m.InputSize() {
-		return attack.Result{}, fmt.Errorf("input has %d values, the model takes %d", len(job.Input), m.InputSize())
+		return nil, fmt.Errorf("input has %d values, the model takes %d", len(job.Input), m.InputSize())
 	}
-	clf := attack.NewModel(m, 1)
+	n := len(job.Goals)
+	if n == 0 {
+		return nil, errors.New("a job without goals")
+	}
 	if job.Attack == GradientSign {
-		return attack.GradientSign(ctx, clf, job.Input, job.Goal)
+		clf := attack.NewModel(m, 1)
+		results := make([]attack.Result, n)
+		for i, g := range job.Goals {
+			r, err := attack.GradientSign(ctx, clf, job.Input, g)
+			if err != nil {
+				return nil, err
+			}
+			results[i] = r
+		}
+		return results, nil
+	}
+	x := make([]float32, 0, n*len(job.Input))
+	for range n {
+		x = append(x, job.Input...)
 	}
 	start := time.Now()
 	last := time.Time{}
@@ -161,8 +203,31 @@ func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, prog
 	// are in use), or before there is one the search's current image.
 	view := m.Replica()
 	var best, bestZ []float32
+	// Every goal still running takes one step in each round (one gradient
+	// evaluation of the batch) and reports it: one missing from a round
+	// has ended.
+	seen := make([]int, n) // the round each goal last reported in
+	ended := make([]bool, n)
+	watch := 0 // the first goal still running: the one reported
+	clf := &rounds{Classifier: attack.NewModel(m, 1)}
+	clf.begin = func(round int) {
+		for i := range n {
+			if !ended[i] && seen[i] > 0 && seen[i] < round-1 {
+				ended[i] = true
+				progress(Live{Model: job.Model.Name(), Target: job.Goals[i].Target, Attack: job.Attack, Distance: math.Inf(1),
+					Goal: i, Finished: true, Elapsed: time.Since(start)})
+			}
+		}
+		for watch < n && ended[watch] {
+			watch++
+		}
+	}
 	obs := func(s attack.Step) {
-		if time.Since(last) < 50*time.Millisecond {
+		if s.Index < 0 || s.Index >= n {
+			return
+		}
+		seen[s.Index] = clf.n
+		if s.Index != watch || time.Since(last) < 50*time.Millisecond {
 			return
 		}
 		last = time.Now()
@@ -175,14 +240,47 @@ func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, prog
 			img, z = s.Best, bestZ
 		}
 		nn.SoftmaxT(probs, z, 1)
-		progress(Live{Model: job.Model.Name(), Target: job.Goal.Target, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const, BinaryStep: s.BinaryStep, Tau: s.Tau,
-			Allowed: s.Allowed, Distance: s.BestDist, Image: append([]float32(nil), img...),
-			Probs: append([]float32(nil), probs...), Best: s.Best != nil, Margin: MarginOf(z), Elapsed: time.Since(start)})
+		progress(Live{Model: job.Model.Name(), Target: job.Goals[s.Index].Target, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const,
+			BinaryStep: s.BinaryStep, Tau: s.Tau, Allowed: s.Allowed, Distance: s.BestDist, Image: append([]float32(nil), img...),
+			Probs: append([]float32(nil), probs...), Best: s.Best != nil, Margin: MarginOf(z), Elapsed: time.Since(start), Goal: s.Index})
 		if yield != nil {
 			yield()
 		}
 	}
-	return cfgs.Run(ctx, job.Attack, clf, job.Input, job.Goal, obs)
+	var results []attack.Result
+	var err error
+	switch job.Attack {
+	case "l2":
+		results, err = attack.L2Batch(ctx, clf, cfgs.L2, x, job.Goals, n, obs)
+	case "l0":
+		results, err = attack.L0Batch(ctx, clf, cfgs.L0, x, job.Goals, n, obs)
+	case "linf":
+		results, err = attack.LInfBatch(ctx, clf, cfgs.LInf, x, job.Goals, n, obs)
+	default:
+		return nil, fmt.Errorf("unknown attack %q (want l2, l0, linf or %s)", job.Attack, GradientSign)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(results) != n {
+		return nil, fmt.Errorf("%d results for %d goals", len(results), n)
+	}
+	return results, nil
+}
+
+// rounds is a Classifier that counts its gradient evaluations, calling
+// begin before each: in a batched attack, one round of every goal.
+type rounds struct {
+	attack.Classifier
+	n     int
+	begin func(round int)
+}
+
+// Gradient counts a round and evaluates it.
+func (r *rounds) Gradient(g, z, x []float32, n int, weight func(i int, z, w []float32)) {
+	r.n++
+	r.begin(r.n)
+	r.Classifier.Gradient(g, z, x, n, weight)
 }
 
 func (a *App) runner() Runner {
@@ -193,16 +291,17 @@ func (a *App) runner() Runner {
 }
 
 // runJobs runs the jobs of run number run, as many at once as the runner
-// allows, and records each outcome as it finishes, unless the run was
-// discarded meanwhile.
+// allows, and records each job's outcomes as it finishes, unless the run
+// was discarded meanwhile.
 func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
 	began := time.Now()
 	r := a.runner()
 	slots := make(chan struct{}, max(1, r.Parallel()))
 	var wg sync.WaitGroup
-	for i, job := range jobs {
+	first := 0 // the job's first goal among the run's (jobLive, jobDone)
+	for _, job := range jobs {
 		wg.Add(1)
-		go func() {
+		go func(first int) {
 			defer wg.Done()
 			select {
 			case slots <- struct{}{}:
@@ -213,9 +312,15 @@ func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
 			start := time.Now()
 			res, err := r.Run(ctx, job, func(l Live) {
 				a.Lock()
-				if a.run == run {
-					a.jobLive[i] = &l
-					a.Live = a.watched()
+				if a.run == run && l.Goal >= 0 && l.Goal < len(job.Goals) {
+					if l.Finished {
+						a.jobDone[first+l.Goal] = true
+					} else {
+						a.jobLive[first+l.Goal] = &l
+					}
+					if w := a.watched(); w != nil {
+						a.Live = w
+					}
 				}
 				a.Unlock()
 				a.Notify()
@@ -231,10 +336,12 @@ func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
 				}
 				return
 			}
-			p := make([]float32, 10)
-			nn.SoftmaxT(p, res.Logits, 1)
-			a.jobDone[i] = true
-			a.Outcomes = append(a.Outcomes, Outcome{Model: job.Model, Attack: job.Attack, Result: res, Probs: p, Elapsed: time.Since(start)})
+			for i, res := range res {
+				p := make([]float32, 10)
+				nn.SoftmaxT(p, res.Logits, 1)
+				a.jobDone[first+i] = true
+				a.Outcomes = append(a.Outcomes, Outcome{Model: job.Model, Attack: job.Attack, Result: res, Probs: p, Elapsed: time.Since(start)})
+			}
 			sort.Slice(a.Outcomes, func(i, j int) bool {
 				oi, oj := a.Outcomes[i], a.Outcomes[j]
 				if oi.Model.Step != oj.Model.Step {
@@ -250,7 +357,8 @@ func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
 			} else {
 				a.Live = outcomeLive(a.Outcomes[len(a.Outcomes)-1])
 			}
-		}()
+		}(first)
+		first += len(job.Goals)
 	}
 	wg.Wait()
 	a.Lock()
