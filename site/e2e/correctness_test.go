@@ -554,6 +554,27 @@ func TestCorrectnessInChromium(t *testing.T) {
 	// after an attack and after a comparison, at 1280×900.
 	t.Run("contrast", func(t *testing.T) { contrastFlow(t, open(t)) })
 
+	// On a phone, a finished comparison fits the screen's width.
+	t.Run("phone-comparison", func(t *testing.T) {
+		ctx := open(t)
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2))); err != nil {
+			t.Fatal(err)
+		}
+		click(t, ctx, "#T20")
+		waitText(t, ctx, "#modelinfo", "at T=20", 10*time.Second)
+		click(t, ctx, "#step6")
+		waitText(t, ctx, "#modelinfo", "step 6 at T=20", 10*time.Second)
+		click(t, ctx, "#g0")
+		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
+		setTarget(t, ctx, "3")
+		click(t, ctx, "#compare")
+		waitIdle(t, ctx, 2*time.Minute)
+		waitText(t, ctx, "#comparison", "step 6", 5*time.Second)
+		if w := eval[[]float64](t, ctx, `[document.documentElement.scrollWidth, innerWidth]`); w[0] > w[1] {
+			t.Errorf("the page is %.0f px wide on a %.0f px phone after a comparison", w[0], w[1])
+		}
+	})
+
 	// Keyboard shortcuts, a name for every control, live regions.
 	t.Run("keys-and-labels", func(t *testing.T) {
 		ctx := open(t)
