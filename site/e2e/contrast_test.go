@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // contrastAudit is a WCAG 2 AA contrast audit of the page as shown, in
@@ -85,7 +87,8 @@ func auditPage(t *testing.T, ctx context.Context, when string) {
 }
 
 // contrastFlow audits the first screen, the page during an attack on the
-// full-size T=40 teacher, after its result, and after a comparison.
+// full-size T=40 teacher, after its result, and after a comparison (also
+// at a phone's width).
 func contrastFlow(t *testing.T, ctx context.Context) {
 	auditPage(t, ctx, "first screen")
 	click(t, ctx, "#T40")
@@ -107,4 +110,8 @@ func contrastFlow(t *testing.T, ctx context.Context) {
 	waitIdle(t, ctx, 2*time.Minute)
 	waitText(t, ctx, "#comparison", "step 6", 5*time.Second)
 	auditPage(t, ctx, "after a comparison")
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2))); err != nil {
+		t.Fatal(err)
+	}
+	auditPage(t, ctx, "after a comparison, on a phone")
 }

@@ -551,7 +551,7 @@ func TestCorrectnessInChromium(t *testing.T) {
 	})
 
 	// WCAG AA contrast and a name for every control, before, during and
-	// after an attack and after a comparison, at 1280×900.
+	// after an attack and after a comparison, at 1280×900 and on a phone.
 	t.Run("contrast", func(t *testing.T) { contrastFlow(t, open(t)) })
 
 	// On a phone, a finished comparison fits the screen's width.
