@@ -248,8 +248,20 @@ func (c *AttackView) legend() string {
 	if r.Baseline {
 		return c.baselineLegend()
 	}
-	return fmt.Sprintf("%s Open a row to see its images. The %d attacks took %.1fs in all, %d at a time (they shared the cores, so no time of each is shown).",
-		what, len(c.App.Outcomes), r.Elapsed.Seconds(), r.Parallel)
+	how := "" // batches of more than one goal share their network's passes
+	if r.Batches < len(c.App.Outcomes) {
+		how = fmt.Sprintf(" in %s sharing their network's passes,", plural(r.Batches, "batch", "batches"))
+	}
+	return fmt.Sprintf("%s Open a row to see its images. The %d attacks took %.1fs in all,%s %d at a time (they shared the cores, so no time of each is shown).",
+		what, len(c.App.Outcomes), r.Elapsed.Seconds(), how, r.Parallel)
+}
+
+// plural writes n with the word's singular or plural.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 
@@ -509,114 +521,124 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
 		if c.table() {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "table", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "comparison"}}}
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "tablewrap"}}}
 			vgparent.AppendChild(vgn)
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "thead", Attr: []vugu.VGAttribute(nil)}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "table", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "comparison"}}}
 				vgparent.AppendChild(vgn)
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tr", Attr: []vugu.VGAttribute(nil)}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+					vgparent.AppendChild(vgn)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "thead", Attr: []vugu.VGAttribute(nil)}
 					vgparent.AppendChild(vgn)
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
-						vgn.SetInnerHTML(c.firstColumn())
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
-						vgn.SetInnerHTML(vugu.HTML("result"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
-						vgn.SetInnerHTML(vugu.HTML("L0 pixels"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
-						vgn.SetInnerHTML(vugu.HTML("L2"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
-						vgn.SetInnerHTML(vugu.HTML("L∞"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
-						vgn.SetInnerHTML(vugu.HTML("iterations"))
-					}
-				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tbody", Attr: []vugu.VGAttribute(nil)}
-				vgparent.AppendChild(vgn)
-				{
-					vgparent := vgn
-					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					for i, o := range c.App.Outcomes {
-						var vgiterkey interface{} = i
-						_ = vgiterkey
-						i := i
-						_ = i
-						o := o
-						_ = o
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tr", Attr: []vugu.VGAttribute(nil)}
 						vgparent.AppendChild(vgn)
-						vgn.AddAttrInterface("class", c.rowClass(i))
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
 							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+							vgn.SetInnerHTML(c.firstColumn())
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
 							vgparent.AppendChild(vgn)
-							{
-								vgparent := vgn
-								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "rowbtn"}}}
-								vgparent.AppendChild(vgn)
-								vgn.AddAttrInterface("aria-pressed", c.pressed(i))
-								vgn.AddAttrInterface("disabled", c.App.Running)
-								vgn.AddAttrInterface("id", fmt.Sprintf("row%d", i))
-								vgn.SetInnerHTML(c.rowName(o))
-								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-									EventType: "click",
-									Func:      func(event vugu.DOMEvent) { c.App.Open(i) },
-									// TODO: implement capture, etc. mostly need to decide syntax
-								})
-							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+							vgn.SetInnerHTML(vugu.HTML("result"))
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
 							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+							vgn.SetInnerHTML(vugu.HTML("L0 pixels"))
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
 							vgparent.AppendChild(vgn)
-							vgn.SetInnerHTML(c.classText(o))
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+							vgn.SetInnerHTML(vugu.HTML("L2"))
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
 							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+							vgn.SetInnerHTML(vugu.HTML("L∞"))
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute(nil)}
 							vgparent.AppendChild(vgn)
-							vgn.SetInnerHTML(o.Result.L0)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
-							vgparent.AppendChild(vgn)
-							vgn.SetInnerHTML(fmt.Sprintf("%.3f", o.Result.L2))
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
-							vgparent.AppendChild(vgn)
-							vgn.SetInnerHTML(fmt.Sprintf("%.3f", o.Result.LInf))
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
-							vgparent.AppendChild(vgn)
-							vgn.SetInnerHTML(o.Result.Iterations)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn.SetInnerHTML(vugu.HTML("iterations"))
 						}
 					}
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+					vgparent.AppendChild(vgn)
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tbody", Attr: []vugu.VGAttribute(nil)}
+					vgparent.AppendChild(vgn)
+					{
+						vgparent := vgn
+						_ = vgparent
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+						vgparent.AppendChild(vgn)
+						for i, o := range c.App.Outcomes {
+							var vgiterkey interface{} = i
+							_ = vgiterkey
+							i := i
+							_ = i
+							o := o
+							_ = o
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tr", Attr: []vugu.VGAttribute(nil)}
+							vgparent.AppendChild(vgn)
+							vgn.AddAttrInterface("class", c.rowClass(i))
+							{
+								vgparent := vgn
+								_ = vgparent
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+								vgparent.AppendChild(vgn)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								{
+									vgparent := vgn
+									_ = vgparent
+									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "rowbtn"}}}
+									vgparent.AppendChild(vgn)
+									vgn.AddAttrInterface("aria-pressed", c.pressed(i))
+									vgn.AddAttrInterface("disabled", c.App.Running)
+									vgn.AddAttrInterface("id", fmt.Sprintf("row%d", i))
+									vgn.SetInnerHTML(c.rowName(o))
+									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
+										EventType: "click",
+										Func:      func(event vugu.DOMEvent) { c.App.Open(i) },
+										// TODO: implement capture, etc. mostly need to decide syntax
+									})
+								}
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+								vgparent.AppendChild(vgn)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(c.classText(o))
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+								vgparent.AppendChild(vgn)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(o.Result.L0)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+								vgparent.AppendChild(vgn)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(fmt.Sprintf("%.3f", o.Result.L2))
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+								vgparent.AppendChild(vgn)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(fmt.Sprintf("%.3f", o.Result.LInf))
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+								vgparent.AppendChild(vgn)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(o.Result.Iterations)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+								vgparent.AppendChild(vgn)
+							}
+						}
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+						vgparent.AppendChild(vgn)
+					}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 					vgparent.AppendChild(vgn)
 				}
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
@@ -714,7 +736,7 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	}
 	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Data: "style", Attr: []vugu.VGAttribute(nil)}
 	{
-		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.watching { font-size: .85rem; color: #2f3b52; margin: 0 0 6px; font-weight: 600; }\n.images { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }\n.images figure { margin: 0; text-align: center; }\n.images img { width: 100%; max-width: 220px; aspect-ratio: 1; outline: 1px solid #d5d9e2; }\n.images .stack { position: relative; display: block; width: 100%; max-width: 220px; margin: 0 auto; line-height: 0; }\n.images .stack .under { position: absolute; inset: 0; visibility: hidden; }\n.flicker .stack .under { visibility: visible; }\n.flicker #adv { animation: flick 1s steps(1) infinite; }\n@keyframes flick { 50% { opacity: 0; } }\n.images figcaption { font-size: .8rem; color: #4a5263; }\n.live { margin: 8px 0 2px; font-variant-numeric: tabular-nums; font-size: .9rem; }\n.note { margin: 6px 0; font-size: .85rem; color: #2f3b52; background: #eef1f7; border-left: 3px solid #8a94a8; padding: 6px 8px; border-radius: 4px; }\n.dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; background: #c0392b; margin-right: 6px; animation: blink 1s infinite; }\n@keyframes blink { 50% { opacity: .2; } }\n.result { margin-top: 8px; font-size: .9rem; }\n.ok { color: #1a7a42; margin-right: 8px; }\n.bad { color: #b03427; margin-right: 8px; }\ntable { border-collapse: collapse; margin-top: 10px; font-size: .88rem; width: 100%; }\ntd, th { padding: 4px 6px; border-bottom: 1px solid #e3e6ee; text-align: left; font-variant-numeric: tabular-nums; }\n#transfer h3 { font-size: .95rem; margin: 14px 0 2px; }\ntr.fooled td:nth-child(2) { color: #b03427; font-weight: 600; }\n.hint { margin-top: 8px; }\ntr.largest td { background: #e7f5ec; font-weight: 600; }\ntr.opened td:first-child { box-shadow: inset 4px 0 0 #2f5bd3; }\ntr.opened .rowbtn { background: #2f5bd3; border-color: #2f5bd3; color: #fff; }\n.rowbtn { padding: 2px 8px; font-weight: inherit; }\n", Attr: []vugu.VGAttribute(nil)})
+		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.watching { font-size: .85rem; color: #2f3b52; margin: 0 0 6px; font-weight: 600; }\n.images { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }\n.images figure { margin: 0; text-align: center; }\n.images img { width: 100%; max-width: 220px; aspect-ratio: 1; outline: 1px solid #d5d9e2; }\n.images .stack { position: relative; display: block; width: 100%; max-width: 220px; margin: 0 auto; line-height: 0; }\n.images .stack .under { position: absolute; inset: 0; visibility: hidden; }\n.flicker .stack .under { visibility: visible; }\n.flicker #adv { animation: flick 1s steps(1) infinite; }\n@keyframes flick { 50% { opacity: 0; } }\n.images figcaption { font-size: .8rem; color: #4a5263; }\n.live { margin: 8px 0 2px; font-variant-numeric: tabular-nums; font-size: .9rem; }\n.note { margin: 6px 0; font-size: .85rem; color: #2f3b52; background: #eef1f7; border-left: 3px solid #8a94a8; padding: 6px 8px; border-radius: 4px; }\n.dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; background: #c0392b; margin-right: 6px; animation: blink 1s infinite; }\n@keyframes blink { 50% { opacity: .2; } }\n.result { margin-top: 8px; font-size: .9rem; }\n.ok { color: #1a7a42; margin-right: 8px; }\n.bad { color: #b03427; margin-right: 8px; }\ntable { border-collapse: collapse; margin-top: 10px; font-size: .88rem; width: 100%; }\ntd, th { padding: 4px 6px; border-bottom: 1px solid #e3e6ee; text-align: left; font-variant-numeric: tabular-nums; }\n#transfer h3 { font-size: .95rem; margin: 14px 0 2px; }\ntr.fooled td:nth-child(2) { color: #b03427; font-weight: 600; }\n.hint { margin-top: 8px; }\ntr.largest td { background: #e7f5ec; font-weight: 600; }\ntr.opened td:first-child { box-shadow: inset 4px 0 0 #2f5bd3; }\ntr.opened .rowbtn { background: #2f5bd3; border-color: #2f5bd3; color: #fff; }\n.rowbtn { padding: 2px 8px; font-weight: inherit; }\n.tablewrap { overflow-x: auto; }\n@media (max-width: 640px) { table { font-size: .8rem; } td, th { padding: 4px 3px; } .rowbtn { padding: 2px 5px; } }\n", Attr: []vugu.VGAttribute(nil)})
 	}
 	vgout.AppendCSS(vgn)
 	return vgout

@@ -189,9 +189,15 @@ func main() {
 		app.Lock()
 		// A shared link's state (see syncURL).
 		q, _ := url.ParseQuery(strings.TrimPrefix(js.Global().Get("location").Get("search").String(), "?"))
-		t, step := app.ApplyQuery(q)
+		t, step, qerr := app.ApplyQuery(q)
 		app.Unlock()
 		app.Choose(t, step)
+		if qerr != nil { // after Choose, which clears errors
+			app.Lock()
+			app.Error = "Part of this link could not be used: " + qerr.Error()
+			app.Unlock()
+			app.Notify()
+		}
 		js.Global().Get("document").Get("body").Call("setAttribute", "data-ready", "1")
 		startAttackWorkers(app)
 	}()
@@ -249,7 +255,7 @@ func syncURL(app *demo.App) {
 	app.Unlock()
 	loc := js.Global().Get("location")
 	q, _ := url.ParseQuery(strings.TrimPrefix(loc.Get("search").String(), "?"))
-	for _, k := range []string{"T", "net", "attack", "target", "digit"} {
+	for _, k := range []string{"T", "net", "attack", "target", "digit", "ink"} {
 		q.Del(k)
 	}
 	for k, v := range state {

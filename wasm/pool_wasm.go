@@ -17,8 +17,8 @@ import (
 
 // workerPool is the page's demo.Runner: Web Workers, each with its own
 // instance of this wasm module, its own kernels and model cache, run the
-// attacks, so the page's thread only renders. A comparison's three jobs run
-// on as many workers as there are.
+// attacks, so the page's thread only renders. A run's jobs (a network's
+// goals in one batch, or part of them) run on as many workers as there are.
 type workerPool struct {
 	mu      sync.Mutex
 	ready   int
@@ -110,12 +110,12 @@ func (p *workerPool) Kernels() string {
 // Run posts job to an idle worker and relays its progress until it ends.
 // Cancelling ctx posts "stop"; Run still waits for the worker's answer so
 // that the worker is idle when it goes back to the pool.
-func (p *workerPool) Run(ctx context.Context, job demo.Job, progress func(demo.Live)) (attack.Result, error) {
+func (p *workerPool) Run(ctx context.Context, job demo.Job, progress func(demo.Live)) ([]attack.Result, error) {
 	var w *attackWorker
 	select {
 	case w = <-p.idle:
 	case <-ctx.Done():
-		return attack.Result{}, ctx.Err()
+		return nil, ctx.Err()
 	}
 	defer func() { p.idle <- w }()
 	p.mu.Lock()
@@ -124,7 +124,7 @@ func (p *workerPool) Run(ctx context.Context, job demo.Job, progress func(demo.L
 	p.mu.Unlock()
 	b, err := json.Marshal(job)
 	if err != nil {
-		return attack.Result{}, err
+		return nil, err
 	}
 	w.w.Call("postMessage", map[string]any{"type": "run", "id": id, "data": string(b)})
 	done := ctx.Done()
@@ -135,32 +135,32 @@ func (p *workerPool) Run(ctx context.Context, job demo.Job, progress func(demo.L
 			done = nil
 		case m := <-w.msgs:
 			if m.typ == "fatal" {
-				return attack.Result{}, errors.New("attack worker: " + m.data)
+				return nil, errors.New("attack worker: " + m.data)
 			}
 			if m.id != id {
 				continue // a late message of an earlier job
 			}
 			switch m.typ {
-			case "progress":
+			case "progress", "finished":
 				var l demo.Live
 				if err := json.Unmarshal([]byte(m.data), &l); err == nil {
 					progress(l)
 				}
 			case "done":
-				var r attack.Result
-				if err := json.Unmarshal([]byte(m.data), &r); err != nil {
-					return attack.Result{}, fmt.Errorf("attack worker: %w", err)
+				var rs []attack.Result
+				if err := json.Unmarshal([]byte(m.data), &rs); err != nil {
+					return nil, fmt.Errorf("attack worker: %w", err)
 				}
-				return r, nil
+				return rs, nil
 			case "error":
 				if ctx.Err() != nil {
-					return attack.Result{}, ctx.Err()
+					return nil, ctx.Err()
 				}
-				return attack.Result{}, errors.New(m.data)
+				return nil, errors.New(m.data)
 			}
 		case <-time.After(2 * time.Minute):
 			if done == nil { // stopped, and the worker does not answer
-				return attack.Result{}, ctx.Err()
+				return nil, ctx.Err()
 			}
 		}
 	}

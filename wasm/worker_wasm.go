@@ -18,8 +18,10 @@ import (
 // The page and its attack workers (site/static/attack-worker.js) exchange
 // plain objects {type, id, data}: the page posts "run" (data: a demo.Job as
 // JSON) and "stop"; a worker answers "ready" once (data: its kernels), then
-// "progress" (a demo.Live), and "done" (an attack.Result) or "error" (a
-// message) for each job.
+// "progress" (a demo.Live of the goal it watches; the page may drop some),
+// "finished" (a demo.Live marking one goal's end; never dropped), and
+// "done" (the job's []attack.Result, one per goal) or "error" (a message)
+// for each job.
 
 // inWorker says whether this instance runs in a Web Worker (no document).
 func inWorker() bool { return js.Global().Get("document").IsUndefined() }
@@ -91,7 +93,11 @@ func runWorker(kern kernel.Kernels) {
 	for req := range jobs {
 		res, err := workerJob(req.ctx, req.job, models, kern, func(l demo.Live) {
 			b, _ := json.Marshal(l)
-			post("progress", req.id, string(b))
+			typ := "progress"
+			if l.Finished {
+				typ = "finished"
+			}
+			post(typ, req.id, string(b))
 		}, func() { yieldToWorkerLoop(channel) })
 		mu.Lock()
 		if cancel, ok := cancels[req.id]; ok {
@@ -107,7 +113,7 @@ func runWorker(kern kernel.Kernels) {
 	}
 }
 
-// workerJob decodes and runs one job and returns its result as JSON.
+// workerJob decodes and runs one job and returns its results as JSON.
 func workerJob(ctx context.Context, jobJSON string, models *catalog.Cache[*nn.Model], kern kernel.Kernels,
 	progress func(demo.Live), yield func()) (string, error) {
 	var job demo.Job

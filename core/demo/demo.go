@@ -76,6 +76,12 @@ type Live struct {
 	Best    bool
 	Margin  Margin // Image's logit margin
 	Elapsed time.Duration
+	// Goal is the index of the reported goal among its job's goals (a job
+	// attacks several goals on one network in one batch).
+	Goal int
+	// Finished says the goal's attack has ended; its result comes with
+	// the job's.
+	Finished bool
 }
 
 // GradientSign names the baseline attack of the kind defensive distillation
@@ -166,7 +172,8 @@ type Run struct {
 	// Baseline says the run put the gradient-sign baseline beside Attack
 	// on one network.
 	Baseline bool
-	Parallel int // how many attacks ran at once
+	Parallel int // how many batches ran at once
+	Batches  int // how many batches the attacks ran in
 	Elapsed  time.Duration
 }
 
@@ -217,6 +224,9 @@ type App struct {
 	transferFor    *Live
 	transferLoaded int
 	transfer       []TransferRow
+	// ink is EncodeInk(inkFor), the last input Query wrote.
+	inkFor []float32
+	ink    string
 
 	// Compared and AllTargets say how the last run was started: on the
 	// chain up to the chosen network, and against every other class.
@@ -483,6 +493,17 @@ func (a *App) UseGallery(i int) {
 	a.setInput(append([]float32(nil), a.Base...))
 }
 
+// UseImage shows a 28×28 image (a shared link's drawing) as the digit to
+// draw on. Call with the lock held.
+func (a *App) UseImage(x []float32) {
+	if len(x) != 784 {
+		return
+	}
+	a.Strokes, a.Picked = nil, -1
+	a.Base = append([]float32(nil), x...)
+	a.setInput(append([]float32(nil), x...))
+}
+
 // Clear empties the drawing. Call with the lock held.
 func (a *App) Clear() {
 	a.Strokes, a.Base, a.Picked = nil, nil, -1
@@ -561,11 +582,13 @@ type liveJSON struct {
 	Best       bool          `json:"best"`
 	Margin     Margin        `json:"margin"`
 	Elapsed    time.Duration `json:"elapsed_ns"`
+	Goal       int           `json:"goal"`
+	Finished   bool          `json:"finished"`
 }
 
 // MarshalJSON encodes l, with an infinite Distance as null.
 func (l Live) MarshalJSON() ([]byte, error) {
-	w := liveJSON{l.Model, l.Target, l.Attack, l.Iteration, l.Const, l.BinaryStep, l.Tau, l.Allowed, nil, l.Image, l.Probs, l.Best, l.Margin, l.Elapsed}
+	w := liveJSON{l.Model, l.Target, l.Attack, l.Iteration, l.Const, l.BinaryStep, l.Tau, l.Allowed, nil, l.Image, l.Probs, l.Best, l.Margin, l.Elapsed, l.Goal, l.Finished}
 	if !math.IsInf(l.Distance, 0) && !math.IsNaN(l.Distance) {
 		w.Distance = &l.Distance
 	}
@@ -578,7 +601,7 @@ func (l *Live) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*l = Live{w.Model, w.Target, w.Attack, w.Iteration, w.Const, w.BinaryStep, w.Tau, w.Allowed, math.Inf(1), w.Image, w.Probs, w.Best, w.Margin, w.Elapsed}
+	*l = Live{w.Model, w.Target, w.Attack, w.Iteration, w.Const, w.BinaryStep, w.Tau, w.Allowed, math.Inf(1), w.Image, w.Probs, w.Best, w.Margin, w.Elapsed, w.Goal, w.Finished}
 	if w.Distance != nil {
 		l.Distance = *w.Distance
 	}

@@ -21,7 +21,7 @@ import (
 
 // site serves the tiny MNIST model as a two-step "chain" at T=1 and T=20,
 // and the real gallery, from disk.
-func site(t *testing.T) Fetcher {
+func site(t testing.TB) Fetcher {
 	t.Helper()
 	model, err := os.ReadFile("../../core/attack/testdata/tiny-mnist.safetensors")
 	if err != nil {
@@ -194,7 +194,7 @@ type parallelRunner struct {
 
 func (r *parallelRunner) Parallel() int { return 3 }
 
-func (r *parallelRunner) Run(ctx context.Context, job Job, progress func(Live)) (attack.Result, error) {
+func (r *parallelRunner) Run(ctx context.Context, job Job, progress func(Live)) ([]attack.Result, error) {
 	r.mu.Lock()
 	r.running++
 	r.maxSeen = max(r.maxSeen, r.running)

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -78,19 +79,38 @@ func (a *App) start(models []catalog.Entry, attacks []string, compare, baseline 
 	a.Running = true
 	a.Compared, a.AllTargets = compare, a.Target == "all"
 	x := append([]float32(nil), a.Input...)
+	// Each network's goals run as batches sharing its forward and backward
+	// passes, split so that every worker has one: networks cannot share a
+	// pass, so the workers take the networks (or parts of one network's
+	// goals) side by side.
+	parallel := max(1, a.runner().Parallel())
+	per := max(1, parallel/(len(models)*len(attacks)))
 	var jobs []Job
+	tasks := 0
 	for _, m := range models {
 		for _, name := range attacks {
-			for _, g := range goals {
-				jobs = append(jobs, Job{Model: m, Attack: name, Input: x, Goal: g})
+			for _, part := range splitGoals(goals, per) {
+				jobs = append(jobs, Job{Model: m, Attack: name, Input: x, Goals: part})
+				tasks += len(part)
 			}
 		}
 	}
 	a.Ran = &Run{Input: x, T: a.T, Step: a.Step, Attack: a.Attack, Target: a.Target, Models: models, Baseline: baseline,
-		Parallel: min(len(jobs), max(1, a.runner().Parallel()))}
-	a.jobLive, a.jobDone = make([]*Live, len(jobs)), make([]bool, len(jobs))
+		Parallel: min(len(jobs), parallel), Batches: len(jobs)}
+	a.jobLive, a.jobDone = make([]*Live, tasks), make([]bool, tasks)
 	a.Live = &Live{Model: models[0].DisplayName(), Target: goals[0].Target, Attack: jobs[0].Attack, Distance: math.Inf(1), Image: x, Probs: a.Probs}
 	go a.runJobs(ctx, a.run, jobs)
+}
+
+// splitGoals cuts goals into k parts (at most one per goal) of sizes that
+// differ by at most one, in order.
+func splitGoals(goals []attack.Goal, k int) [][]attack.Goal {
+	k = min(max(k, 1), len(goals))
+	parts := make([][]attack.Goal, k)
+	for i := range k {
+		parts[i] = goals[i*len(goals)/k : (i+1)*len(goals)/k]
+	}
+	return parts
 }
 
 // logitsOf recovers logits (up to a constant) from probabilities, for the
@@ -103,20 +123,21 @@ func logitsOf(p []float32) []float32 {
 	return z
 }
 
-// Job is one attack on one model: everything a Runner (in this goroutine or
-// in a Web Worker) needs.
+// Job is one attack on one model for one or more goals, run as one batch:
+// everything a Runner (in this goroutine or in a Web Worker) needs.
 type Job struct {
 	Model  catalog.Entry `json:"model"`
 	Attack string        `json:"attack"`
 	Input  []float32     `json:"input"`
-	Goal   attack.Goal   `json:"goal"`
+	Goals  []attack.Goal `json:"goals"`
 }
 
 // Runner runs attack jobs. Run blocks until the job ends (or ctx is
-// cancelled) and calls progress with snapshots while it runs. Runs may
-// overlap: the App runs a comparison's three jobs at once.
+// cancelled), calls progress with snapshots of its goals while it runs,
+// and returns one result per goal. Runs may overlap: the App runs a
+// comparison's networks at once.
 type Runner interface {
-	Run(ctx context.Context, job Job, progress func(Live)) (attack.Result, error)
+	Run(ctx context.Context, job Job, progress func(Live)) ([]attack.Result, error)
 	// Parallel says how many jobs run at the same time.
 	Parallel() int
 }
@@ -133,30 +154,50 @@ func LocalRunner(a *App, parallel int) Runner { return localRunner{a, max(parall
 
 func (r localRunner) Parallel() int { return max(r.parallel, 1) }
 
-func (r localRunner) Run(ctx context.Context, job Job, progress func(Live)) (attack.Result, error) {
+func (r localRunner) Run(ctx context.Context, job Job, progress func(Live)) ([]attack.Result, error) {
 	m, err := r.a.model(job.Model)
 	if err != nil {
-		return attack.Result{}, err
+		return nil, err
 	}
-	// Jobs may run at once on the same model (every target, or the page
-	// predicting meanwhile): each gets a replica with its own buffers.
+	// Jobs may run at once on the same model (parts of every target, or
+	// the page predicting meanwhile): each gets a replica with its own
+	// buffers.
 	return RunJob(ctx, m.Replica(), job, Budgets(), progress, r.a.Yield)
 }
 
-// RunJob runs job's attack on m with the browser budgets, reporting a Live
-// snapshot at most every 50 ms, each followed by yield (the host paints and
-// handles Stop then).
-func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, progress func(Live), yield func()) (attack.Result, error) {
+// RunJob runs job's attack on m with the budgets cfgs for all of the job's
+// goals in one batch (the Attack's Run: each goal's attack is the one it
+// gets alone, sharing the forward and backward passes), and returns one result per goal. It reports the first goal
+// still running at most every 50 ms, each report followed by yield (the
+// host paints and handles Stop then), and each goal once more, marked
+// Finished, soon after its attack ends.
+func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, progress func(Live), yield func()) ([]attack.Result, error) {
 	if len(job.Input) != m.InputSize() {
-		return attack.Result{}, fmt.Errorf("input has %d values, the model takes %d", len(job.Input), m.InputSize())
+		return nil, fmt.Errorf("input has %d values, the model takes %d", len(job.Input), m.InputSize())
 	}
-	clf := attack.NewClassifier(m, 1)
+	n := len(job.Goals)
+	if n == 0 {
+		return nil, errors.New("a job without goals")
+	}
 	if job.Attack == GradientSign {
-		return attack.GradientSign(ctx, clf, job.Input, job.Goal)
+		clf := attack.NewClassifier(m, 1)
+		results := make([]attack.Result, n)
+		for i, g := range job.Goals {
+			r, err := attack.GradientSign(ctx, clf, job.Input, g)
+			if err != nil {
+				return nil, err
+			}
+			results[i] = r
+		}
+		return results, nil
 	}
 	atk, err := cfgs.Attack(job.Attack)
 	if err != nil {
-		return attack.Result{}, err
+		return nil, fmt.Errorf("%w (or %s)", err, GradientSign)
+	}
+	x := make([]float32, 0, n*len(job.Input))
+	for range n {
+		x = append(x, job.Input...)
 	}
 	start := time.Now()
 	last := time.Time{}
@@ -166,8 +207,21 @@ func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, prog
 	// are in use), or before there is one the search's current image.
 	view := m.Replica()
 	var best, bestZ []float32
+	ended := make([]bool, n)
+	watch := 0 // the first goal still running: the one reported
+	finished := func(j int, r attack.Result) {
+		if j < 0 || j >= n || ended[j] {
+			return
+		}
+		ended[j] = true
+		progress(Live{Model: job.Model.DisplayName(), Target: job.Goals[j].Target, Attack: job.Attack, Distance: math.Inf(1),
+			Goal: j, Finished: true, Elapsed: time.Since(start)})
+		for watch < n && ended[watch] {
+			watch++
+		}
+	}
 	obs := func(s attack.Step) {
-		if time.Since(last) < 50*time.Millisecond {
+		if s.Index != watch || s.Index >= n || time.Since(last) < 50*time.Millisecond {
 			return
 		}
 		last = time.Now()
@@ -180,9 +234,9 @@ func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, prog
 			img, z = s.Best, bestZ
 		}
 		nn.SoftmaxT(probs, z, 1)
-		live := Live{Model: job.Model.DisplayName(), Target: job.Goal.Target, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const,
-			Distance: s.BestDist, Image: append([]float32(nil), img...),
-			Probs: append([]float32(nil), probs...), Best: s.Best != nil, Margin: MarginOf(z), Elapsed: time.Since(start)}
+		live := Live{Model: job.Model.DisplayName(), Target: job.Goals[s.Index].Target, Attack: job.Attack, Iteration: s.Iteration, Const: s.Const,
+			Distance: s.BestDist, Image: append([]float32(nil), img...), Probs: append([]float32(nil), probs...), Best: s.Best != nil,
+			Margin: MarginOf(z), Elapsed: time.Since(start), Goal: s.Index}
 		switch st := s.Search.(type) {
 		case attack.L2Search:
 			live.BinaryStep = st.BinaryStep
@@ -196,7 +250,14 @@ func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, prog
 			yield()
 		}
 	}
-	return attack.RunOne(ctx, atk, clf, job.Input, job.Goal, obs)
+	results, err := atk.Run(ctx, attack.NewClassifier(m, 1), x, job.Goals, n, obs, finished)
+	if err != nil {
+		return nil, err
+	}
+	if len(results) != n {
+		return nil, fmt.Errorf("%d results for %d goals", len(results), n)
+	}
+	return results, nil
 }
 
 func (a *App) runner() Runner {
@@ -207,16 +268,17 @@ func (a *App) runner() Runner {
 }
 
 // runJobs runs the jobs of run number run, as many at once as the runner
-// allows, and records each outcome as it finishes, unless the run was
-// discarded meanwhile.
+// allows, and records each job's outcomes as it finishes, unless the run
+// was discarded meanwhile.
 func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
 	began := time.Now()
 	r := a.runner()
 	slots := make(chan struct{}, max(1, r.Parallel()))
 	var wg sync.WaitGroup
-	for i, job := range jobs {
+	first := 0 // the job's first goal among the run's (jobLive, jobDone)
+	for _, job := range jobs {
 		wg.Add(1)
-		go func() {
+		go func(first int) {
 			defer wg.Done()
 			select {
 			case slots <- struct{}{}:
@@ -227,9 +289,15 @@ func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
 			start := time.Now()
 			res, err := r.Run(ctx, job, func(l Live) {
 				a.Lock()
-				if a.run == run {
-					a.jobLive[i] = &l
-					a.Live = a.watched()
+				if a.run == run && l.Goal >= 0 && l.Goal < len(job.Goals) {
+					if l.Finished {
+						a.jobDone[first+l.Goal] = true
+					} else {
+						a.jobLive[first+l.Goal] = &l
+					}
+					if w := a.watched(); w != nil {
+						a.Live = w
+					}
 				}
 				a.Unlock()
 				a.Notify()
@@ -245,10 +313,12 @@ func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
 				}
 				return
 			}
-			p := make([]float32, 10)
-			nn.SoftmaxT(p, res.Logits, 1)
-			a.jobDone[i] = true
-			a.Outcomes = append(a.Outcomes, Outcome{Model: job.Model, Attack: job.Attack, Result: res, Probs: p, Elapsed: time.Since(start)})
+			for i, res := range res {
+				p := make([]float32, 10)
+				nn.SoftmaxT(p, res.Logits, 1)
+				a.jobDone[first+i] = true
+				a.Outcomes = append(a.Outcomes, Outcome{Model: job.Model, Attack: job.Attack, Result: res, Probs: p, Elapsed: time.Since(start)})
+			}
 			sort.Slice(a.Outcomes, func(i, j int) bool {
 				oi, oj := a.Outcomes[i], a.Outcomes[j]
 				if oi.Model.Step != oj.Model.Step {
@@ -264,7 +334,8 @@ func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
 			} else {
 				a.Live = outcomeLive(a.Outcomes[len(a.Outcomes)-1])
 			}
-		}()
+		}(first)
+		first += len(job.Goals)
 	}
 	wg.Wait()
 	a.Lock()

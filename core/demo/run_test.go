@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"image/png"
 	"math"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,16 +35,20 @@ func newHeldRunner() *heldRunner {
 
 func (r *heldRunner) Parallel() int { return 4 }
 
-func (r *heldRunner) Run(ctx context.Context, job Job, progress func(Live)) (attack.Result, error) {
+func (r *heldRunner) Run(ctx context.Context, job Job, progress func(Live)) ([]attack.Result, error) {
 	progress(Live{Model: job.Model.DisplayName(), Attack: job.Attack, Iteration: 1, Distance: math.Inf(1), Image: job.Input, Probs: make([]float32, 10)})
 	r.started <- struct{}{}
 	select {
 	case <-r.release:
-		adv := append([]float32(nil), job.Input...)
-		return attack.Result{Goal: job.Goal, Success: true, Adversarial: adv, Logits: make([]float32, 10), L2: 1, Iterations: 5}, nil
+		var rs []attack.Result
+		for _, g := range job.Goals {
+			adv := append([]float32(nil), job.Input...)
+			rs = append(rs, attack.Result{Goal: g, Success: true, Adversarial: adv, Logits: make([]float32, 10), L2: 1, Iterations: 5})
+		}
+		return rs, nil
 	case <-ctx.Done():
 		r.cancelled <- struct{}{}
-		return attack.Result{}, ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
@@ -202,10 +207,13 @@ func TestLiveShowsOneImage(t *testing.T) {
 	label := a.Predicted()
 	a.Unlock()
 	check := m.Replica()
-	job := Job{Attack: "l2", Input: a.Input, Goal: attack.Goal{Label: label, Target: attack.Untargeted}}
+	job := Job{Attack: "l2", Input: a.Input, Goals: []attack.Goal{{Label: label, Target: attack.Untargeted}}}
 	best, reports := 0, 0
 	cfgs := Budgets()
 	_, err := RunJob(context.Background(), m.Replica(), job, cfgs, func(l Live) {
+		if l.Finished { // the goal's end, without an image
+			return
+		}
 		reports++
 		p := make([]float32, 10)
 		nn.SoftmaxT(p, check.Forward(l.Image, 1, false), 1)
@@ -370,33 +378,6 @@ func TestTransfer(t *testing.T) {
 	}
 }
 
-func TestQueryRoundTrip(t *testing.T) {
-	a := ready(t)
-	a.Choose(20, 2)
-	a.Lock()
-	a.UseGallery(3)
-	a.SetAttack("linf")
-	a.SetTarget("5")
-	q := a.Query()
-	a.Unlock()
-	b := ready(t)
-	b.Lock()
-	temp, step := b.ApplyQuery(q)
-	b.Unlock()
-	b.Choose(temp, step)
-	if b.T != 20 || b.Step != 2 || b.Attack != "linf" || b.Target != "5" || b.Picked != 3 || !reflect.DeepEqual(b.Input, a.Input) {
-		t.Fatalf("restored T %g step %d attack %q target %q digit %d from %v", b.T, b.Step, b.Attack, b.Target, b.Picked, q)
-	}
-	// Nonsense is ignored.
-	c := ready(t)
-	c.Lock()
-	temp, step = c.ApplyQuery(url.Values{"T": {"7"}, "net": {"99"}, "attack": {"x"}, "target": {"11"}, "digit": {"-1"}})
-	c.Unlock()
-	if temp != 1 || step != 0 || c.Attack != "l2" || c.Target != "untargeted" || c.Picked != -1 {
-		t.Fatalf("nonsense query: T %g step %d attack %q target %q digit %d", temp, step, c.Attack, c.Target, c.Picked)
-	}
-}
-
 func TestStripPNG(t *testing.T) {
 	x, adv := make([]float32, 784), make([]float32, 784)
 	adv[10] = 0.5
@@ -414,4 +395,130 @@ func TestStripPNG(t *testing.T) {
 	if LargestChange(adv, x) != 0.5 {
 		t.Fatal("largest change")
 	}
+}
+
+// A job of nine goals runs as one batch and gives each goal the result it
+// gets alone; every goal is reported finished once, the first goal still
+// running is the one reported, and the reports carry their goal's target.
+func TestBatchedJobMatchesSingleRuns(t *testing.T) {
+	a := ready(t)
+	a.UseGallery(1)
+	a.Lock()
+	m := a.Model()
+	label := a.Predicted()
+	x := append([]float32(nil), a.Input...)
+	a.Unlock()
+	goals, err := attack.Goals("all", label, 10, nil, 1, 0)
+	if err != nil || len(goals) != 9 {
+		t.Fatalf("goals %v, %v", goals, err)
+	}
+	cfgs := Budgets().WithMaxIterations(30)
+	for _, name := range []string{"l2", "l0", "linf"} {
+		t.Run(name, func(t *testing.T) {
+			finished := make([]int, len(goals))
+			watching := 0
+			batch, err := RunJob(context.Background(), m.Replica(), Job{Attack: name, Input: x, Goals: goals}, cfgs, func(l Live) {
+				if l.Goal < 0 || l.Goal >= len(goals) || l.Target != goals[l.Goal].Target {
+					t.Fatalf("report for goal %d, target %d", l.Goal, l.Target)
+				}
+				if l.Finished {
+					finished[l.Goal]++
+					return
+				}
+				if finished[l.Goal] > 0 || l.Goal < watching {
+					t.Fatalf("goal %d reported after it finished (or after goal %d)", l.Goal, watching)
+				}
+				for i := range l.Goal {
+					if finished[i] == 0 {
+						t.Fatalf("goal %d reported while goal %d still runs", l.Goal, i)
+					}
+				}
+				watching = l.Goal
+			}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, g := range goals {
+				single, err := RunJob(context.Background(), m.Replica(), Job{Attack: name, Input: x, Goals: []attack.Goal{g}}, cfgs, func(Live) {}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(batch[i], single[0]) {
+					t.Fatalf("target %d: batched %+v\nalone %+v", g.Target, batch[i], single[0])
+				}
+				// The last goal to end is reported finished by the job's end,
+				// not by a later round.
+				if finished[i] > 1 {
+					t.Errorf("goal %d reported finished %d times", i, finished[i])
+				}
+			}
+			t.Logf("%s: %d of 9 goals reported finished before the batch ended", name, count(finished))
+			if count(finished) == 0 {
+				t.Error("no goal was reported finished while the others ran")
+			}
+		})
+	}
+}
+
+func count(n []int) int {
+	c := 0
+	for _, v := range n {
+		if v > 0 {
+			c++
+		}
+	}
+	return c
+}
+
+// Every other class on one network is one batch on one worker, split
+// over the workers when there are several; the run's outcomes equal nine
+// single runs.
+func TestEveryTargetBatched(t *testing.T) {
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprint(workers), func(t *testing.T) {
+			a := ready(t)
+			rec := &recordingRunner{local: localRunner{a, workers}}
+			a.Runner = rec
+			a.UseGallery(1)
+			a.Lock()
+			a.Attack, a.Target = "l2", "all"
+			a.Start(false)
+			a.Unlock()
+			wait(t, a)
+			a.Lock()
+			defer a.Unlock()
+			if len(a.Outcomes) != 9 || a.Error != "" {
+				t.Fatalf("%d outcomes (%q)", len(a.Outcomes), a.Error)
+			}
+			if len(rec.sizes) != workers || a.Ran.Batches != workers {
+				t.Fatalf("jobs of %v goals (%d batches), want %d", rec.sizes, a.Ran.Batches, workers)
+			}
+			m := a.Model()
+			for _, o := range a.Outcomes {
+				single, err := RunJob(context.Background(), m.Replica(), Job{Attack: "l2", Input: a.Ran.Input, Goals: []attack.Goal{o.Result.Goal}}, Budgets(), func(Live) {}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(o.Result, single[0]) {
+					t.Fatalf("target %d: in the run %+v\nalone %+v", o.Result.Goal.Target, o.Result, single[0])
+				}
+			}
+		})
+	}
+}
+
+// recordingRunner runs jobs locally and records how many goals each had.
+type recordingRunner struct {
+	local Runner
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (r *recordingRunner) Parallel() int { return r.local.Parallel() }
+
+func (r *recordingRunner) Run(ctx context.Context, job Job, progress func(Live)) ([]attack.Result, error) {
+	r.mu.Lock()
+	r.sizes = append(r.sizes, len(job.Goals))
+	r.mu.Unlock()
+	return r.local.Run(ctx, job, progress)
 }

@@ -507,6 +507,75 @@ func TestCorrectnessInChromium(t *testing.T) {
 		})
 	})
 
+	// A drawn digit travels in the link: a fresh tab opened on the copied
+	// address shows the same input (to a 256th) and the same prediction;
+	// a damaged drawing in a link is reported, not a panic.
+	t.Run("share-drawing", func(t *testing.T) {
+		ctx := open(t)
+		click(t, ctx, "#T20")
+		waitText(t, ctx, "#modelinfo", "at T=20", 10*time.Second)
+		draw(t, ctx, [][2]float64{{0.3, 0.2}, {0.7, 0.2}, {0.45, 0.85}})
+		waitText(t, ctx, "#prediction", "Prediction: ", 10*time.Second)
+		var link string
+		waitFor(t, ctx, "the address holds the drawing", 5*time.Second, func() bool {
+			link = eval[string](t, ctx, `location.pathname + location.search`)
+			return strings.Contains(link, "ink=")
+		})
+		time.Sleep(300 * time.Millisecond) // the last pointer event's input
+		link = eval[string](t, ctx, `location.pathname + location.search`)
+		drawn := eval[[]float64](t, ctx, `taddInput()`)
+		predicted := regexp.MustCompile(`Prediction: \d`).FindString(text(ctx, "#prediction"))
+		t.Logf("link %d characters; drawn digit: %q", len(link), predicted)
+		if predicted == "" {
+			t.Fatalf("prediction %q", text(ctx, "#prediction"))
+		}
+		fresh := openAt(t, link)
+		waitText(t, fresh, "#modelinfo", "at T=20", 10*time.Second)
+		waitText(t, fresh, "#prediction", predicted, 10*time.Second)
+		got := eval[[]float64](t, fresh, `taddInput()`)
+		if len(got) != len(drawn) {
+			t.Fatalf("restored %d pixels, drew %d", len(got), len(drawn))
+		}
+		for i := range drawn {
+			if d := got[i] - drawn[i]; d > 0.5/255+1e-6 || d < -0.5/255-1e-6 {
+				t.Fatalf("pixel %d: restored %.4f, drawn %.4f", i, got[i], drawn[i])
+			}
+		}
+		if s := text(fresh, "#status"); s != "" {
+			t.Errorf("status after a good link: %q", s)
+		}
+		bad := openAt(t, "/?workers=2&T=20&ink=AAAA")
+		if s := waitText(t, bad, "#status", "could not be used", 10*time.Second); !strings.Contains(s, "ink") {
+			t.Errorf("a damaged drawing is reported as %q", s)
+		}
+		waitText(t, bad, "#modelinfo", "at T=20", 10*time.Second)
+	})
+
+	// WCAG AA contrast and a name for every control, before, during and
+	// after an attack and after a comparison, at 1280×900 and on a phone.
+	t.Run("contrast", func(t *testing.T) { contrastFlow(t, open(t)) })
+
+	// On a phone, a finished comparison fits the screen's width.
+	t.Run("phone-comparison", func(t *testing.T) {
+		ctx := open(t)
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2))); err != nil {
+			t.Fatal(err)
+		}
+		click(t, ctx, "#T20")
+		waitText(t, ctx, "#modelinfo", "at T=20", 10*time.Second)
+		click(t, ctx, "#step6")
+		waitText(t, ctx, "#modelinfo", "step 6 at T=20", 10*time.Second)
+		click(t, ctx, "#g0")
+		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
+		setTarget(t, ctx, "3")
+		click(t, ctx, "#compare")
+		waitIdle(t, ctx, 2*time.Minute)
+		waitText(t, ctx, "#comparison", "step 6", 5*time.Second)
+		if w := eval[[]float64](t, ctx, `[document.documentElement.scrollWidth, innerWidth]`); w[0] > w[1] {
+			t.Errorf("the page is %.0f px wide on a %.0f px phone after a comparison", w[0], w[1])
+		}
+	})
+
 	// Keyboard shortcuts, a name for every control, live regions.
 	t.Run("keys-and-labels", func(t *testing.T) {
 		ctx := open(t)
