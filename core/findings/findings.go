@@ -18,7 +18,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tadd-project/tadd/core/experiment"
+	"github.com/tadd-project/tadd/core/eval"
 	"github.com/tadd-project/tadd/core/stats"
 )
 
@@ -32,7 +32,7 @@ type Model struct {
 	Step        int
 	Role        string
 	Epochs      int // epochs it was trained (0: unknown)
-	Samples     []experiment.Sample
+	Samples     []eval.Sample
 }
 
 // Data is what a reproduction measured.

@@ -22,23 +22,23 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/tadd-project/tadd/core/experiment"
+	"github.com/tadd-project/tadd/core/eval"
 	"github.com/tadd-project/tadd/core/findings"
 	"github.com/tadd-project/tadd/core/stats"
 )
 
 // Model is one evaluated model.
 type Model struct {
-	File        string             `json:"file"`
-	Temperature float64            `json:"temperature"`
-	Step        int                `json:"step"`
-	Role        string             `json:"role"`
-	Epochs      int                `json:"epochs"` // epochs the model was trained (0: unknown)
-	Summary     experiment.Summary `json:"summary"`
+	File        string       `json:"file"`
+	Temperature float64      `json:"temperature"`
+	Step        int          `json:"step"`
+	Role        string       `json:"role"`
+	Epochs      int          `json:"epochs"` // epochs the model was trained (0: unknown)
+	Summary     eval.Summary `json:"summary"`
 	// Samples are the per-sample results the summary was computed from
 	// (kept in the samples files, not in results.json): the paired
 	// comparisons of the findings need them.
-	Samples []experiment.Sample `json:"-"`
+	Samples []eval.Sample `json:"-"`
 }
 
 // Results is everything a reproduction measured.

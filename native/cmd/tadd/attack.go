@@ -19,7 +19,6 @@ import (
 
 func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("attack", stderr)
-	var d dataFlags
 	model := fs.String("model", "", "model file; required")
 	name := fs.String("attack", "l2", "attack: l2, l0 or linf")
 	index := fs.Int("index", 0, "index of the test image")
@@ -28,9 +27,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	out := fs.String("png", "", "write original | adversarial | perturbation panels to this PNG")
 	iters := fs.Int("max-iterations", 0, "cap each attack's iterations per constant (0 = the paper's)")
 	seed := fs.Uint64("seed", 1, "seed of the random target")
-	fs.StringVar(&d.dir, "data", "", "dataset directory")
-	fs.BoolVar(&d.offline, "offline", false, "never download datasets")
-	device := deviceFlag(fs)
+	shared := addSharedFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -47,7 +44,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := attack.CheckName(*name); err != nil {
 		return usageError{err.Error()}
 	}
-	dev, err := openDevice(*device, stderr)
+	dev, err := openDevice(*shared.device, stderr)
 	if err != nil {
 		return err
 	}
@@ -56,7 +53,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	_, test, err := loadDataset(ctx, meta.Dataset, d, stderr)
+	_, test, err := loadDataset(ctx, meta.Dataset, shared.data, stderr)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,391 @@
+// Package reproduce runs the seed paper's experiments over a store of
+// models: the plan (which chains, which models, training the ones a chain
+// lacks), one eval.Run per model and shard, cached per model in samples
+// files keyed by the run's settings, and the merging of shards. It needs no
+// operating system: the models come through the Models interface, cached
+// results are read through an fs.FS and written through a function, so
+// the same code runs in the CLI and in tests on memory.
+package reproduce
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/tadd-project/tadd/core/attack"
+	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/core/distill"
+	"github.com/tadd-project/tadd/core/eval"
+	"github.com/tadd-project/tadd/core/kernel"
+	"github.com/tadd-project/tadd/core/nn"
+	"github.com/tadd-project/tadd/core/train"
+)
+
+// Settings are what a samples file was computed with; cached files are
+// reused and shards merge only when their settings agree.
+type Settings struct {
+	Dataset       string   `json:"dataset"`
+	Preset        string   `json:"preset"`
+	Samples       int      `json:"samples"`
+	AttackSamples int      `json:"attack_samples"`
+	Attacks       []string `json:"attacks"`
+	MaxIterations int      `json:"max_iterations"`
+	Seed          uint64   `json:"seed"`
+	Steps         int      `json:"steps"` // the chain's last step: transfer rates are measured on steps 0..Steps
+}
+
+// Same reports whether two settings are equal.
+func (s Settings) Same(o Settings) bool {
+	return s.Dataset == o.Dataset && s.Preset == o.Preset && s.Samples == o.Samples && s.AttackSamples == o.AttackSamples &&
+		slices.Equal(s.Attacks, o.Attacks) && s.MaxIterations == o.MaxIterations && s.Seed == o.Seed && s.Steps == o.Steps
+}
+
+// Model describes an evaluated model.
+type Model struct {
+	File        string  `json:"file"`
+	Temperature float64 `json:"temperature"`
+	Step        int     `json:"step"`
+	Role        string  `json:"role"`
+	Epochs      int     `json:"epochs"` // epochs the model was trained (0: unknown)
+}
+
+// Evaluated is one model's merged per-sample results and their summary.
+type Evaluated struct {
+	Model   Model
+	Summary eval.Summary
+	Samples []eval.Sample
+}
+
+// SamplesFile is one model's per-sample results for one shard.
+type SamplesFile struct {
+	Settings Settings      `json:"settings"`
+	Shard    eval.Shard    `json:"shard"`
+	Model    Model         `json:"model"`
+	Samples  []eval.Sample `json:"samples"`
+}
+
+// MaxSamplesFile bounds a samples file (10,000 samples take about 2 MB).
+const MaxSamplesFile = 256 << 20
+
+// SamplesDir is the folder of the samples files inside an output folder.
+const SamplesDir = "samples"
+
+// SamplesPath is the slash-separated path of a model's samples file for a
+// shard, inside the output folder.
+func SamplesPath(model string, sh eval.Shard) string {
+	name := strings.TrimSuffix(model, ".safetensors")
+	if sh.N > 1 {
+		name += fmt.Sprintf(".shard-%d-of-%d", sh.I, sh.N)
+	}
+	return SamplesDir + "/" + name + ".json"
+}
+
+// maxFileName bounds a model file's name (file systems allow 255 bytes).
+const maxFileName = 200
+
+// checkFileName reports a model file name that may not be used as a path
+// inside a folder: it must be a plain name (no folder, not hidden, no
+// control characters) ending in .safetensors.
+func checkFileName(name string) error {
+	bad := name == "" || len(name) > maxFileName || strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".safetensors") ||
+		strings.ContainsAny(name, `/\`) || !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl)
+	if bad {
+		return fmt.Errorf("bad model file name %q: want a plain name ending in .safetensors", name)
+	}
+	return nil
+}
+
+// ParseSamplesFile decodes one samples file and checks what merging relies
+// on: a model name that is a plain file name, a valid shard and settings
+// with samples.
+func ParseSamplesFile(b []byte) (SamplesFile, error) {
+	var sf SamplesFile
+	if err := json.Unmarshal(b, &sf); err != nil {
+		return sf, err
+	}
+	if err := checkFileName(sf.Model.File); err != nil {
+		return sf, fmt.Errorf("model: %w", err)
+	}
+	if err := sf.Shard.Validate(); err != nil {
+		return sf, err
+	}
+	if sf.Settings.Samples < 1 || sf.Settings.AttackSamples < 0 {
+		return sf, fmt.Errorf("settings: %d samples, %d attacked", sf.Settings.Samples, sf.Settings.AttackSamples)
+	}
+	return sf, nil
+}
+
+// Merge combines samples files (each checked by ParseSamplesFile) of the
+// same settings by model, in file name order; each model's shards must
+// partition its samples exactly once.
+func Merge(files []SamplesFile) (Settings, []Evaluated, error) {
+	if len(files) == 0 {
+		return Settings{}, nil, errors.New("no samples files")
+	}
+	set := files[0].Settings
+	byModel := map[string][]eval.Part{}
+	info := map[string]Model{}
+	for _, sf := range files {
+		if !set.Same(sf.Settings) {
+			return set, nil, fmt.Errorf("%s (shard %d/%d): computed with other settings than the rest; shards merge only when they agree", sf.Model.File, sf.Shard.I, sf.Shard.N)
+		}
+		byModel[sf.Model.File] = append(byModel[sf.Model.File], eval.Part{Shard: sf.Shard, Samples: sf.Samples})
+		if first, ok := info[sf.Model.File]; !ok {
+			info[sf.Model.File] = sf.Model
+		} else if first != sf.Model {
+			return set, nil, fmt.Errorf("%s: shards describe the model differently (%+v, %+v)", sf.Model.File, first, sf.Model)
+		}
+	}
+	var out []Evaluated
+	for _, name := range slices.Sorted(maps.Keys(byModel)) {
+		all, err := eval.Merge(set.Samples, byModel[name])
+		if err != nil {
+			return set, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out = append(out, Evaluated{Model: info[name], Summary: eval.Summarize(all, set.Attacks, set.AttackSamples), Samples: all})
+	}
+	return set, out, nil
+}
+
+// Configs are the attack parameters of the settings' preset.
+func Configs(s Settings) attack.Configs {
+	c := attack.Defaults()
+	if s.Preset == "quick" {
+		c = attack.QuickConfigs()
+	}
+	return c.WithMaxIterations(s.MaxIterations)
+}
+
+// BudgetText describes the settings' attack budget in words.
+func BudgetText(s Settings) string {
+	b := "the paper's attack parameters"
+	if s.Preset == "quick" {
+		b = "quick attack budgets (" + attack.QuickText + ")"
+	}
+	if s.MaxIterations > 0 {
+		b += fmt.Sprintf(", at most %d iterations per constant", s.MaxIterations)
+	}
+	return b
+}
+
+// Models is the store a reproduction takes its models from.
+type Models interface {
+	// Model returns the model of a step of the chain at T and its
+	// description, or an error wrapping distill.ErrMissing.
+	Model(t float64, step int) (*nn.Model, Model, error)
+	// Trainer readies the chain at T, of steps after the teacher, for
+	// training the models it lacks: it returns the store distill.Run
+	// trains into (holding the models present, so that the first missing
+	// one is distilled from the last present one) and the chain's
+	// architecture.
+	Trainer(t float64, steps int) (distill.Store, nn.Arch, error)
+}
+
+// Plan is one reproduction run.
+type Plan struct {
+	Settings     Settings
+	Temperatures []float64
+	Shard        eval.Shard
+	Models       Models
+	ModelsName   string // where the models come from, in words
+	Test         *data.Set
+	Workers      int
+	// Cache is the output folder, where the samples files of earlier runs
+	// are read (nil: none); Write writes a file into it (a slash-separated
+	// path, atomically).
+	Cache fs.FS
+	Write func(path string, b []byte) error
+	// TrainMissing trains the models the chains lack into TrainInto (in
+	// words), for Epochs each, on
+	// TrainSet (loaded when first needed) with Train (nil: train.Run) and
+	// Kernels; otherwise an incomplete chain is an error.
+	TrainMissing bool
+	TrainInto    string
+	Epochs       int
+	TrainSet     func() (*data.Set, error)
+	Train        func(context.Context, train.Job, *train.State) (*train.State, error)
+	Kernels      kernel.Kernels
+	// Classifier wraps a model for the measurements (see eval.Job).
+	Classifier func(m *nn.Model, workers int) (attack.Classifier, func())
+	// Log hears a line of news; Attack each attack's progress on a model;
+	// Distill the training events of a chain. Each may be nil.
+	Log     func(string)
+	Attack  func(t float64, role string, p eval.Progress)
+	Distill func(t float64, e distill.Event)
+}
+
+func (p Plan) log(format string, a ...any) {
+	if p.Log != nil {
+		p.Log(fmt.Sprintf(format, a...))
+	}
+}
+
+// Run trains what the chains lack (with TrainMissing), then evaluates
+// every model of every chain on the plan's shard, taking each model's
+// samples from its cached samples file when one with the same settings
+// and shard is there, and writing each new one as it finishes. It returns
+// the models in chain order (T, then step).
+func Run(ctx context.Context, p Plan) ([]Evaluated, error) {
+	set := p.Settings
+	if err := p.Shard.Validate(); err != nil {
+		return nil, err
+	}
+	if err := p.complete(ctx); err != nil {
+		return nil, err
+	}
+	cfgs := Configs(set)
+	started := time.Now()
+	total, done, computed := len(p.Temperatures)*(set.Steps+1), 0, 0 // models in the run, models done, of them computed now
+	var out []Evaluated
+	for _, t := range p.Temperatures {
+		chain := map[int]*nn.Model{}
+		infos := map[int]Model{}
+		for step := 0; step <= set.Steps; step++ {
+			m, info, err := p.Models.Model(t, step)
+			if err != nil {
+				return nil, fmt.Errorf("T=%g step %d: %w", t, step, err)
+			}
+			chain[step], infos[step] = m, info
+		}
+		for step := 0; step <= set.Steps; step++ {
+			info := infos[step]
+			path := SamplesPath(info.File, p.Shard)
+			sf, ok := p.cached(path)
+			if ok {
+				done++
+				p.log("model %d of %d: T=%g %s: cached in %s", done, total, t, info.Role, path)
+			} else {
+				others := map[int]*nn.Model{}
+				for k, m := range chain {
+					if k != step {
+						others[k] = m.Replica()
+					}
+				}
+				var timing []string
+				samples, err := eval.Run(ctx, eval.Job{Model: chain[step], Chain: others, Test: p.Test, Samples: set.Samples, Classifier: p.Classifier,
+					AttackSample: set.AttackSamples, Attacks: set.Attacks, Configs: cfgs, Seed: set.Seed, Shard: p.Shard, Workers: p.Workers,
+					Progress: func(pr eval.Progress) {
+						if p.Attack != nil {
+							p.Attack(t, info.Role, pr)
+						}
+						if pr.Done == pr.Total {
+							timing = append(timing, fmt.Sprintf("%s %.2fs", pr.Attack, pr.Elapsed.Seconds()/float64(pr.Total)))
+						}
+					}})
+				if err != nil {
+					return nil, fmt.Errorf("T=%g %s: %w", t, info.Role, err)
+				}
+				sf = SamplesFile{Settings: set, Shard: p.Shard, Model: info, Samples: samples}
+				b, err := json.Marshal(sf)
+				if err != nil {
+					return nil, fmt.Errorf("T=%g %s: %w", t, info.Role, err)
+				}
+				if err := p.Write(path, b); err != nil {
+					return nil, err
+				}
+				done++
+				computed++
+				elapsed := time.Since(started)
+				eta := time.Duration(float64(elapsed) / float64(computed) * float64(total-done))
+				perSample := ""
+				if len(timing) > 0 {
+					perSample = "; attack seconds per sample: " + strings.Join(timing, ", ")
+				}
+				p.log("model %d of %d: T=%g %s: %d samples evaluated%s (%s elapsed, about %s to go)",
+					done, total, t, info.Role, len(samples), perSample, elapsed.Round(time.Second), eta.Round(time.Second))
+			}
+			out = append(out, Evaluated{Model: info, Summary: eval.Summarize(sf.Samples, set.Attacks, set.AttackSamples), Samples: sf.Samples})
+		}
+	}
+	return out, nil
+}
+
+// cached returns the samples file at path when it holds this run's
+// settings and shard.
+func (p Plan) cached(path string) (SamplesFile, bool) {
+	if p.Cache == nil {
+		return SamplesFile{}, false
+	}
+	b, err := readSized(p.Cache, path, MaxSamplesFile)
+	if err != nil {
+		return SamplesFile{}, false
+	}
+	sf, err := ParseSamplesFile(b)
+	if err != nil || !sf.Settings.Same(p.Settings) || sf.Shard != p.Shard {
+		return SamplesFile{}, false
+	}
+	return sf, true
+}
+
+// readSized reads a file of fsys that is at most limit bytes.
+func readSized(fsys fs.FS, name string, limit int64) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%s: %d bytes, more than %d", name, st.Size(), limit)
+	}
+	return fs.ReadFile(fsys, name)
+}
+
+// complete trains the models the chains lack, or says which chain is
+// incomplete.
+func (p Plan) complete(ctx context.Context) error {
+	var trainSet *data.Set
+	for _, t := range p.Temperatures {
+		missing := false
+		for step := 0; step <= p.Settings.Steps; step++ {
+			_, _, err := p.Models.Model(t, step)
+			switch {
+			case errors.Is(err, distill.ErrMissing):
+				missing = true
+			case err != nil:
+				return fmt.Errorf("T=%g step %d: %w", t, step, err)
+			}
+		}
+		if !missing {
+			continue
+		}
+		if !p.TrainMissing {
+			return fmt.Errorf("T=%g: the chain of %d steps is incomplete in %s; give --train-missing to train the missing models (%d epochs each) into %s",
+				t, p.Settings.Steps, p.ModelsName, p.Epochs, p.TrainInto)
+		}
+		p.log("T=%g: training the missing models of the chain into %s (%d epochs each)", t, p.TrainInto, p.Epochs)
+		if trainSet == nil {
+			var err error
+			if trainSet, err = p.TrainSet(); err != nil {
+				return err
+			}
+		}
+		store, arch, err := p.Models.Trainer(t, p.Settings.Steps)
+		if err != nil {
+			return err
+		}
+		cfg := train.DefaultConfig(float32(t))
+		cfg.Epochs, cfg.Workers = p.Epochs, p.Workers
+		events := func(e distill.Event) {
+			if p.Distill != nil {
+				p.Distill(t, e)
+			}
+		}
+		if _, err := distill.Run(ctx, distill.Chain{Dataset: p.Settings.Dataset, Arch: arch, Steps: p.Settings.Steps, Config: cfg, Train: p.Train},
+			trainSet, p.Test, store, p.Kernels, events); err != nil {
+			return err
+		}
+	}
+	return nil
+}
