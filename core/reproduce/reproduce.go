@@ -269,7 +269,7 @@ func Run(ctx context.Context, p Plan) ([]Evaluated, error) {
 						others[k] = m.Replica()
 					}
 				}
-				var timing []string
+				perSample := map[string]float64{} // attack seconds per attacked sample
 				samples, err := eval.Run(ctx, eval.Job{Model: chain[step], Chain: others, Test: p.Test, Samples: set.Samples, Classifier: p.Classifier,
 					AttackSample: set.AttackSamples, Attacks: set.Attacks, Configs: cfgs, Seed: set.Seed, Shard: p.Shard, Workers: p.Workers,
 					Progress: func(pr eval.Progress) {
@@ -277,7 +277,7 @@ func Run(ctx context.Context, p Plan) ([]Evaluated, error) {
 							p.Attack(t, info.Role, pr)
 						}
 						if pr.Done == pr.Total {
-							timing = append(timing, fmt.Sprintf("%s %.2fs", pr.Attack, pr.Elapsed.Seconds()/float64(pr.Total)))
+							perSample[pr.Attack] = pr.Elapsed.Seconds() / float64(pr.Total)
 						}
 					}})
 				if err != nil {
@@ -295,17 +295,30 @@ func Run(ctx context.Context, p Plan) ([]Evaluated, error) {
 				computed++
 				elapsed := time.Since(started)
 				eta := time.Duration(float64(elapsed) / float64(computed) * float64(total-done))
-				perSample := ""
-				if len(timing) > 0 {
-					perSample = "; attack seconds per sample: " + strings.Join(timing, ", ")
-				}
 				p.log("model %d of %d: T=%g %s: %d samples evaluated%s (%s elapsed, about %s to go)",
-					done, total, t, info.Role, len(samples), perSample, elapsed.Round(time.Second), eta.Round(time.Second))
+					done, total, t, info.Role, len(samples), timingText(set.Attacks, perSample), elapsed.Round(time.Second), eta.Round(time.Second))
 			}
 			out = append(out, Evaluated{Model: info, Summary: eval.Summarize(sf.Samples, set.Attacks, set.AttackSamples), Samples: sf.Samples})
 		}
 	}
 	return out, nil
+}
+
+// timingText says how many seconds each attack took per attacked sample,
+// for sizing a run from its output.
+func timingText(attacks []string, perSample map[string]float64) string {
+	if len(attacks) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, a := range attacks {
+		if s, ok := perSample[a]; ok {
+			parts = append(parts, fmt.Sprintf("%s %.3gs", a, s))
+		} else {
+			parts = append(parts, a+" – (no sample attacked)")
+		}
+	}
+	return "; attack seconds per sample: " + strings.Join(parts, ", ")
 }
 
 // cached returns the samples file at path when it holds this run's
