@@ -163,9 +163,12 @@ type Job struct {
 	Configs      attack.Configs
 	// Goal is the goal mode of the attacks (see attack.Goals); "" is
 	// "random", the reproduction's.
-	Goal      string
-	Seed      uint64
-	Shard     Shard
+	Goal  string
+	Seed  uint64
+	Shard Shard
+	// Only, if set, further restricts the samples to those it accepts
+	// (a part of a shard, for a run that resumes sample by sample).
+	Only      func(k int) bool
 	Workers   int
 	BatchSize int // images attacked together (0: the attacks' default)
 	// Progress, if set, hears of each finished attack.
@@ -242,7 +245,7 @@ func run(ctx context.Context, j Job, clf attack.Classifier) ([]Sample, error) {
 	n := min(j.Samples, j.Test.Len())
 	var idx []int
 	for k := range n {
-		if j.Shard.Has(k) {
+		if j.Shard.Has(k) && (j.Only == nil || j.Only(k)) {
 			idx = append(idx, k)
 		}
 	}

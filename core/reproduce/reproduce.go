@@ -155,11 +155,65 @@ func Merge(files []SamplesFile) (Settings, []Evaluated, error) {
 	return set, out, nil
 }
 
+// The presets of a reproduction.
+const (
+	// Quick is a fast look: 5 attacked images per model, with the web
+	// demo's budgets (attack.QuickConfigs). Not a result.
+	Quick = "quick"
+	// Standard is the powered run: 200 attacked images per model and
+	// attack, every model on the same images and goals, with the budgets of
+	// StandardConfigs.
+	Standard = "standard"
+	// Full is the paper's setting: every test image attacked with the
+	// paper's parameters (attack.Defaults).
+	Full = "full"
+)
+
+// MeasuredSamples is how many test images every preset measures accuracy,
+// sensitivity and confidence on: the whole MNIST and CIFAR-10 test sets.
+const MeasuredSamples = 10000
+
+// AttackedSamples is how many test images a preset attacks by default
+// (Full: all that are measured).
+func AttackedSamples(preset string) int {
+	switch preset {
+	case Quick:
+		return 5
+	case Standard:
+		return 200
+	}
+	return MeasuredSamples
+}
+
+// StandardConfigs are the standard preset's attack budgets: between the
+// quick look's and the paper's. L2: 5 binary-search steps [9] of 300
+// iterations [10,000], learning rate 0.05 [0.01], initial c 0.1 [0.001].
+// L0: 150 iterations per c [1,000], learning rate 0.05 [0.01], initial c
+// 0.1 [0.001]. L∞: 150 iterations per c [1,000], learning rate 0.02
+// [0.005], initial c 0.01 [1e-5], τ shrinks by 0.85 [0.9]. The budget
+// check (CheckBudget) measures what they cost in distance against the
+// paper's parameters.
+func StandardConfigs() attack.Configs {
+	c := attack.Defaults()
+	c.L2.BinarySearchSteps, c.L2.MaxIterations, c.L2.LearningRate, c.L2.InitialConst = 5, 300, 0.05, 0.1
+	c.L0.MaxIterations, c.L0.LearningRate, c.L0.InitialConst = 150, 0.05, 0.1
+	c.LInf.MaxIterations, c.LInf.LearningRate, c.LInf.InitialConst, c.LInf.DecreaseFactor = 150, 0.02, 0.01, 0.85
+	return c
+}
+
+// StandardText describes StandardConfigs against the paper's parameters.
+const StandardText = "L2: 5 binary-search steps [9], 300 iterations per step [10,000], learning rate 0.05 [0.01], initial c 0.1 [0.001]. " +
+	"L0: 150 iterations per c [1,000], learning rate 0.05 [0.01], initial c 0.1 [0.001]. " +
+	"L∞: 150 iterations per c [1,000], learning rate 0.02 [0.005], initial c 0.01 [1e-5], τ shrinks by 0.85 [0.9]."
+
 // Configs are the attack parameters of the settings' preset.
 func Configs(s Settings) attack.Configs {
 	c := attack.Defaults()
-	if s.Preset == "quick" {
+	switch s.Preset {
+	case Quick:
 		c = attack.QuickConfigs()
+	case Standard:
+		c = StandardConfigs()
 	}
 	return c.WithMaxIterations(s.MaxIterations)
 }
@@ -167,8 +221,11 @@ func Configs(s Settings) attack.Configs {
 // BudgetText describes the settings' attack budget in words.
 func BudgetText(s Settings) string {
 	b := "the paper's attack parameters"
-	if s.Preset == "quick" {
+	switch s.Preset {
+	case Quick:
 		b = "quick attack budgets (" + attack.QuickText + ")"
+	case Standard:
+		b = "standard attack budgets (" + StandardText + ")"
 	}
 	if s.MaxIterations > 0 {
 		b += fmt.Sprintf(", at most %d iterations per constant", s.MaxIterations)
@@ -203,6 +260,17 @@ type Plan struct {
 	// path, atomically).
 	Cache fs.FS
 	Write func(path string, b []byte) error
+	// Shipped, if set, is a folder of earlier results (ShippedName, in
+	// words) whose samples files are reused, and copied into the output
+	// folder, when they hold the same settings: a fresh machine resumes
+	// from the shipped per-sample results.
+	Shipped     fs.FS
+	ShippedName string
+	// Chunk, when positive, is how many attacked samples of a model are
+	// computed between writes of its partial file, so that an interrupted
+	// model resumes at its first unfinished chunk; 0 computes each model
+	// in one go.
+	Chunk int
 	// TrainMissing trains the models the chains lack into TrainInto (in
 	// words), for Epochs each, on
 	// TrainSet (loaded when first needed) with Train (nil: train.Run) and
@@ -220,6 +288,20 @@ type Plan struct {
 	Log     func(string)
 	Attack  func(t float64, role string, p eval.Progress)
 	Distill func(t float64, e distill.Event)
+
+	// prefix is put before every path of the output folder (the budget
+	// check's runs keep theirs apart); full replaces the settings' attack
+	// parameters (the budget check's reference).
+	prefix string
+	full   *attack.Configs
+}
+
+// configs are the attack parameters the plan runs.
+func (p Plan) configs() attack.Configs {
+	if p.full != nil {
+		return *p.full
+	}
+	return Configs(p.Settings)
 }
 
 func (p Plan) log(format string, a ...any) {
@@ -241,7 +323,6 @@ func Run(ctx context.Context, p Plan) ([]Evaluated, error) {
 	if err := p.complete(ctx); err != nil {
 		return nil, err
 	}
-	cfgs := Configs(set)
 	started := time.Now()
 	total, done, computed := len(p.Temperatures)*(set.Steps+1), 0, 0 // models in the run, models done, of them computed now
 	var out []Evaluated
@@ -257,51 +338,171 @@ func Run(ctx context.Context, p Plan) ([]Evaluated, error) {
 		}
 		for step := 0; step <= set.Steps; step++ {
 			info := infos[step]
-			path := SamplesPath(info.File, p.Shard)
-			sf, ok := p.cached(path)
-			if ok {
-				done++
-				p.log("model %d of %d: T=%g %s: cached in %s", done, total, t, info.Role, path)
+			others := map[int]*nn.Model{}
+			for k, m := range chain {
+				if k != step {
+					others[k] = m
+				}
+			}
+			ev, err := p.evaluate(ctx, chain[step], others, info)
+			if err != nil {
+				return nil, fmt.Errorf("T=%g %s: %w", t, info.Role, err)
+			}
+			done++
+			if ev.from != "" {
+				p.log("model %d of %d: T=%g %s: cached in %s", done, total, t, info.Role, ev.from)
 			} else {
-				others := map[int]*nn.Model{}
-				for k, m := range chain {
-					if k != step {
-						others[k] = m.Replica()
-					}
-				}
-				perSample := map[string]float64{} // attack seconds per attacked sample
-				samples, err := eval.Run(ctx, eval.Job{Model: chain[step], Chain: others, Test: p.Test, Samples: set.Samples, Classifier: p.Classifier,
-					AttackSample: set.AttackSamples, Attacks: set.Attacks, Configs: cfgs, Seed: set.Seed, Shard: p.Shard, Workers: p.Workers,
-					Progress: func(pr eval.Progress) {
-						if p.Attack != nil {
-							p.Attack(t, info.Role, pr)
-						}
-						if pr.Done == pr.Total {
-							perSample[pr.Attack] = pr.Elapsed.Seconds() / float64(pr.Total)
-						}
-					}})
-				if err != nil {
-					return nil, fmt.Errorf("T=%g %s: %w", t, info.Role, err)
-				}
-				sf = SamplesFile{Settings: set, Shard: p.Shard, Model: info, Samples: samples}
-				b, err := json.Marshal(sf)
-				if err != nil {
-					return nil, fmt.Errorf("T=%g %s: %w", t, info.Role, err)
-				}
-				if err := p.Write(path, b); err != nil {
-					return nil, err
-				}
-				done++
 				computed++
 				elapsed := time.Since(started)
 				eta := time.Duration(float64(elapsed) / float64(computed) * float64(total-done))
 				p.log("model %d of %d: T=%g %s: %d samples evaluated%s (%s elapsed, about %s to go)",
-					done, total, t, info.Role, len(samples), timingText(set.Attacks, perSample), elapsed.Round(time.Second), eta.Round(time.Second))
+					done, total, t, info.Role, len(ev.samples), ev.timing, elapsed.Round(time.Second), eta.Round(time.Second))
 			}
-			out = append(out, Evaluated{Model: info, Summary: eval.Summarize(sf.Samples, set.Attacks, set.AttackSamples), Samples: sf.Samples})
+			out = append(out, Evaluated{Model: info, Summary: eval.Summarize(ev.samples, set.Attacks, set.AttackSamples), Samples: ev.samples})
 		}
 	}
 	return out, nil
+}
+
+// evaluation is one model's samples on a plan's shard.
+type evaluation struct {
+	samples []eval.Sample
+	from    string // the cached file they come from ("": computed now)
+	timing  string // attack seconds per sample, in words (computed only)
+}
+
+// path is where a model's file of a kind ("samples", or "partial" for
+// the chunks of an unfinished model) lies in the output folder.
+func (p Plan) path(kind, model string) string {
+	return p.prefix + kind + strings.TrimPrefix(SamplesPath(model, p.Shard), SamplesDir)
+}
+
+// evaluate returns one model's samples on the plan's shard: from its
+// samples file when the output folder (or Shipped, copied then into the
+// output folder) holds one of the same settings, else computed chunk by
+// chunk, each finished chunk kept in a partial file so that an interrupted
+// model resumes at its first unfinished chunk, and written. chain are the
+// other models of its chain, for transfer.
+func (p Plan) evaluate(ctx context.Context, m *nn.Model, chain map[int]*nn.Model, info Model) (evaluation, error) {
+	set := p.Settings
+	path := p.path(SamplesDir, info.File)
+	if sf, ok := p.cached(p.Cache, path, info); ok {
+		return evaluation{samples: sf.Samples, from: path}, nil
+	}
+	if sf, ok := p.cached(p.Shipped, path, info); ok {
+		b, err := json.Marshal(sf)
+		if err == nil {
+			err = p.Write(path, b)
+		}
+		if err != nil {
+			return evaluation{}, err
+		}
+		return evaluation{samples: sf.Samples, from: p.ShippedName + "/" + path}, nil
+	}
+	partialPath := p.path("partial", info.File)
+	have := map[int]eval.Sample{}
+	if sf, ok := p.cached(p.Cache, partialPath, info); ok {
+		for _, s := range sf.Samples {
+			have[s.Index] = s
+		}
+	}
+	chunks := p.chunks()
+	seconds, attacked := map[string]float64{}, map[string]int{}
+	for c, only := range chunks {
+		if chunkDone(have, only, set.Samples, p.Shard) {
+			continue
+		}
+		others := map[int]*nn.Model{}
+		for k, o := range chain {
+			others[k] = o.Replica()
+		}
+		samples, err := eval.Run(ctx, eval.Job{Model: m, Chain: others, Test: p.Test, Samples: set.Samples, Classifier: p.Classifier,
+			AttackSample: set.AttackSamples, Attacks: set.Attacks, Configs: p.configs(), Seed: set.Seed, Shard: p.Shard, Only: only, Workers: p.Workers,
+			Progress: func(pr eval.Progress) {
+				if p.Attack != nil {
+					p.Attack(info.Temperature, info.Role, pr)
+				}
+				if pr.Done == pr.Total {
+					seconds[pr.Attack] += pr.Elapsed.Seconds()
+					attacked[pr.Attack] += pr.Total
+				}
+			}})
+		if err != nil {
+			return evaluation{}, err
+		}
+		for _, s := range samples {
+			have[s.Index] = s
+		}
+		if c < len(chunks)-1 {
+			if err := p.writeSamples(partialPath, info, sorted(have)); err != nil {
+				return evaluation{}, err
+			}
+		}
+	}
+	all := sorted(have)
+	if err := p.writeSamples(path, info, all); err != nil {
+		return evaluation{}, err
+	}
+	perSample := map[string]float64{}
+	for a, n := range attacked {
+		perSample[a] = seconds[a] / float64(n)
+	}
+	return evaluation{samples: all, timing: timingText(set.Attacks, perSample)}, nil
+}
+
+// writeSamples writes a samples file of the plan's settings and shard.
+func (p Plan) writeSamples(path string, info Model, samples []eval.Sample) error {
+	b, err := json.Marshal(SamplesFile{Settings: p.Settings, Shard: p.Shard, Model: info, Samples: samples})
+	if err != nil {
+		return err
+	}
+	return p.Write(path, b)
+}
+
+// chunks split the shard's samples for resuming: the attacked ones in
+// groups of Chunk (by index range), then the rest; one chunk of all when
+// Chunk is 0.
+func (p Plan) chunks() []func(int) bool {
+	if p.Chunk <= 0 {
+		return []func(int) bool{nil}
+	}
+	var idx []int
+	for k := range min(p.Settings.AttackSamples, p.Settings.Samples) {
+		if p.Shard.Has(k) {
+			idx = append(idx, k)
+		}
+	}
+	var out []func(int) bool
+	for lo := 0; lo < len(idx); lo += p.Chunk {
+		first, last := idx[lo], idx[min(lo+p.Chunk, len(idx))-1]
+		out = append(out, func(k int) bool { return k >= first && k <= last })
+	}
+	rest := p.Settings.AttackSamples
+	return append(out, func(k int) bool { return k >= rest })
+}
+
+// chunkDone reports whether have holds every sample of the chunk.
+func chunkDone(have map[int]eval.Sample, only func(int) bool, n int, sh eval.Shard) bool {
+	if only == nil {
+		return false
+	}
+	for k := range n {
+		if sh.Has(k) && only(k) {
+			if _, ok := have[k]; !ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// sorted lists samples by index.
+func sorted(have map[int]eval.Sample) []eval.Sample {
+	out := make([]eval.Sample, 0, len(have))
+	for _, k := range slices.Sorted(maps.Keys(have)) {
+		out = append(out, have[k])
+	}
+	return out
 }
 
 // timingText says how many seconds each attack took per attacked sample,
@@ -321,18 +522,18 @@ func timingText(attacks []string, perSample map[string]float64) string {
 	return "; attack seconds per sample: " + strings.Join(parts, ", ")
 }
 
-// cached returns the samples file at path when it holds this run's
-// settings and shard.
-func (p Plan) cached(path string) (SamplesFile, bool) {
-	if p.Cache == nil {
+// cached returns the samples file at path of fsys when it holds this
+// run's settings and shard and the model.
+func (p Plan) cached(fsys fs.FS, path string, info Model) (SamplesFile, bool) {
+	if fsys == nil {
 		return SamplesFile{}, false
 	}
-	b, err := readSized(p.Cache, path, MaxSamplesFile)
+	b, err := readSized(fsys, path, MaxSamplesFile)
 	if err != nil {
 		return SamplesFile{}, false
 	}
 	sf, err := ParseSamplesFile(b)
-	if err != nil || !sf.Settings.Same(p.Settings) || sf.Shard != p.Shard {
+	if err != nil || !sf.Settings.Same(p.Settings) || sf.Shard != p.Shard || sf.Model != info {
 		return SamplesFile{}, false
 	}
 	return sf, true

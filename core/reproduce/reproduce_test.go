@@ -199,3 +199,98 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestChunksResumeBySample: a model computed in chunks gives the samples
+// of one go; interrupted after its first chunks it resumes from its
+// partial file, attacking only the rest.
+func TestChunksResumeBySample(t *testing.T) {
+	models := newMemModels(t, []float64{1, 5}, 1)
+	var lines []string
+	whole := memPlan(models, fstest.MapFS{}, &lines)
+	whole.Settings.AttackSamples = 12
+	want, err := Run(context.Background(), whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := fstest.MapFS{}
+	p := memPlan(models, files, &lines)
+	p.Settings.AttackSamples, p.Chunk = 12, 3
+	attacks := 0
+	p.Attack = func(float64, string, eval.Progress) { attacks++ }
+	writes := 0
+	write := p.Write
+	p.Write = func(path string, b []byte) error {
+		if writes++; writes > 2 { // the first model's first two chunks
+			return fmt.Errorf("killed")
+		}
+		return write(path, b)
+	}
+	if _, err := Run(context.Background(), p); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	if _, ok := files[p.path("partial", want[0].Model.File)]; !ok {
+		t.Fatalf("no partial file among %v", files)
+	}
+	p.Write = write
+	attacks = 0
+	got, err := Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := mustJSON(t, want), mustJSON(t, got); a != b {
+		t.Fatal("chunked and resumed results differ from one go")
+	}
+	// Resumed: the first model's two finished chunks are not attacked again.
+	full := 0
+	for _, m := range want {
+		for _, s := range m.Samples {
+			if s.Correct {
+				full++
+			}
+		}
+	}
+	if attacks >= full {
+		t.Fatalf("the resumed run attacked %d samples, a run from scratch %d", attacks, full)
+	}
+}
+
+// TestBudgetCheck: with the same parameters as the reference, every ratio
+// is 1; the check's runs are cached; a preset above the slack says so.
+func TestBudgetCheck(t *testing.T) {
+	models := newMemModels(t, []float64{1, 40}, 2)
+	files := fstest.MapFS{}
+	var lines []string
+	p := memPlan(models, files, &lines)
+	p.Test = data.Bars(40, 16, 4)
+	same := Configs(p.Settings)
+	p.full = &same
+	check, err := CheckBudget(context.Background(), p, 40, BudgetModels())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(check.Ratios) != 1 || check.Ratios[0].Pairs == 0 || check.Ratios[0].Mean != 1 || check.Ratios[0].Lo != 1 || check.Ratios[0].Hi != 1 {
+		t.Fatalf("ratios %+v", check.Ratios)
+	}
+	if count(lines, "budget check") != 6 || count(lines, "cached") != 0 {
+		t.Fatalf("log %q", lines)
+	}
+	if txt := check.Text(); !strings.Contains(txt, "T=40 step 2") || strings.Contains(txt, "overstate") {
+		t.Fatalf("text %q", txt)
+	}
+	lines = nil
+	if _, err := CheckBudget(context.Background(), p, 40, BudgetModels()); err != nil {
+		t.Fatal(err)
+	}
+	if count(lines, "cached") != 6 {
+		t.Fatalf("rerun log %q", lines)
+	}
+	for _, c := range []struct {
+		mean  float64
+		above bool
+	}{{1, false}, {1.05, false}, {1.051, true}, {2, true}, {0.9, false}} {
+		r := BudgetRatio{Attack: "l2", Pairs: 3, Mean: c.mean}
+		if r.Above() != c.above || strings.Contains(BudgetCheck{Preset: "quick", Ratios: []BudgetRatio{r}}.Text(), "overstate") != c.above {
+			t.Errorf("mean ratio %g: above %v", c.mean, r.Above())
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/tadd-project/tadd/core/eval"
 	"github.com/tadd-project/tadd/core/findings"
+	"github.com/tadd-project/tadd/core/reproduce"
 	"github.com/tadd-project/tadd/core/stats"
 )
 
@@ -53,6 +54,9 @@ type Results struct {
 	Pixels        int      `json:"pixels"`         // values per image: where failed attacks are censored
 	Seed          uint64   `json:"seed"`           // of the attacks' random targets and of the bootstrap
 	Models        []Model  `json:"models"`
+	// BudgetCheck, when the run made one, compares the preset's distances
+	// with the paper's parameters' (also in words in Budget).
+	BudgetCheck *reproduce.BudgetCheck `json:"budget_check,omitempty"`
 }
 
 // Analysis is the statistical analysis of the per-sample results (package

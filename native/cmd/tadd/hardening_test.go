@@ -70,6 +70,9 @@ func TestBadFlagsRejectedUpFront(t *testing.T) {
 		{reproduce("--max-iterations", "-1"), "--max-iterations -1"},
 		{reproduce("--workers", "-1"), "--workers -1"},
 		{reproduce("--train-missing", "--epochs", "0"), "--epochs 0"},
+		{reproduce("--standard"), "--quick and --standard"},
+		{reproduce("--budget", "--budget-images", "0"), "--budget-images 0"},
+		{reproduce("--budget", "--shard", "0/2"), "--budget runs unsharded"},
 	}
 	for _, c := range cases {
 		code, _, stderr := runCLI(t, context.Background(), c.args...)

@@ -26,9 +26,13 @@ import (
 func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags := newFlags("reproduce", stderr)
 	ds := flags.String("dataset", "mnist", "dataset: mnist or cifar10")
-	quick := flags.Bool("quick", false, "minutes on a laptop: 1,000 samples, attacks on 5 with the quick budgets (the web demo's)")
-	samples := flags.Int("samples", 0, "test images for accuracy, sensitivity, confidence (default: quick 1000, full 10000)")
-	attackSamples := flags.Int("attack-samples", 0, "of those, how many are attacked (default: quick 5, full all)")
+	quick := flags.Bool("quick", false, "a fast look, not a result: attacks on 5 images per model with the quick budgets (the web demo's)")
+	standard := flags.Bool("standard", false, "the powered run: attacks on 200 images per model with the standard budgets, resumable by model and sample")
+	samples := flags.Int("samples", 0, "test images for accuracy, sensitivity, confidence (default 10000: the whole test set)")
+	attackSamples := flags.Int("attack-samples", 0, "of those, how many are attacked (default: quick 5, standard 200, full all)")
+	budget := flags.Bool("budget", false, "check the preset's budget first: attack --budget-images images of the T=1 teacher, T=40 teacher and T=40 student with it and with the paper's parameters, and compare the distances")
+	budgetImages := flags.Int("budget-images", 20, "images per model of the budget check")
+	resumeFrom := flags.String("resume-from", "", "a results folder (e.g. shipped results) whose per-model samples files of the same settings are reused")
 	temps := flags.String("temperatures", "1,2,5,10,20,30,40", "temperatures")
 	steps := flags.Int("steps", 6, "distillation steps after the teacher")
 	attacks := flags.String("attacks", "l0,l2,linf", "attacks")
@@ -66,13 +70,26 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	set := reproduce.Settings{Dataset: *ds, Preset: "full", Samples: *samples, AttackSamples: *attackSamples, Attacks: names, MaxIterations: *iters, Seed: *seed, Steps: *steps}
-	if *quick {
-		set.Preset = "quick"
-		set.Samples, set.AttackSamples = positiveOr(*samples, 1000), positiveOr(*attackSamples, 5)
-	} else {
-		set.Samples = positiveOr(*samples, 10000)
-		set.AttackSamples = positiveOr(*attackSamples, set.Samples)
+	preset := reproduce.Full
+	switch {
+	case *quick && *standard:
+		return usageError{"--quick and --standard: choose one preset"}
+	case *quick:
+		preset = reproduce.Quick
+	case *standard:
+		preset = reproduce.Standard
+	}
+	if *budget && (*budgetImages < 1) {
+		return usageError{fmt.Sprintf("--budget-images %d: want at least 1", *budgetImages)}
+	}
+	if *budget && sh.N > 1 {
+		return usageError{"--budget runs unsharded: run it without --shard"}
+	}
+	set := reproduce.Settings{Dataset: *ds, Preset: preset, Attacks: names, MaxIterations: *iters, Seed: *seed, Steps: *steps}
+	set.Samples = positiveOr(*samples, reproduce.MeasuredSamples)
+	set.AttackSamples = positiveOr(*attackSamples, reproduce.AttackedSamples(preset))
+	if preset == reproduce.Full && *attackSamples == 0 {
+		set.AttackSamples = set.Samples
 	}
 	if *out == "" {
 		*out = "reproduce-" + *ds
@@ -114,7 +131,14 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	defer dev.release()
 	store := chainModels{given: modelFS, man: man, trained: filepath.Join(*out, "models"), dataset: *ds, kern: dev.modelKernels()}
 	bar := progress{w: stderr, quiet: *quiet}
-	evaluated, err := reproduce.Run(ctx, reproduce.Plan{Settings: set, Temperatures: ts, Shard: sh, Models: store, ModelsName: modelsName(*models),
+	var shipped fs.FS
+	if *resumeFrom != "" {
+		if st, err := os.Stat(*resumeFrom); err != nil || !st.IsDir() {
+			return fmt.Errorf("--resume-from %s: not a folder (%v)", *resumeFrom, err)
+		}
+		shipped = os.DirFS(*resumeFrom)
+	}
+	plan := reproduce.Plan{Settings: set, Shipped: shipped, ShippedName: *resumeFrom, Chunk: resumeChunk, Temperatures: ts, Shard: sh, Models: store, ModelsName: modelsName(*models),
 		Test: test, Workers: *workers, Cache: os.DirFS(*out), Write: func(path string, b []byte) error {
 			return safefile.Write(filepath.Join(*out, filepath.FromSlash(path)), b)
 		},
@@ -131,7 +155,17 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			bar.set(p.Done, p.Total, fmt.Sprintf("T=%g %s %s attacks", t, role, p.Attack))
 		},
 		Distill: func(t float64, e distill.Event) { distillEvent(e, t, store.fileStore(t), &bar, stderr) },
-	})
+	}
+	var check *reproduce.BudgetCheck
+	if *budget {
+		c, err := reproduce.CheckBudget(ctx, plan, *budgetImages, reproduce.BudgetModels())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, c.Text())
+		check = &c
+	}
+	evaluated, err := reproduce.Run(ctx, plan)
 	if err != nil {
 		return err
 	}
@@ -140,12 +174,21 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return nil
 	}
 	res := results(set, test.ImageSize(), evaluated)
+	if check != nil {
+		res.Budget += ". " + check.Text()
+		res.BudgetCheck = check
+	}
 	if err := report.Write(*out, res); err != nil {
 		return err
 	}
 	printFindings(stdout, *out, res)
 	return nil
 }
+
+// resumeChunk is how many attacked samples of a model are computed between
+// writes of its partial file: an interrupted run resumes at the model's
+// first unfinished chunk of that many.
+const resumeChunk = 50
 
 // chainModels are the models of a reproduction: a chain's models come
 // from the training folder if a chain was trained there (that folder then
