@@ -258,8 +258,9 @@ type Plan struct {
 	// Cache is the output folder, where the samples files of earlier runs
 	// are read (nil: none); Write writes a file into it (a slash-separated
 	// path, atomically).
-	Cache fs.FS
-	Write func(path string, b []byte) error
+	Cache     fs.FS
+	CacheName string // the output folder, in words, for messages
+	Write     func(path string, b []byte) error
 	// Shipped, if set, is a folder of earlier results (ShippedName, in
 	// words) whose samples files are reused, and copied into the output
 	// folder, when they hold the same settings: a fresh machine resumes
@@ -387,7 +388,7 @@ func (p Plan) evaluate(ctx context.Context, m *nn.Model, chain map[int]*nn.Model
 	set := p.Settings
 	path := p.path(SamplesDir, info.File)
 	if sf, ok := p.cached(p.Cache, path, info); ok {
-		return evaluation{samples: sf.Samples, from: path}, nil
+		return evaluation{samples: sf.Samples, from: strings.TrimPrefix(p.CacheName+"/"+path, "/")}, nil
 	}
 	if sf, ok := p.cached(p.Shipped, path, info); ok {
 		b, err := json.Marshal(sf)

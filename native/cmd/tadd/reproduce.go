@@ -139,7 +139,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		shipped = os.DirFS(*resumeFrom)
 	}
 	plan := reproduce.Plan{Settings: set, Shipped: shipped, ShippedName: *resumeFrom, Chunk: resumeChunk, Temperatures: ts, Shard: sh, Models: store, ModelsName: modelsName(*models),
-		Test: test, Workers: *workers, Cache: os.DirFS(*out), Write: func(path string, b []byte) error {
+		Test: test, Workers: *workers, Cache: os.DirFS(*out), CacheName: *out, Write: func(path string, b []byte) error {
 			return safefile.Write(filepath.Join(*out, filepath.FromSlash(path)), b)
 		},
 		TrainMissing: *trainMissing, TrainInto: store.trained, Epochs: *epochs, Train: dev.train, Kernels: dev.modelKernels(), Classifier: dev.classifier,
