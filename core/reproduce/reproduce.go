@@ -78,6 +78,10 @@ const MaxSamplesFile = 256 << 20
 // SamplesDir is the folder of the samples files inside an output folder.
 const SamplesDir = "samples"
 
+// PartialDir holds, inside an output folder, the samples files of models
+// not yet finished (their finished chunks).
+const PartialDir = "partial"
+
 // SamplesPath is the slash-separated path of a model's samples file for a
 // shard, inside the output folder.
 func SamplesPath(model string, sh eval.Shard) string {
@@ -372,7 +376,7 @@ type evaluation struct {
 	timing  string // attack seconds per sample, in words (computed only)
 }
 
-// path is where a model's file of a kind ("samples", or "partial" for
+// path is where a model's file of a kind (SamplesDir, or PartialDir for
 // the chunks of an unfinished model) lies in the output folder.
 func (p Plan) path(kind, model string) string {
 	return p.prefix + kind + strings.TrimPrefix(SamplesPath(model, p.Shard), SamplesDir)
@@ -400,7 +404,7 @@ func (p Plan) evaluate(ctx context.Context, m *nn.Model, chain map[int]*nn.Model
 		}
 		return evaluation{samples: sf.Samples, from: p.ShippedName + "/" + path}, nil
 	}
-	partialPath := p.path("partial", info.File)
+	partialPath := p.path(PartialDir, info.File)
 	have := map[int]eval.Sample{}
 	if sf, ok := p.cached(p.Cache, partialPath, info); ok {
 		for _, s := range sf.Samples {

@@ -228,7 +228,7 @@ func TestChunksResumeBySample(t *testing.T) {
 	if _, err := Run(context.Background(), p); err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Fatalf("interrupted run: %v", err)
 	}
-	if _, ok := files[p.path("partial", want[0].Model.File)]; !ok {
+	if _, ok := files[p.path(PartialDir, want[0].Model.File)]; !ok {
 		t.Fatalf("no partial file among %v", files)
 	}
 	p.Write = write

@@ -113,8 +113,12 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case err != nil:
 		return err
 	}
-	if err := safefile.PrepareDir(filepath.Join(*out, reproduce.SamplesDir), ""); err != nil {
-		return fmt.Errorf("--out %s: %w", *out, err)
+	// The folders the run writes into take files, and lose what a killed
+	// run's writes left.
+	for _, d := range []string{reproduce.SamplesDir, reproduce.PartialDir} {
+		if err := safefile.PrepareDir(filepath.Join(*out, d), ""); err != nil {
+			return fmt.Errorf("--out %s: %w", *out, err)
+		}
 	}
 	test, err := loadTestSet(ctx, *ds, shared.data, stderr)
 	if err != nil {
