@@ -7,7 +7,10 @@
 //
 // A chain resumes: finished models are loaded from the Store instead of
 // retrained, and an interrupted model restarts from its last epoch
-// checkpoint.
+// checkpoint. TrainModel is the one step that trains a model (checkpoint,
+// initialisation, training job, rounding, test accuracy, save), for
+// `tadd train` and every model of a chain alike; SoftLabels the one
+// computation of a model's soft labels.
 package distill
 
 import (
