@@ -83,10 +83,14 @@ func (b BudgetCheck) Text() string {
 // with the plan's preset and with the paper's parameters (attack.Defaults),
 // on the same goals, and compares the distances. Each model's per-sample
 // results of each budget are cached in the output folder under budget/
-// like the run's, so an interrupted check resumes.
+// like the run's, so an interrupted check resumes. The plan's chains are
+// completed first, as Run does.
 func CheckBudget(ctx context.Context, p Plan, images int, refs []ModelRef) (BudgetCheck, error) {
 	if images < 1 {
 		return BudgetCheck{}, fmt.Errorf("budget check: %d images, want at least 1", images)
+	}
+	if err := p.complete(ctx); err != nil {
+		return BudgetCheck{}, err
 	}
 	images = min(images, p.Test.Len())
 	set := p.Settings

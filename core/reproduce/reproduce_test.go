@@ -261,7 +261,7 @@ func TestBudgetCheck(t *testing.T) {
 	files := fstest.MapFS{}
 	var lines []string
 	p := memPlan(models, files, &lines)
-	p.Test = data.Bars(40, 16, 4)
+	p.Test, p.Temperatures = data.Bars(40, 16, 4), []float64{1, 40}
 	same := Configs(p.Settings)
 	p.full = &same
 	check, err := CheckBudget(context.Background(), p, 40, BudgetModels())

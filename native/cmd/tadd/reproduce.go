@@ -88,9 +88,6 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	set := reproduce.Settings{Dataset: *ds, Preset: preset, Attacks: names, MaxIterations: *iters, Seed: *seed, Steps: *steps}
 	set.Samples = positiveOr(*samples, reproduce.MeasuredSamples)
 	set.AttackSamples = positiveOr(*attackSamples, reproduce.AttackedSamples(preset))
-	if preset == reproduce.Full && *attackSamples == 0 {
-		set.AttackSamples = set.Samples
-	}
 	if *out == "" {
 		*out = "reproduce-" + *ds
 	}
@@ -103,6 +100,13 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return fmt.Errorf("--models %s: not a folder (%v)", *models, err)
 		}
 		modelFS = os.DirFS(*models)
+	}
+	var shipped fs.FS
+	if *resumeFrom != "" {
+		if st, err := os.Stat(*resumeFrom); err != nil || !st.IsDir() {
+			return fmt.Errorf("--resume-from %s: not a folder (%v)", *resumeFrom, err)
+		}
+		shipped = os.DirFS(*resumeFrom)
 	}
 	man, err := manifest.Read(modelFS)
 	switch {
@@ -135,13 +139,6 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	defer dev.release()
 	store := chainModels{given: modelFS, man: man, trained: filepath.Join(*out, "models"), dataset: *ds, kern: dev.modelKernels()}
 	bar := progress{w: stderr, quiet: *quiet}
-	var shipped fs.FS
-	if *resumeFrom != "" {
-		if st, err := os.Stat(*resumeFrom); err != nil || !st.IsDir() {
-			return fmt.Errorf("--resume-from %s: not a folder (%v)", *resumeFrom, err)
-		}
-		shipped = os.DirFS(*resumeFrom)
-	}
 	plan := reproduce.Plan{Settings: set, Shipped: shipped, ShippedName: *resumeFrom, Chunk: resumeChunk, Temperatures: ts, Shard: sh, Models: store, ModelsName: modelsName(*models),
 		Test: test, Workers: *workers, Cache: os.DirFS(*out), CacheName: *out, Write: func(path string, b []byte) error {
 			return safefile.Write(filepath.Join(*out, filepath.FromSlash(path)), b)
