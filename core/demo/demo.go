@@ -20,8 +20,8 @@ import (
 	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/core/eval"
 	"github.com/tadd-project/tadd/core/kernel"
-	"github.com/tadd-project/tadd/core/metrics"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/weights"
 )
@@ -404,7 +404,7 @@ func (m Margin) String() string {
 // as the attacker computes it, so that it is 0 when the gradient vanished.
 func sensitivity(m *nn.Model, x []float32, y int) float64 {
 	one := &data.Set{H: 28, W: 28, C: 1, Images: x, Labels: []uint8{uint8(y)}}
-	return metrics.MeasureSensitivity(attack.NewClassifier(m, 1), one).MeanAmplitude
+	return eval.Amplitudes(attack.NewClassifier(m, 1), one)[0]
 }
 
 // probabilities is softmax(Z) of one input at T = 1.

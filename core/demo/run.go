@@ -12,7 +12,7 @@ import (
 
 	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/catalog"
-	"github.com/tadd-project/tadd/core/metrics"
+	"github.com/tadd-project/tadd/core/eval"
 	"github.com/tadd-project/tadd/core/nn"
 )
 
@@ -523,7 +523,7 @@ func Distance(name string, r attack.Result) float64 {
 	if name == GradientSign {
 		return r.LInf // the step ε
 	}
-	d, _ := metrics.Distance(name, r)
+	d, _ := eval.Distance(name, r)
 	return d
 }
 

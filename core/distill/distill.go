@@ -7,7 +7,10 @@
 //
 // A chain resumes: finished models are loaded from the Store instead of
 // retrained, and an interrupted model restarts from its last epoch
-// checkpoint.
+// checkpoint. TrainModel is the one step that trains a model (checkpoint,
+// initialisation, training job, rounding, test accuracy, save), for
+// `tadd train` and every model of a chain alike; SoftLabels the one
+// computation of a model's soft labels.
 package distill
 
 import (
@@ -69,6 +72,7 @@ type Event struct {
 	Resumed  bool           // a finished model was loaded, or a checkpoint resumed
 	Progress train.Progress // set while training (Progress.Batch > 0)
 	Done     *weights.Metadata
+	Note     string // a warning about a resumed checkpoint, if any
 }
 
 // Run trains every missing model of the chain and returns the metadata of
@@ -115,26 +119,19 @@ func Run(ctx context.Context, c Chain, trainSet, testSet *data.Set, store Store,
 		if step == 0 && c.TeacherEpochs > 0 {
 			cfg.Epochs = c.TeacherEpochs
 		}
-		cfgJSON, _ := json.Marshal(cfg)
 		meta = weights.Metadata{Identity: catalog.Identity{Dataset: c.Dataset, Arch: c.Arch.Name, Temperature: float64(cfg.Temperature),
-			Role: role, Step: step, Seed: cfg.Seed, TestAccuracy: -1}, Config: string(cfgJSON)}
+			Role: role, Step: step, Seed: cfg.Seed, TestAccuracy: -1}}
 		var targets []float32
 		if step > 0 {
 			meta.Parent = store.Name(step - 1)
-			// Soft labels of the previous model at T, computed once.
-			targets = nn.NewWorkers(prev, cfg.Workers).Probabilities(trainSet.Images, trainSet.Len(), cfg.Temperature)
+			targets = SoftLabels(prev, trainSet, cfg.Temperature, cfg.Workers)
 		}
-		m, err = trainStep(ctx, step, role, c, cfg, meta, trainSet, targets, store, kern, events)
+		one := Model{Arch: c.Arch, Config: cfg, Meta: meta, Train: trainSet, Targets: targets, Test: testSet, DType: c.DType, Run: c.Train}
+		m, meta, err = TrainModel(ctx, one, stepSlot{store, step}, kern, func(e Event) {
+			e.Step, e.Role = step, role
+			events(e)
+		})
 		if err != nil {
-			return nil, err
-		}
-		meta.Epochs = cfg.Epochs
-		weights.Round(m.Params, c.DType)
-		meta.TestAccuracy = train.Accuracy(nn.NewWorkers(m, cfg.Workers), testSet)
-		if err := store.SaveModel(step, m, meta); err != nil {
-			return nil, err
-		}
-		if err := store.RemoveCheckpoint(step); err != nil {
 			return nil, err
 		}
 		events(Event{Step: step, Role: role, Done: &meta})
@@ -144,40 +141,118 @@ func Run(ctx context.Context, c Chain, trainSet, testSet *data.Set, store Store,
 	return metas, nil
 }
 
-func trainStep(ctx context.Context, step int, role string, c Chain, cfg train.Config, meta weights.Metadata, set *data.Set,
-	targets []float32, store Store, kern kernel.Kernels, events func(Event)) (*nn.Model, error) {
-	m, err := nn.New(c.Arch, kern)
+// SoftLabels are the soft labels F(X) = softmax(Z/T) of model m on the
+// images of set (eq. 9), the targets of the model distilled from it.
+func SoftLabels(m *nn.Model, set *data.Set, t float32, workers int) []float32 {
+	return nn.NewWorkers(m, workers).Probabilities(set.Images, set.Len(), t)
+}
+
+// Model is one model to train: on Train's images with hard labels, or on
+// Targets (soft labels, see SoftLabels) when given.
+type Model struct {
+	Arch   nn.Arch
+	Config train.Config
+	// Meta describes the model; TrainModel fills in Config, Epochs and
+	// TestAccuracy.
+	Meta    weights.Metadata
+	Train   *data.Set
+	Targets []float32
+	Test    *data.Set
+	// DType is how the slot keeps weights: the trained model is rounded to
+	// it before its test accuracy is measured (empty: F32, no rounding).
+	DType weights.DType
+	// Run trains; nil is train.Run (the GPU backend passes its own).
+	Run func(context.Context, train.Job, *train.State) (*train.State, error)
+}
+
+// Slot keeps one model and its checkpoint (a file and the file beside it,
+// in the CLI).
+type Slot interface {
+	// Checkpoint returns the checkpoint of the unfinished model, or ErrMissing.
+	Checkpoint(kern kernel.Kernels) (*nn.Model, weights.Metadata, weights.Checkpoint, error)
+	SaveCheckpoint(m *nn.Model, meta weights.Metadata, c weights.Checkpoint) error
+	RemoveCheckpoint() error
+	SaveModel(m *nn.Model, meta weights.Metadata) error
+	// Name identifies the model, in messages.
+	Name() string
+}
+
+// stepSlot is one step of a Store.
+type stepSlot struct {
+	store Store
+	step  int
+}
+
+func (s stepSlot) Checkpoint(kern kernel.Kernels) (*nn.Model, weights.Metadata, weights.Checkpoint, error) {
+	return s.store.Checkpoint(s.step, kern)
+}
+func (s stepSlot) SaveCheckpoint(m *nn.Model, meta weights.Metadata, c weights.Checkpoint) error {
+	return s.store.SaveCheckpoint(s.step, m, meta, c)
+}
+func (s stepSlot) RemoveCheckpoint() error { return s.store.RemoveCheckpoint(s.step) }
+func (s stepSlot) SaveModel(m *nn.Model, meta weights.Metadata) error {
+	return s.store.SaveModel(s.step, m, meta)
+}
+func (s stepSlot) Name() string { return s.store.Name(s.step) }
+
+// TrainModel trains one model, resuming from the slot's checkpoint when it
+// has one of the same run (the same configuration, dataset, architecture
+// and parent) and checkpointing after every epoch; then it rounds the
+// weights to DType, measures the test accuracy at T = 1, saves the model
+// and removes the checkpoint. It is the one training step of `tadd train`
+// and of every model of a chain. events hears of a resumed checkpoint and
+// of the training's progress (Step and Role are the caller's to set).
+func TrainModel(ctx context.Context, o Model, slot Slot, kern kernel.Kernels, events func(Event)) (*nn.Model, weights.Metadata, error) {
+	if events == nil {
+		events = func(Event) {}
+	}
+	cfgJSON, _ := json.Marshal(o.Config)
+	meta := o.Meta
+	meta.Config = string(cfgJSON)
+	m, err := nn.New(o.Arch, kern)
 	if err != nil {
-		return nil, err
+		return nil, meta, err
 	}
 	var state *train.State
-	cm, cmeta, ck, err := store.Checkpoint(step, kern)
+	cm, cmeta, ck, err := slot.Checkpoint(kern)
 	switch {
 	case err == nil:
-		if cmeta.Config != meta.Config || cmeta.Parent != meta.Parent || cmeta.Temperature != meta.Temperature {
-			return nil, fmt.Errorf("distill: checkpoint of %s belongs to another run; remove it to start over", store.Name(step))
+		if cmeta.Config != meta.Config || cmeta.Dataset != meta.Dataset || cmeta.Arch != o.Arch.Name || cmeta.Parent != meta.Parent || cmeta.Temperature != meta.Temperature {
+			return nil, meta, fmt.Errorf("distill: checkpoint of %s belongs to another run (config %s); remove it to start over", slot.Name(), cmeta.Config)
 		}
 		copy(m.Params, cm.Params)
 		state = &train.State{Epoch: ck.Epoch, Iterations: ck.Iterations, Velocity: ck.Velocity, Workers: ck.Workers}
-		events(Event{Step: step, Role: role, Resumed: true, Progress: train.Progress{Epoch: ck.Epoch, Epochs: cfg.Epochs}})
+		e := Event{Resumed: true, Progress: train.Progress{Epoch: ck.Epoch, Epochs: o.Config.Epochs}}
+		if ck.Workers == 0 {
+			e.Note = "the checkpoint does not record its worker count; the result is bit-identical to an uninterrupted run only with the same --workers"
+		}
+		events(e)
 	case errors.Is(err, ErrMissing):
-		m.Init(cfg.Seed)
+		m.Init(o.Config.Seed)
 	default:
-		return nil, err
+		return nil, meta, err
 	}
-	job := train.Job{Model: m, Train: set, Targets: targets, Config: cfg,
-		Progress: func(p train.Progress) { events(Event{Step: step, Role: role, Progress: p}) },
+	job := train.Job{Model: m, Train: o.Train, Targets: o.Targets, Config: o.Config,
+		Progress: func(p train.Progress) { events(Event{Progress: p}) },
 		Checkpoint: func(s *train.State) error {
-			cm := meta
-			return store.SaveCheckpoint(step, m, cm, weights.Checkpoint{Epoch: s.Epoch, Iterations: s.Iterations, Velocity: s.Velocity, Workers: s.Workers})
+			return slot.SaveCheckpoint(m, meta, weights.Checkpoint{Epoch: s.Epoch, Iterations: s.Iterations, Velocity: s.Velocity, Workers: s.Workers})
 		},
 	}
-	run := c.Train
+	run := o.Run
 	if run == nil {
 		run = train.Run
 	}
 	if _, err := run(ctx, job, state); err != nil {
-		return nil, fmt.Errorf("distill %s: %w", store.Name(step), err)
+		return nil, meta, fmt.Errorf("distill %s: %w", slot.Name(), err)
 	}
-	return m, nil
+	meta.Epochs = o.Config.Epochs
+	weights.Round(m.Params, o.DType)
+	meta.TestAccuracy = train.Accuracy(nn.NewWorkers(m, o.Config.Workers), o.Test)
+	if err := slot.SaveModel(m, meta); err != nil {
+		return nil, meta, err
+	}
+	if err := slot.RemoveCheckpoint(); err != nil {
+		return nil, meta, err
+	}
+	return m, meta, nil
 }

@@ -20,8 +20,7 @@ import (
 
 	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/catalog"
-	"github.com/tadd-project/tadd/core/experiment"
-	"github.com/tadd-project/tadd/core/metrics"
+	"github.com/tadd-project/tadd/core/eval"
 	"github.com/tadd-project/tadd/core/stats"
 )
 
@@ -32,7 +31,7 @@ const AccuracyBound = 0.0015
 // Model is one evaluated model of a chain and its per-sample results.
 type Model struct {
 	catalog.Identity // Epochs 0: unknown
-	Samples          []experiment.Sample
+	Samples          []eval.Sample
 }
 
 // Data is what a reproduction measured.
@@ -136,7 +135,7 @@ type ModelStat struct {
 	Accuracy    stats.Estimate
 	Confidence  stats.Estimate
 	Amplitude   stats.Estimate
-	NearZero    stats.Estimate // share of images with amplitude < metrics.NearZeroThreshold
+	NearZero    stats.Estimate // share of images with amplitude < eval.NearZeroThreshold
 }
 
 // StepMean is Fig. 8's average over temperatures of the mean minimal
@@ -252,7 +251,7 @@ func modelStat(m *Model, seed uint64) ModelStat {
 		if s.Correct {
 			correct++
 		}
-		if s.Amplitude < metrics.NearZeroThreshold {
+		if s.Amplitude < eval.NearZeroThreshold {
 			near++
 		}
 		conf[i], amp[i] = s.Confidence, s.Amplitude

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/tadd-project/tadd/core/catalog"
-	"github.com/tadd-project/tadd/core/experiment"
+	"github.com/tadd-project/tadd/core/eval"
 	"github.com/tadd-project/tadd/core/stats"
 )
 
@@ -46,10 +46,10 @@ func (w world) data() Data {
 				m.Epochs = w.epochs(step)
 			}
 			for i := range w.n {
-				s := experiment.Sample{Index: i, Correct: true, Distance: map[string]experiment.Dist{}}
-				s.Distance["l2"] = experiment.Dist(base[i] + w.shift(t, step) + w.noise*rng.NormFloat64())
+				s := eval.Sample{Index: i, Correct: true, Distance: map[string]eval.Dist{}}
+				s.Distance["l2"] = eval.Dist(base[i] + w.shift(t, step) + w.noise*rng.NormFloat64())
 				if w.fail != nil && w.fail(t, step, i) {
-					s.Distance["l2"] = experiment.Dist(math.NaN())
+					s.Distance["l2"] = eval.Dist(math.NaN())
 				}
 				if w.amp != nil {
 					s.Amplitude = math.Pow(10, w.amp(t)+0.1*rng.NormFloat64())

@@ -14,7 +14,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 
 	"github.com/tadd-project/tadd/core/catalog"
-	"github.com/tadd-project/tadd/core/experiment"
+	"github.com/tadd-project/tadd/core/eval"
 	"github.com/tadd-project/tadd/core/stats"
 )
 
@@ -30,8 +30,8 @@ func synthetic(temps []float64, steps, n, attacked int) Results {
 		for step := 0; step <= steps; step++ {
 			m := Model{Entry: catalog.Entry{File: "m.safetensors", Identity: catalog.Identity{Temperature: t, Step: step, Role: catalog.Role(step), Epochs: 50}}}
 			for i := range n {
-				s := experiment.Sample{Index: i, Correct: rng.Float64() < 0.99-0.002*float64(step), Target: i % 10,
-					Confidence: 0.9 + 0.1*rng.Float64(), Amplitude: math.Pow(10, -3-t/8+rng.NormFloat64()), Distance: map[string]experiment.Dist{}}
+				s := eval.Sample{Index: i, Correct: rng.Float64() < 0.99-0.002*float64(step), Target: i % 10,
+					Confidence: 0.9 + 0.1*rng.Float64(), Amplitude: math.Pow(10, -3-t/8+rng.NormFloat64()), Distance: map[string]eval.Dist{}}
 				if t == 1 && step == 0 && i%4 == 0 {
 					s.Amplitude = 1e-12
 				}
@@ -46,11 +46,11 @@ func synthetic(temps []float64, steps, n, attacked int) Results {
 							d /= 10
 						}
 					}
-					s.Distance[a] = experiment.Dist(d)
+					s.Distance[a] = eval.Dist(d)
 				}
 				m.Samples = append(m.Samples, s)
 			}
-			m.Summary = experiment.Summarize(m.Samples, r.Attacks, attacked)
+			m.Summary = eval.Summarize(m.Samples, r.Attacks, attacked)
 			r.Models = append(r.Models, m)
 		}
 	}

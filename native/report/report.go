@@ -25,8 +25,9 @@ import (
 
 	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/catalog"
-	"github.com/tadd-project/tadd/core/experiment"
+	"github.com/tadd-project/tadd/core/eval"
 	"github.com/tadd-project/tadd/core/findings"
+	"github.com/tadd-project/tadd/core/reproduce"
 	"github.com/tadd-project/tadd/core/stats"
 )
 
@@ -34,11 +35,11 @@ import (
 // and what was measured.
 type Model struct {
 	catalog.Entry
-	Summary experiment.Summary `json:"summary"`
+	Summary eval.Summary `json:"summary"`
 	// Samples are the per-sample results the summary was computed from
 	// (kept in the samples files, not in results.json): the paired
 	// comparisons of the findings need them.
-	Samples []experiment.Sample `json:"-"`
+	Samples []eval.Sample `json:"-"`
 }
 
 // Results is everything a reproduction measured.
@@ -55,6 +56,9 @@ type Results struct {
 	Machine       string   `json:"machine,omitempty"`      // where the attacks ran, in words ("" unknown)
 	WallSeconds   float64  `json:"wall_seconds,omitempty"` // wall time of the whole run (0 unknown)
 	Models        []Model  `json:"models"`
+	// BudgetCheck, when the run made one, compares the preset's distances
+	// with the paper's parameters' (also in words in Budget).
+	BudgetCheck *reproduce.BudgetCheck `json:"budget_check,omitempty"`
 }
 
 // Analysis is the statistical analysis of the per-sample results (package

@@ -15,7 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/tadd-project/tadd/core/catalog"
-	"github.com/tadd-project/tadd/core/experiment"
+	ev "github.com/tadd-project/tadd/core/eval"
 	"github.com/tadd-project/tadd/core/findings"
 	"github.com/tadd-project/tadd/site/serve"
 )
@@ -32,8 +32,8 @@ func claimsSummary(t *testing.T) findings.Summary {
 			m := findings.Model{Identity: catalog.Identity{Temperature: temp, Step: step, Role: catalog.Role(step), Epochs: 50}}
 			for i := range 30 {
 				dist := 1 + 0.3*float64(step) + 0.1*rng.NormFloat64()
-				m.Samples = append(m.Samples, experiment.Sample{Index: i, Correct: i != 29, Amplitude: math.Pow(10, -3-temp/10),
-					Distance: map[string]experiment.Dist{"l2": experiment.Dist(dist)}})
+				m.Samples = append(m.Samples, ev.Sample{Index: i, Correct: i != 29, Amplitude: math.Pow(10, -3-temp/10),
+					Distance: map[string]ev.Dist{"l2": ev.Dist(dist)}})
 			}
 			d.Models = append(d.Models, m)
 		}

@@ -20,7 +20,6 @@ import (
 
 func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("attack", stderr)
-	var d dataFlags
 	model := fs.String("model", "", "model file; required")
 	name := fs.String("attack", "l2", "attack: "+strings.Join(attack.Names(), ", "))
 	index := fs.Int("index", 0, "index of the test image")
@@ -29,9 +28,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	out := fs.String("png", "", "write original | adversarial | perturbation panels to this PNG")
 	iters := fs.Int("max-iterations", 0, "cap each attack's iterations per constant (0 = the paper's)")
 	seed := fs.Uint64("seed", 1, "seed of the random target")
-	fs.StringVar(&d.dir, "data", "", "dataset directory")
-	fs.BoolVar(&d.offline, "offline", false, "never download datasets")
-	device := deviceFlag(fs)
+	shared := addSharedFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -48,7 +45,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	dev, err := openDevice(*device, stderr)
+	dev, err := openDevice(*shared.device, stderr)
 	if err != nil {
 		return err
 	}
@@ -57,7 +54,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	_, test, err := loadDataset(ctx, meta.Dataset, d, stderr)
+	_, test, err := loadDataset(ctx, meta.Dataset, shared.data, stderr)
 	if err != nil {
 		return err
 	}

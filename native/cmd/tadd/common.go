@@ -20,6 +20,23 @@ type dataFlags struct {
 	offline bool
 }
 
+// sharedFlags are the flags of the commands that read a dataset and
+// compute (train, distill, evaluate, attack, reproduce): --data,
+// --offline and --device, defined here once.
+type sharedFlags struct {
+	data   dataFlags
+	device *string
+}
+
+// addSharedFlags defines the shared flags on fs.
+func addSharedFlags(fs *flag.FlagSet) *sharedFlags {
+	s := &sharedFlags{}
+	fs.StringVar(&s.data.dir, "data", "", "dataset directory (default $TADD_DATA, the Go module cache, then download)")
+	fs.BoolVar(&s.data.offline, "offline", false, "never download datasets")
+	s.device = deviceFlag(fs)
+	return s
+}
+
 func (d *dataFlags) source(stderr io.Writer) dataset.Source {
 	dir := d.dir
 	if dir == "" {

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/distill"
 	"github.com/tadd-project/tadd/core/kernel"
@@ -61,7 +59,7 @@ func (s fileStore) Model(step int, kern kernel.Kernels) (*nn.Model, weights.Meta
 }
 
 func (s fileStore) SaveModel(step int, m *nn.Model, meta weights.Metadata) error {
-	if err := modelfile.Save(s.path(step), m, meta, s.dtype); err != nil {
+	if err := s.slot(step).SaveModel(m, meta); err != nil {
 		return err
 	}
 	man, err := modelfile.ReadManifest(s.dir)
@@ -81,24 +79,17 @@ func (s fileStore) record(man *catalog.Manifest, step int, meta weights.Metadata
 	return modelfile.WriteManifest(s.dir, man)
 }
 
+func (s fileStore) slot(step int) fileSlot { return fileSlot{path: s.path(step), dtype: s.dtype} }
+
 func (s fileStore) Checkpoint(step int, kern kernel.Kernels) (*nn.Model, weights.Metadata, weights.Checkpoint, error) {
-	m, meta, c, err := modelfile.LoadCheckpoint(s.path(step)+".ckpt", kern)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, meta, c, distill.ErrMissing
-	}
-	return m, meta, c, err
+	return s.slot(step).Checkpoint(kern)
 }
 
 func (s fileStore) SaveCheckpoint(step int, m *nn.Model, meta weights.Metadata, c weights.Checkpoint) error {
-	return modelfile.SaveCheckpoint(s.path(step)+".ckpt", m, meta, c)
+	return s.slot(step).SaveCheckpoint(m, meta, c)
 }
 
-func (s fileStore) RemoveCheckpoint(step int) error {
-	if err := os.Remove(s.path(step) + ".ckpt"); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
-}
+func (s fileStore) RemoveCheckpoint(step int) error { return s.slot(step).RemoveCheckpoint() }
 
 // parseTemperatures reads "1,2,5" into positive floats.
 func parseTemperatures(s string) ([]float64, error) {
@@ -115,7 +106,6 @@ func parseTemperatures(s string) ([]float64, error) {
 
 func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("distill", stderr)
-	var d dataFlags
 	ds := fs.String("dataset", "mnist", "dataset: mnist or cifar10")
 	archName := fs.String("arch", "", "architecture (default: the dataset's)")
 	temps := fs.String("temperature", "20", "temperature T, or a comma-separated list (one chain each)")
@@ -131,9 +121,7 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	limit := fs.Int("train-samples", 0, "use only the first N training images (0 = all)")
 	f32 := fs.Bool("f32", false, "store weights as F32 (default F16)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	fs.StringVar(&d.dir, "data", "", "dataset directory")
-	fs.BoolVar(&d.offline, "offline", false, "never download datasets")
-	device := deviceFlag(fs)
+	shared := addSharedFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -169,12 +157,12 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := safefile.PrepareDir(*out, ""); err != nil {
 		return fmt.Errorf("--out %s: %w", *out, err)
 	}
-	dev, err := openDevice(*device, stderr)
+	dev, err := openDevice(*shared.device, stderr)
 	if err != nil {
 		return err
 	}
 	defer dev.release()
-	trainSet, testSet, err := loadDataset(ctx, *ds, d, stderr)
+	trainSet, testSet, err := loadDataset(ctx, *ds, shared.data, stderr)
 	if err != nil {
 		return err
 	}
@@ -192,10 +180,10 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		c := cfg
 		c.Temperature = float32(t)
 		store := fileStore{dir: *out, dataset: *ds, temp: t, dtype: dtype}
-		var bar *progressbar.ProgressBar
+		bar := progress{w: stderr, quiet: *quiet}
 		start := time.Now()
 		metas, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: arch, Steps: *steps, Config: c, TeacherEpochs: *teacherEpochs, Train: dev.train, DType: dtype}, trainSet, testSet, store, dev.modelKernels(),
-			func(e distill.Event) { distillEvent(e, t, store, &bar, *quiet, stderr) })
+			func(e distill.Event) { distillEvent(e, t, store, &bar, stderr) })
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
 				fmt.Fprintf(stderr, "\ninterrupted: run the same command again to resume\n")
@@ -210,7 +198,7 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-func distillEvent(e distill.Event, t float64, store fileStore, bar **progressbar.ProgressBar, quiet bool, stderr io.Writer) {
+func distillEvent(e distill.Event, t float64, store fileStore, bar *progress, stderr io.Writer) {
 	switch {
 	case e.Done != nil && e.Resumed:
 		fmt.Fprintf(stderr, "T=%g step %d %s: already trained (%.2f%%), %s\n", t, e.Step, e.Role, 100*e.Done.TestAccuracy, store.Name(e.Step))
@@ -221,20 +209,10 @@ func distillEvent(e distill.Event, t float64, store fileStore, bar **progressbar
 	case e.Progress.Batch > 0:
 		p := e.Progress
 		if p.EpochDone {
-			if *bar != nil {
-				(*bar).Finish()
-			}
+			bar.finish()
 			fmt.Fprintf(stderr, "T=%g %s epoch %d/%d: loss %.4f, train accuracy %.2f%%, %.0f samples/s\n", t, e.Role, p.Epoch, p.Epochs, p.Loss, 100*p.Accuracy, p.SamplesPerSec)
 			return
 		}
-		if quiet {
-			return
-		}
-		if *bar == nil || p.Batch == 1 {
-			*bar = progressbar.NewOptions(p.Batches, progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(),
-				progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
-		}
-		(*bar).Describe(fmt.Sprintf("T=%g %s epoch %d/%d loss %.4f", t, e.Role, p.Epoch, p.Epochs, p.Loss))
-		(*bar).Set(p.Batch)
+		bar.set(p.Batch, p.Batches, fmt.Sprintf("T=%g %s epoch %d/%d loss %.4f", t, e.Role, p.Epoch, p.Epochs, p.Loss))
 	}
 }

@@ -9,12 +9,9 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/tadd-project/tadd/core/attack"
-	"github.com/tadd-project/tadd/core/metrics"
+	"github.com/tadd-project/tadd/core/eval"
 	"github.com/tadd-project/tadd/native/modelfile"
 )
 
@@ -68,7 +65,6 @@ type robustJSON struct {
 
 func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("evaluate", stderr)
-	var d dataFlags
 	samples := fs.Int("samples", 0, "use the first N test images (0 = all for accuracy, sensitivity, confidence; 100 for attacks)")
 	attackSamples := fs.Int("attack-samples", 0, "images attacked for robustness (0 = min(--samples, 100))")
 	attacks := fs.String("attacks", "", "comma-separated attacks for robustness: l0,l2,linf (default none)")
@@ -78,9 +74,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	workers := fs.Int("workers", 0, "parallel workers (0 = all cores)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	fs.StringVar(&d.dir, "data", "", "dataset directory")
-	fs.BoolVar(&d.offline, "offline", false, "never download datasets")
-	device := deviceFlag(fs)
+	shared := addSharedFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -90,18 +84,12 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := counts(fs, "samples", "attack-samples", "max-iterations", "workers"); err != nil {
 		return err
 	}
-	var names []string
-	if *attacks != "" {
-		for _, n := range strings.Split(*attacks, ",") {
-			n = strings.TrimSpace(n)
-			if err := attack.CheckName(n); err != nil {
-				return usageError{err.Error()}
-			}
-			names = append(names, n)
-		}
+	names, err := parseAttacks(*attacks)
+	if err != nil {
+		return err
 	}
 	path := fs.Arg(0)
-	dev, err := openDevice(*device, stderr)
+	dev, err := openDevice(*shared.device, stderr)
 	if err != nil {
 		return err
 	}
@@ -110,7 +98,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	_, test, err := loadDataset(ctx, meta.Dataset, d, stderr)
+	_, test, err := loadDataset(ctx, meta.Dataset, shared.data, stderr)
 	if err != nil {
 		return err
 	}
@@ -121,59 +109,35 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError{"--" + err.Error()}
 	}
 	test = test.Subset(*samples)
-	clf, closeClf := dev.classifier(m, *workers)
-	defer closeClf()
-	// A model whose outputs overflow is refused before any measurement
-	// (on a first batch; the rest is checked before the attacks).
-	if err := metrics.CheckFinite(clf, test, 128); err != nil {
+	n := *attackSamples
+	if n == 0 {
+		n = min(test.Len(), 100)
+	}
+	// One model, one shard: the code the reproduction runs for each model.
+	bar := progress{w: stderr, quiet: *quiet}
+	res, err := eval.Run(ctx, eval.Job{Model: m, Test: test, Samples: test.Len(), AttackSample: n, Attacks: names,
+		Configs: attack.Defaults().WithMaxIterations(*iters), Goal: *target, Seed: *seed, Shard: eval.Shard{I: 0, N: 1},
+		Workers: *workers, Classifier: dev.classifier,
+		Progress: func(p eval.Progress) {
+			bar.set(p.Done, p.Total, p.Attack+" attacks")
+			if p.Done == p.Total {
+				bar.finish()
+				if !*quiet {
+					fmt.Fprintf(stderr, "%s: %d attacks in %.1fs (%.2fs per attack)\n", p.Attack, p.Total, p.Elapsed.Seconds(), p.Elapsed.Seconds()/float64(p.Total))
+				}
+			}
+		}})
+	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	ev := evaluation{Model: path, Dataset: meta.Dataset, Role: meta.Role, Temperature: meta.Temperature, Samples: test.Len()}
-	ev.Accuracy = metrics.Accuracy(clf, test)
-	s := metrics.MeasureSensitivity(clf, test)
-	ev.Sensitivity = sensitivityJSON{s.MeanAmplitude, s.NearZero}
-	ev.Confidence = metrics.Confidence(clf, test)
-	if err := ev.checkFinite(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
+	sum := eval.Summarize(res, names, n)
+	ev := evaluation{Model: path, Dataset: meta.Dataset, Role: meta.Role, Temperature: meta.Temperature, Samples: sum.Samples,
+		Accuracy: sum.Accuracy, Sensitivity: sensitivityJSON{sum.MeanAmplitude, sum.NearZero}, Confidence: sum.Confidence}
 	if len(names) > 0 {
-		n := *attackSamples
-		if n == 0 {
-			n = min(test.Len(), 100)
-		}
-		atk := test.Subset(n)
-		cfgs := attack.Defaults().WithMaxIterations(*iters)
 		ev.Robustness = map[string]robustJSON{}
 		for _, name := range names {
-			a, err := cfgs.Attack(name)
-			if err != nil {
-				return err
-			}
-			run := func(ctx context.Context, x []float32, goals []attack.Goal, finished func(int, attack.Result)) ([]attack.Result, error) {
-				return a.Run(ctx, clf, x, goals, 0, nil, finished)
-			}
-			var bar *progressbar.ProgressBar
-			start := time.Now()
-			rob, err := metrics.MeasureRobustness(ctx, clf, name, run, atk, *target, *seed, func(done, total int) {
-				if *quiet {
-					return
-				}
-				if bar == nil {
-					bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(),
-						progressbar.OptionSetDescription(name+" attacks"), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
-				}
-				bar.Set(done)
-			})
-			if err != nil {
-				return err
-			}
-			if bar != nil {
-				bar.Finish()
-			}
-			if !*quiet {
-				fmt.Fprintf(stderr, "%s: %d attacks in %.1fs\n", name, rob.Attempts, time.Since(start).Seconds())
-			}
-			ev.Robustness[name] = robustJSON{rob.Attempts, rob.SuccessRate, rob.MeanDistance, rob.MaxDistance, *target}
+			r := sum.Robustness[name]
+			ev.Robustness[name] = robustJSON{r.Attempts, r.SuccessRate, r.Mean, r.Max, *target}
 		}
 	}
 	if err := ev.checkFinite(); err != nil {
@@ -186,11 +150,26 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprintf(stdout, "%s: %s %s T=%g, %d test images\n", path, meta.Dataset, meta.Role, meta.Temperature, ev.Samples)
 	fmt.Fprintf(stdout, "  accuracy     %.2f%%\n", 100*ev.Accuracy)
-	fmt.Fprintf(stdout, "  sensitivity  mean gradient amplitude %.3g, near-zero (<1e-10) %.1f%%\n", s.MeanAmplitude, 100*s.NearZero)
+	fmt.Fprintf(stdout, "  sensitivity  mean gradient amplitude %.3g, near-zero (<1e-10) %.1f%%\n", sum.MeanAmplitude, 100*sum.NearZero)
 	fmt.Fprintf(stdout, "  confidence   %.4f\n", ev.Confidence)
 	for _, name := range names {
 		r := ev.Robustness[name]
 		fmt.Fprintf(stdout, "  robustness   %-4s mean %.4f  max %.4f  success %.1f%% of %d (%s targets)\n", name, r.MeanDistance, r.MaxDistance, 100*r.SuccessRate, r.Samples, *target)
 	}
 	return nil
+}
+
+// parseAttacks reads a comma-separated list of attack names ("" is none).
+func parseAttacks(list string) ([]string, error) {
+	var names []string
+	for _, n := range strings.Split(list, ",") {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		if err := attack.CheckName(n); err != nil {
+			return nil, usageError{err.Error()}
+		}
+		names = append(names, n)
+	}
+	return names, nil
 }

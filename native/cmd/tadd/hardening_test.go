@@ -13,11 +13,11 @@ import (
 	"testing"
 
 	"github.com/tadd-project/tadd/core/catalog"
-	"github.com/tadd-project/tadd/core/experiment"
+	"github.com/tadd-project/tadd/core/eval"
 	"github.com/tadd-project/tadd/core/nn"
+	"github.com/tadd-project/tadd/core/reproduce"
 	"github.com/tadd-project/tadd/core/weights"
 	"github.com/tadd-project/tadd/native/modelfile"
-	"github.com/tadd-project/tadd/native/report"
 )
 
 const tinyModelFile = "../../../core/attack/testdata/tiny-mnist.safetensors"
@@ -71,6 +71,9 @@ func TestBadFlagsRejectedUpFront(t *testing.T) {
 		{reproduce("--max-iterations", "-1"), "--max-iterations -1"},
 		{reproduce("--workers", "-1"), "--workers -1"},
 		{reproduce("--train-missing", "--epochs", "0"), "--epochs 0"},
+		{reproduce("--standard"), "--quick and --standard"},
+		{reproduce("--budget", "--budget-images", "0"), "--budget-images 0"},
+		{reproduce("--budget", "--shard", "0/2"), "--budget runs unsharded"},
 	}
 	for _, c := range cases {
 		code, _, stderr := runCLI(t, context.Background(), c.args...)
@@ -244,11 +247,11 @@ func TestReproduceNeedsItsModels(t *testing.T) {
 }
 
 // shardFile is a samples file of a shard i/n of n*per samples... of one model.
-func shardFile(model string, sh experiment.Shard, total int, idx ...int) samplesFile {
-	sf := samplesFile{Settings: settings{Dataset: "mnist", Preset: "quick", Samples: total, AttackSamples: 1, Attacks: []string{"l2"}, Seed: 1, Steps: 1},
-		Shard: sh, Model: report.Model{Entry: catalog.Entry{File: model, Identity: catalog.Identity{Temperature: 1, Role: "teacher"}}}}
+func shardFile(model string, sh eval.Shard, total int, idx ...int) reproduce.SamplesFile {
+	sf := reproduce.SamplesFile{Settings: reproduce.Settings{Dataset: "mnist", Preset: "quick", Samples: total, AttackSamples: 1, Attacks: []string{"l2"}, Seed: 1, Steps: 1},
+		Shard: sh, Model: reproduce.Model{File: model, Identity: catalog.Identity{Temperature: 1, Role: "teacher"}}}
 	for _, k := range idx {
-		sf.Samples = append(sf.Samples, experiment.Sample{Index: k, Correct: true, Distance: map[string]experiment.Dist{}})
+		sf.Samples = append(sf.Samples, eval.Sample{Index: k, Correct: true, Distance: map[string]eval.Dist{}})
 	}
 	return sf
 }
@@ -257,20 +260,20 @@ func shardFile(model string, sh experiment.Shard, total int, idx ...int) samples
 // used as paths unchecked, and the shards must partition the samples.
 func TestMergeRefusesImpossibleShards(t *testing.T) {
 	const model = "mnist-T1-step0-teacher.safetensors"
-	good0, good1 := shardFile(model, experiment.Shard{I: 0, N: 2}, 4, 0, 2), shardFile(model, experiment.Shard{I: 1, N: 2}, 4, 1, 3)
+	good0, good1 := shardFile(model, eval.Shard{I: 0, N: 2}, 4, 0, 2), shardFile(model, eval.Shard{I: 1, N: 2}, 4, 1, 3)
 	cases := []struct {
 		name  string
-		files []samplesFile
+		files []reproduce.SamplesFile
 		msg   string
 	}{
-		{"path in the model name", []samplesFile{shardFile("../../../x", experiment.Shard{I: 0, N: 1}, 2, 0, 1)}, "bad model file name"},
-		{"hidden model name", []samplesFile{shardFile(".x.safetensors", experiment.Shard{I: 0, N: 1}, 2, 0, 1)}, "bad model file name"},
-		{"shard 5/2", []samplesFile{good0, shardFile(model, experiment.Shard{I: 5, N: 2}, 4, 1, 3)}, "shard 5/2"},
-		{"shard of 0", []samplesFile{shardFile(model, experiment.Shard{I: 0, N: 0}, 4, 0, 1, 2, 3)}, "shard 0/0"},
-		{"duplicate index", []samplesFile{good0, shardFile(model, experiment.Shard{I: 1, N: 2}, 4, 1, 1, 3)}, "twice"},
-		{"index -1", []samplesFile{good0, shardFile(model, experiment.Shard{I: 1, N: 2}, 4, -1, 1, 3)}, "sample -1"},
-		{"index 1e9", []samplesFile{good0, shardFile(model, experiment.Shard{I: 1, N: 2}, 4, 1, 3, 1e9)}, "sample 1000000000"},
-		{"a sample missing", []samplesFile{good0, shardFile(model, experiment.Shard{I: 1, N: 2}, 4, 1)}, "3 of 4 samples"},
+		{"path in the model name", []reproduce.SamplesFile{shardFile("../../../x", eval.Shard{I: 0, N: 1}, 2, 0, 1)}, "bad model file name"},
+		{"hidden model name", []reproduce.SamplesFile{shardFile(".x.safetensors", eval.Shard{I: 0, N: 1}, 2, 0, 1)}, "bad model file name"},
+		{"shard 5/2", []reproduce.SamplesFile{good0, shardFile(model, eval.Shard{I: 5, N: 2}, 4, 1, 3)}, "shard 5/2"},
+		{"shard of 0", []reproduce.SamplesFile{shardFile(model, eval.Shard{I: 0, N: 0}, 4, 0, 1, 2, 3)}, "shard 0/0"},
+		{"duplicate index", []reproduce.SamplesFile{good0, shardFile(model, eval.Shard{I: 1, N: 2}, 4, 1, 1, 3)}, "twice"},
+		{"index -1", []reproduce.SamplesFile{good0, shardFile(model, eval.Shard{I: 1, N: 2}, 4, -1, 1, 3)}, "sample -1"},
+		{"index 1e9", []reproduce.SamplesFile{good0, shardFile(model, eval.Shard{I: 1, N: 2}, 4, 1, 3, 1e9)}, "sample 1000000000"},
+		{"a sample missing", []reproduce.SamplesFile{good0, shardFile(model, eval.Shard{I: 1, N: 2}, 4, 1)}, "3 of 4 samples"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -302,7 +305,7 @@ func TestMergeRefusesImpossibleShards(t *testing.T) {
 	// The good pair merges.
 	top := t.TempDir()
 	var dirs []string
-	for i, sf := range []samplesFile{good1, good0} {
+	for i, sf := range []reproduce.SamplesFile{good1, good0} {
 		d := filepath.Join(top, string(rune('0'+i)))
 		b, _ := json.Marshal(sf)
 		os.MkdirAll(filepath.Join(d, "samples"), 0o755)
@@ -312,42 +315,4 @@ func TestMergeRefusesImpossibleShards(t *testing.T) {
 	if code, _, stderr := runCLI(t, context.Background(), append([]string{"merge", "--out", filepath.Join(top, "out")}, dirs...)...); code != 0 {
 		t.Fatalf("good shards: exit %d, %s", code, stderr)
 	}
-}
-
-// FuzzMerge feeds two shard files to the merge: it never panics, and what
-// it accepts is one sample per index of the settings' count, in order,
-// under a model name that is a plain file name.
-func FuzzMerge(f *testing.F) {
-	const model = "mnist-T1-step0-teacher.safetensors"
-	enc := func(sf samplesFile) []byte { b, _ := json.Marshal(sf); return b }
-	f.Add(enc(shardFile(model, experiment.Shard{I: 0, N: 2}, 4, 0, 2)), enc(shardFile(model, experiment.Shard{I: 1, N: 2}, 4, 1, 3)))
-	f.Add(enc(shardFile(model, experiment.Shard{I: 0, N: 1}, 2, 0, 1)), enc(shardFile("mnist-T5-step0-teacher.safetensors", experiment.Shard{I: 0, N: 1}, 2, 1, 0)))
-	f.Add(enc(shardFile("../x", experiment.Shard{I: 5, N: 2}, 4, -1, 1e9)), []byte(`{"shard":{"I":0,"N":0}}`))
-	f.Fuzz(func(t *testing.T, a, b []byte) {
-		var files []samplesFile
-		for _, raw := range [][]byte{a, b} {
-			sf, err := readSamplesFile(raw)
-			if err != nil {
-				return
-			}
-			files = append(files, sf)
-		}
-		set, merged, err := mergeSamples(files)
-		if err != nil {
-			return
-		}
-		for _, m := range merged {
-			if filepath.Base(m.info.File) != m.info.File || strings.HasPrefix(m.info.File, ".") {
-				t.Fatalf("accepted model name %q", m.info.File)
-			}
-			if len(m.samples) != set.Samples {
-				t.Fatalf("%d samples merged, settings say %d", len(m.samples), set.Samples)
-			}
-			for i, s := range m.samples {
-				if s.Index != i {
-					t.Fatalf("sample %d has index %d", i, s.Index)
-				}
-			}
-		}
-	})
 }

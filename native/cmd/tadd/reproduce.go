@@ -7,74 +7,32 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
-	"time"
 
-	"github.com/schollz/progressbar/v3"
-
-	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/catalog"
+	"github.com/tadd-project/tadd/core/data"
 	"github.com/tadd-project/tadd/core/distill"
-	"github.com/tadd-project/tadd/core/experiment"
+	"github.com/tadd-project/tadd/core/eval"
+	"github.com/tadd-project/tadd/core/kernel"
 	"github.com/tadd-project/tadd/core/nn"
-	"github.com/tadd-project/tadd/core/train"
+	"github.com/tadd-project/tadd/core/reproduce"
 	"github.com/tadd-project/tadd/core/weights"
 	"github.com/tadd-project/tadd/native/report"
 	"github.com/tadd-project/tadd/native/safefile"
 	"github.com/tadd-project/tadd/pretrained"
 )
 
-// settings are what a samples file was computed with; files merge only
-// when their settings agree.
-type settings struct {
-	Dataset       string   `json:"dataset"`
-	Preset        string   `json:"preset"`
-	Samples       int      `json:"samples"`
-	AttackSamples int      `json:"attack_samples"`
-	Attacks       []string `json:"attacks"`
-	MaxIterations int      `json:"max_iterations"`
-	Seed          uint64   `json:"seed"`
-	Steps         int      `json:"steps"` // the chain's last step: transfer rates are measured on steps 0..Steps
-}
-
-// samplesFile is one model's per-sample results for one shard.
-type samplesFile struct {
-	Settings settings            `json:"settings"`
-	Shard    experiment.Shard    `json:"shard"`
-	Model    report.Model        `json:"model"`
-	Samples  []experiment.Sample `json:"samples"`
-}
-
-func samplesPath(dir, model string, sh experiment.Shard) string {
-	name := strings.TrimSuffix(model, ".safetensors")
-	if sh.N > 1 {
-		name += fmt.Sprintf(".shard-%d-of-%d", sh.I, sh.N)
-	}
-	return filepath.Join(dir, "samples", name+".json")
-}
-
-func budgetText(s settings) string {
-	b := "the paper's attack parameters"
-	if s.Preset == "quick" {
-		b = "quick attack budgets (" + attack.QuickText + ")"
-	}
-	if s.MaxIterations > 0 {
-		b += fmt.Sprintf(", at most %d iterations per constant", s.MaxIterations)
-	}
-	return b
-}
-
 func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags := newFlags("reproduce", stderr)
-	var d dataFlags
 	ds := flags.String("dataset", "mnist", "dataset: mnist or cifar10")
-	quick := flags.Bool("quick", false, "minutes on a laptop: 1,000 samples, attacks on 5 with the quick budgets (the web demo's)")
-	samples := flags.Int("samples", 0, "test images for accuracy, sensitivity, confidence (default: quick 1000, full 10000)")
-	attackSamples := flags.Int("attack-samples", 0, "of those, how many are attacked (default: quick 5, full all)")
+	quick := flags.Bool("quick", false, "a fast look, not a result: attacks on 5 images per model with the quick budgets (the web demo's)")
+	standard := flags.Bool("standard", false, "the powered run: attacks on 200 images per model with the standard budgets, resumable by model and sample")
+	samples := flags.Int("samples", 0, "test images for accuracy, sensitivity, confidence (default 10000: the whole test set)")
+	attackSamples := flags.Int("attack-samples", 0, "of those, how many are attacked (default: quick 5, standard 200, full all)")
+	budget := flags.Bool("budget", false, "check the preset's budget first: attack --budget-images images of the T=1 teacher, T=40 teacher and T=40 student with it and with the paper's parameters, and compare the distances")
+	budgetImages := flags.Int("budget-images", 20, "images per model of the budget check")
+	resumeFrom := flags.String("resume-from", "", "a results folder (e.g. shipped results) whose per-model samples files of the same settings are reused")
 	temps := flags.String("temperatures", "1,2,5,10,20,30,40", "temperatures")
 	steps := flags.Int("steps", 6, "distillation steps after the teacher")
 	attacks := flags.String("attacks", "l0,l2,linf", "attacks")
@@ -87,9 +45,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	seed := flags.Uint64("seed", 1, "seed of the attacks' random targets")
 	workers := flags.Int("workers", 0, "parallel workers (0 = all cores)")
 	quiet := flags.Bool("quiet", false, "no progress bars")
-	flags.StringVar(&d.dir, "data", "", "dataset directory")
-	flags.BoolVar(&d.offline, "offline", false, "never download datasets")
-	device := deviceFlag(flags)
+	shared := addSharedFlags(flags)
 	if err := parse(flags, args); err != nil {
 		return err
 	}
@@ -99,7 +55,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *trainMissing && *epochs < 1 {
 		return usageError{fmt.Sprintf("--epochs %d: want at least 1", *epochs)}
 	}
-	sh, err := experiment.ParseShard(*shardFlag)
+	sh, err := eval.ParseShard(*shardFlag)
 	if err != nil {
 		return usageError{err.Error()}
 	}
@@ -110,25 +66,28 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *steps < 0 || *steps > distill.MaxSteps {
 		return usageError{fmt.Sprintf("--steps %d: want 0..%d", *steps, distill.MaxSteps)}
 	}
-	var names []string
-	for _, a := range strings.Split(*attacks, ",") {
-		if a = strings.TrimSpace(a); a == "" {
-			continue
-		}
-		if err := attack.CheckName(a); err != nil {
-			return usageError{err.Error()}
-		}
-		names = append(names, a)
+	names, err := parseAttacks(*attacks)
+	if err != nil {
+		return err
 	}
-	set := settings{Dataset: *ds, Preset: "full", Samples: *samples, AttackSamples: *attackSamples, Attacks: names, MaxIterations: *iters, Seed: *seed, Steps: *steps}
-	if *quick {
-		set.Preset = "quick"
-		set.Samples, set.AttackSamples = positiveOr(*samples, 1000), positiveOr(*attackSamples, 5)
-	} else {
-		set.Samples = positiveOr(*samples, 10000)
-		set.AttackSamples = positiveOr(*attackSamples, set.Samples)
+	preset := reproduce.Full
+	switch {
+	case *quick && *standard:
+		return usageError{"--quick and --standard: choose one preset"}
+	case *quick:
+		preset = reproduce.Quick
+	case *standard:
+		preset = reproduce.Standard
 	}
-	set.AttackSamples = min(set.AttackSamples, set.Samples)
+	if *budget && (*budgetImages < 1) {
+		return usageError{fmt.Sprintf("--budget-images %d: want at least 1", *budgetImages)}
+	}
+	if *budget && sh.N > 1 {
+		return usageError{"--budget runs unsharded: run it without --shard"}
+	}
+	set := reproduce.Settings{Dataset: *ds, Preset: preset, Attacks: names, MaxIterations: *iters, Seed: *seed, Steps: *steps}
+	set.Samples = positiveOr(*samples, reproduce.MeasuredSamples)
+	set.AttackSamples = positiveOr(*attackSamples, reproduce.AttackedSamples(preset))
 	if *out == "" {
 		*out = "reproduce-" + *ds
 	}
@@ -142,6 +101,13 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		modelFS = os.DirFS(*models)
 	}
+	var shipped fs.FS
+	if *resumeFrom != "" {
+		if st, err := os.Stat(*resumeFrom); err != nil || !st.IsDir() {
+			return fmt.Errorf("--resume-from %s: not a folder (%v)", *resumeFrom, err)
+		}
+		shipped = os.DirFS(*resumeFrom)
+	}
 	man, err := catalog.Read(modelFS)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && *models != "":
@@ -151,10 +117,14 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case err != nil:
 		return err
 	}
-	if err := safefile.PrepareDir(filepath.Join(*out, "samples"), ""); err != nil {
-		return fmt.Errorf("--out %s: %w", *out, err)
+	// The folders the run writes into take files, and lose what a killed
+	// run's writes left.
+	for _, d := range []string{reproduce.SamplesDir, reproduce.PartialDir} {
+		if err := safefile.PrepareDir(filepath.Join(*out, d), ""); err != nil {
+			return fmt.Errorf("--out %s: %w", *out, err)
+		}
 	}
-	test, err := loadTestSet(ctx, *ds, d, stderr)
+	test, err := loadTestSet(ctx, *ds, shared.data, stderr)
 	if err != nil {
 		return err
 	}
@@ -162,171 +132,147 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	// can check that every one of them is there once.
 	set.Samples = min(set.Samples, test.Len())
 	set.AttackSamples = min(set.AttackSamples, set.Samples)
-	trainedDir := filepath.Join(*out, "models")
-	dev, err := openDevice(*device, stderr)
+	dev, err := openDevice(*shared.device, stderr)
 	if err != nil {
 		return err
 	}
 	defer dev.release()
-	kern := dev.modelKernels()
-	// load takes a model from the training folder if a chain was trained
-	// there (that folder then holds the whole chain, its given models
-	// copied), else from the given models.
-	load := func(t float64, step int) (*nn.Model, report.Model, error) {
-		store := fileStore{dir: trainedDir, dataset: *ds, temp: t, dtype: weights.F16}
-		m, meta, err := store.Model(step, kern)
-		if err == nil {
-			return m, report.Model{Entry: catalog.Entry{File: store.Name(step), Identity: meta.Identity}}, nil
-		}
-		if !errors.Is(err, distill.ErrMissing) {
-			return nil, report.Model{}, err
-		}
-		if e, ok := man.Find(*ds, t, step); ok {
-			b, err := fs.ReadFile(modelFS, e.File)
-			if err != nil {
-				return nil, report.Model{}, err
-			}
-			m, _, err := weights.Load(b, kern)
-			return m, report.Model{Entry: e}, err
-		}
-		return nil, report.Model{}, distill.ErrMissing
+	store := chainModels{given: modelFS, man: man, trained: filepath.Join(*out, "models"), dataset: *ds, kern: dev.modelKernels()}
+	bar := progress{w: stderr, quiet: *quiet}
+	plan := reproduce.Plan{Settings: set, Shipped: shipped, ShippedName: *resumeFrom, Chunk: resumeChunk, Temperatures: ts, Shard: sh, Models: store, ModelsName: modelsName(*models),
+		Test: test, Workers: *workers, Cache: os.DirFS(*out), CacheName: *out, Write: func(path string, b []byte) error {
+			return safefile.Write(filepath.Join(*out, filepath.FromSlash(path)), b)
+		},
+		TrainMissing: *trainMissing, TrainInto: store.trained, Epochs: *epochs, Train: dev.train, Kernels: dev.modelKernels(), Classifier: dev.classifier,
+		TrainSet: func() (*data.Set, error) {
+			trainSet, _, err := loadDataset(ctx, *ds, shared.data, stderr)
+			return trainSet, err
+		},
+		Log: func(line string) {
+			bar.finish()
+			fmt.Fprintln(stderr, line)
+		},
+		Attack: func(t float64, role string, p eval.Progress) {
+			bar.set(p.Done, p.Total, fmt.Sprintf("T=%g %s %s attacks", t, role, p.Attack))
+		},
+		Distill: func(t float64, e distill.Event) { distillEvent(e, t, store.fileStore(t), &bar, stderr) },
 	}
-	// Train whatever is missing first.
-	for _, t := range ts {
-		missing := false
-		for step := 0; step <= *steps; step++ {
-			if _, _, err := load(t, step); errors.Is(err, distill.ErrMissing) {
-				missing = true
-			}
-		}
-		if !missing {
-			continue
-		}
-		if !*trainMissing {
-			return fmt.Errorf("T=%g: the chain of %d steps is incomplete in %s; give --train-missing to train the missing models (%d epochs each) into %s",
-				t, *steps, modelsName(*models), *epochs, trainedDir)
-		}
-		fmt.Fprintf(stderr, "T=%g: training the missing models of the chain into %s (%d epochs each)\n", t, trainedDir, *epochs)
-		trainSet, _, err := loadDataset(ctx, *ds, d, stderr)
+	var check *reproduce.BudgetCheck
+	if *budget {
+		c, err := reproduce.CheckBudget(ctx, plan, *budgetImages, reproduce.BudgetModels())
 		if err != nil {
 			return err
 		}
-		cfg := train.DefaultConfig(float32(t))
-		cfg.Epochs, cfg.Workers = *epochs, *workers
-		if err := safefile.PrepareDir(trainedDir, ""); err != nil {
-			return err
-		}
-		var bar *progressbar.ProgressBar
-		store := fileStore{dir: trainedDir, dataset: *ds, temp: t, dtype: weights.F16}
-		// The chain goes on from its given models: those present from the
-		// teacher on are copied into the training folder, so the first
-		// missing model is distilled from the last present one, in the
-		// teacher's architecture.
-		arch := mustArch(defaultArch(*ds))
-		for step := 0; step <= *steps; step++ {
-			e, ok := man.Find(*ds, t, step)
-			if !ok {
-				break
-			}
-			if step == 0 {
-				if arch, err = nn.ArchByName(e.Arch); err != nil {
-					return fmt.Errorf("%s: %w", e.File, err)
-				}
-			}
-			if _, err := os.Stat(store.path(step)); err == nil {
-				continue
-			}
-			b, err := fs.ReadFile(modelFS, e.File)
-			if err != nil {
-				return err
-			}
-			if err := safefile.Write(store.path(step), b); err != nil {
-				return err
-			}
-		}
-		if _, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: arch, Steps: *steps, Config: cfg, Train: dev.train}, trainSet, test, store, dev.modelKernels(),
-			func(e distill.Event) { distillEvent(e, t, store, &bar, *quiet, stderr) }); err != nil {
-			return err
-		}
+		fmt.Fprintln(stdout, c.Text())
+		check = &c
 	}
-	res := report.Results{Dataset: *ds, Preset: set.Preset, Samples: set.Samples, AttackSamples: set.AttackSamples, Attacks: names, Budget: budgetText(set), MaxIterations: set.MaxIterations,
-		Pixels: test.ImageSize(), Seed: set.Seed}
-	cfgs := attack.Defaults()
-	if set.Preset == "quick" {
-		cfgs = attack.QuickConfigs()
-	}
-	cfgs = cfgs.WithMaxIterations(set.MaxIterations)
-	started := time.Now()
-	total, done, computed := len(ts)*(*steps+1), 0, 0 // models in the run, models done, of them computed now
-	for _, t := range ts {
-		chain := map[int]*nn.Model{}
-		infos := map[int]report.Model{}
-		for step := 0; step <= *steps; step++ {
-			m, info, err := load(t, step)
-			if err != nil {
-				return fmt.Errorf("T=%g step %d: %w", t, step, err)
-			}
-			chain[step], infos[step] = m, info
-		}
-		for step := 0; step <= *steps; step++ {
-			info := infos[step]
-			path := samplesPath(*out, info.File, sh)
-			var sf samplesFile
-			if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &sf) == nil && sameSettings(sf.Settings, set) && sf.Shard == sh {
-				done++
-				fmt.Fprintf(stderr, "model %d of %d: T=%g %s: cached in %s\n", done, total, t, info.Role, path)
-			} else {
-				others := map[int]*nn.Model{}
-				for k, m := range chain {
-					if k != step {
-						others[k] = m.Replica()
-					}
-				}
-				var bar *progressbar.ProgressBar
-				samplesOut, err := experiment.Run(ctx, experiment.Job{Model: chain[step], Chain: others, Test: test, Samples: set.Samples, Classifier: dev.classifier,
-					AttackSample: set.AttackSamples, Attacks: names, Configs: cfgs, Seed: set.Seed, Shard: sh, Workers: *workers,
-					Progress: func(done, total int) {
-						if *quiet {
-							return
-						}
-						if bar == nil {
-							bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
-								progressbar.OptionSetDescription(fmt.Sprintf("T=%g %s attacks", t, info.Role)), progressbar.OptionClearOnFinish())
-						}
-						bar.Set(done)
-					}})
-				if err != nil {
-					return err
-				}
-				sf = samplesFile{Settings: set, Shard: sh, Model: info, Samples: samplesOut}
-				b, err := json.Marshal(sf)
-				if err != nil {
-					return fmt.Errorf("T=%g %s: %w", t, info.Role, err)
-				}
-				if err := safefile.Write(path, b); err != nil {
-					return err
-				}
-				done++
-				computed++
-				elapsed := time.Since(started)
-				eta := time.Duration(float64(elapsed) / float64(computed) * float64(total-done))
-				fmt.Fprintf(stderr, "model %d of %d: T=%g %s: %d samples evaluated (%s elapsed, about %s to go)\n",
-					done, total, t, info.Role, len(samplesOut), elapsed.Round(time.Second), eta.Round(time.Second))
-			}
-			info.Summary = experiment.Summarize(sf.Samples, names, set.AttackSamples)
-			info.Samples = sf.Samples
-			res.Models = append(res.Models, info)
-		}
+	evaluated, err := reproduce.Run(ctx, plan)
+	if err != nil {
+		return err
 	}
 	if sh.N > 1 {
 		fmt.Fprintf(stdout, "shard %d/%d written to %s/samples; combine all shards with: tadd merge --out DIR %s ...\n", sh.I, sh.N, *out, *out)
 		return nil
+	}
+	res := results(set, test.ImageSize(), evaluated)
+	if check != nil {
+		res.Budget += ". " + check.Text()
+		res.BudgetCheck = check
 	}
 	if err := report.Write(*out, res); err != nil {
 		return err
 	}
 	printFindings(stdout, *out, res)
 	return nil
+}
+
+// resumeChunk is how many attacked samples of a model are computed between
+// writes of its partial file: an interrupted run resumes at the model's
+// first unfinished chunk of that many.
+const resumeChunk = 50
+
+// chainModels are the models of a reproduction: a chain's models come
+// from the training folder if a chain was trained there (that folder then
+// holds the whole chain, its given models copied), else from the given
+// models.
+type chainModels struct {
+	given   fs.FS
+	man     *catalog.Manifest
+	trained string // the training folder
+	dataset string
+	kern    kernel.Kernels
+}
+
+func (c chainModels) fileStore(t float64) fileStore {
+	return fileStore{dir: c.trained, dataset: c.dataset, temp: t, dtype: weights.F16}
+}
+
+// Model implements reproduce.Models.
+func (c chainModels) Model(t float64, step int) (*nn.Model, reproduce.Model, error) {
+	store := c.fileStore(t)
+	m, meta, err := store.Model(step, c.kern)
+	if err == nil {
+		return m, reproduce.Model{File: store.Name(step), Identity: meta.Identity}, nil
+	}
+	if !errors.Is(err, distill.ErrMissing) {
+		return nil, reproduce.Model{}, err
+	}
+	if e, ok := c.man.Find(c.dataset, t, step); ok {
+		b, err := fs.ReadFile(c.given, e.File)
+		if err != nil {
+			return nil, reproduce.Model{}, err
+		}
+		m, _, err := weights.Load(b, c.kern)
+		return m, e, err
+	}
+	return nil, reproduce.Model{}, distill.ErrMissing
+}
+
+// Trainer implements reproduce.Models: the chain goes on from its given
+// models, those present from the teacher on copied into the training
+// folder, so the first missing model is distilled from the last present
+// one, in the teacher's architecture.
+func (c chainModels) Trainer(t float64, steps int) (distill.Store, nn.Arch, error) {
+	if err := safefile.PrepareDir(c.trained, ""); err != nil {
+		return nil, nn.Arch{}, err
+	}
+	store := c.fileStore(t)
+	arch, err := nn.ArchByName(defaultArch(c.dataset))
+	if err != nil {
+		return nil, arch, err
+	}
+	for step := 0; step <= steps; step++ {
+		e, ok := c.man.Find(c.dataset, t, step)
+		if !ok {
+			break
+		}
+		if step == 0 {
+			if arch, err = nn.ArchByName(e.Arch); err != nil {
+				return nil, arch, fmt.Errorf("%s: %w", e.File, err)
+			}
+		}
+		if _, err := os.Stat(store.path(step)); err == nil {
+			continue
+		}
+		b, err := fs.ReadFile(c.given, e.File)
+		if err != nil {
+			return nil, arch, err
+		}
+		if err := safefile.Write(store.path(step), b); err != nil {
+			return nil, arch, err
+		}
+	}
+	return store, arch, nil
+}
+
+// results are a reproduction's models as the report takes them.
+func results(set reproduce.Settings, pixels int, models []reproduce.Evaluated) report.Results {
+	res := report.Results{Dataset: set.Dataset, Preset: set.Preset, Samples: set.Samples, AttackSamples: set.AttackSamples, Attacks: set.Attacks,
+		Budget: reproduce.BudgetText(set), MaxIterations: set.MaxIterations, Pixels: pixels, Seed: set.Seed}
+	for _, m := range models {
+		res.Models = append(res.Models, report.Model{Entry: m.Model, Summary: m.Summary, Samples: m.Samples})
+	}
+	return res
 }
 
 // modelsName says where the models come from.
@@ -337,29 +283,12 @@ func modelsName(dir string) string {
 	return dir
 }
 
-// positiveOr returns v, or def when v is not positive (a flag left unset).
+// positiveOr is v when it is positive, else def.
 func positiveOr(v, def int) int {
 	if v > 0 {
 		return v
 	}
 	return def
-}
-
-func mustArch(name string) nn.Arch {
-	a, err := nn.ArchByName(name)
-	if err != nil {
-		panic(err)
-	}
-	return a
-}
-
-func sameSettings(a, b settings) bool { return mustJSON(a) == mustJSON(b) }
-
-// mustJSON is v as JSON, for comparing plain structs (which always encode;
-// NaN cannot come from decoded JSON).
-func mustJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
 
 func printFindings(w io.Writer, dir string, r report.Results) {
@@ -380,66 +309,6 @@ func printFindings(w io.Writer, dir string, r report.Results) {
 	}
 }
 
-// maxSamplesFile bounds a samples file (10,000 samples take about 2 MB).
-const maxSamplesFile = 256 << 20
-
-// readSamplesFile decodes one samples file and checks what merge relies
-// on: a model name that is a plain file name and a valid shard.
-func readSamplesFile(b []byte) (samplesFile, error) {
-	var sf samplesFile
-	if err := json.Unmarshal(b, &sf); err != nil {
-		return sf, err
-	}
-	if err := catalog.CheckFileName(sf.Model.File); err != nil {
-		return sf, fmt.Errorf("model: %w", err)
-	}
-	if err := sf.Shard.Validate(); err != nil {
-		return sf, err
-	}
-	if sf.Settings.Samples < 1 || sf.Settings.AttackSamples < 0 {
-		return sf, fmt.Errorf("settings: %d samples, %d attacked", sf.Settings.Samples, sf.Settings.AttackSamples)
-	}
-	return sf, nil
-}
-
-// mergedModel is one model's samples, merged from its shards.
-type mergedModel struct {
-	info    report.Model
-	samples []experiment.Sample
-}
-
-// mergeSamples combines samples files (each checked by readSamplesFile) of
-// the same settings by model, in file name order; each model's shards must
-// partition its samples exactly once.
-func mergeSamples(files []samplesFile) (settings, []mergedModel, error) {
-	if len(files) == 0 {
-		return settings{}, nil, errors.New("no samples files")
-	}
-	set := files[0].Settings
-	byModel := map[string][]experiment.Part{}
-	info := map[string]report.Model{}
-	for _, sf := range files {
-		if !sameSettings(set, sf.Settings) {
-			return set, nil, fmt.Errorf("%s (shard %d/%d): computed with other settings than the rest; shards merge only when they agree", sf.Model.File, sf.Shard.I, sf.Shard.N)
-		}
-		byModel[sf.Model.File] = append(byModel[sf.Model.File], experiment.Part{Shard: sf.Shard, Samples: sf.Samples})
-		if first, ok := info[sf.Model.File]; !ok {
-			info[sf.Model.File] = sf.Model
-		} else if a, b := mustJSON(first), mustJSON(sf.Model); a != b {
-			return set, nil, fmt.Errorf("%s: shards describe the model differently (%s, %s)", sf.Model.File, a, b)
-		}
-	}
-	var out []mergedModel
-	for _, name := range slices.Sorted(maps.Keys(byModel)) {
-		all, err := experiment.Merge(set.Samples, byModel[name])
-		if err != nil {
-			return set, nil, fmt.Errorf("%s: %w", name, err)
-		}
-		out = append(out, mergedModel{info: info[name], samples: all})
-	}
-	return set, out, nil
-}
-
 func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags := newFlags("merge", stderr)
 	out := flags.String("out", "", "output folder; required")
@@ -449,48 +318,47 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *out == "" || flags.NArg() == 0 {
 		return usageError{"usage: tadd merge --out DIR SHARD_DIR..."}
 	}
-	var files []samplesFile
+	var files []reproduce.SamplesFile
 	for _, dir := range flags.Args() {
-		paths, _ := filepath.Glob(filepath.Join(dir, "samples", "*.json"))
+		paths, _ := filepath.Glob(filepath.Join(dir, reproduce.SamplesDir, "*.json"))
 		if len(paths) == 0 {
 			return fmt.Errorf("%s: no samples/*.json (not a reproduce output?)", dir)
 		}
 		for _, p := range paths {
-			b, err := safefile.Read(p, maxSamplesFile)
+			b, err := safefile.Read(p, reproduce.MaxSamplesFile)
 			if err != nil {
 				return err
 			}
-			sf, err := readSamplesFile(b)
+			sf, err := reproduce.ParseSamplesFile(b)
 			if err != nil {
 				return fmt.Errorf("%s: %w", p, err)
 			}
 			files = append(files, sf)
 		}
 	}
-	set, merged, err := mergeSamples(files)
+	set, merged, err := reproduce.Merge(files)
 	if err != nil {
 		return err
 	}
-	if err := safefile.PrepareDir(filepath.Join(*out, "samples"), ""); err != nil {
+	if err := safefile.PrepareDir(filepath.Join(*out, reproduce.SamplesDir), ""); err != nil {
 		return fmt.Errorf("--out %s: %w", *out, err)
 	}
-	in := mustArch(defaultArch(set.Dataset)).Input
-	res := report.Results{Dataset: set.Dataset, Preset: set.Preset, Samples: set.Samples, AttackSamples: set.AttackSamples, Attacks: set.Attacks, Budget: budgetText(set), MaxIterations: set.MaxIterations,
-		Pixels: in.H * in.W * in.C, Seed: set.Seed}
-	whole := experiment.Shard{I: 0, N: 1}
+	arch, err := nn.ArchByName(defaultArch(set.Dataset))
+	if err != nil {
+		return err
+	}
+	whole := eval.Shard{I: 0, N: 1}
 	for _, m := range merged {
-		b, err := json.Marshal(samplesFile{Settings: set, Shard: whole, Model: m.info, Samples: m.samples})
+		b, err := json.Marshal(reproduce.SamplesFile{Settings: set, Shard: whole, Model: m.Model, Samples: m.Samples})
 		if err != nil {
-			return fmt.Errorf("%s: %w", m.info.File, err)
+			return fmt.Errorf("%s: %w", m.Model.File, err)
 		}
-		if err := safefile.Write(samplesPath(*out, m.info.File, whole), b); err != nil {
+		if err := safefile.Write(filepath.Join(*out, filepath.FromSlash(reproduce.SamplesPath(m.Model.File, whole))), b); err != nil {
 			return err
 		}
-		info := m.info
-		info.Summary = experiment.Summarize(m.samples, set.Attacks, set.AttackSamples)
-		info.Samples = m.samples
-		res.Models = append(res.Models, info)
 	}
+	in := arch.Input
+	res := results(set, in.H*in.W*in.C, merged)
 	if err := report.Write(*out, res); err != nil {
 		return err
 	}

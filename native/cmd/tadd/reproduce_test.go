@@ -113,6 +113,20 @@ func TestReproduceShardAndMerge(t *testing.T) {
 	if code != 0 || strings.Count(stderr, "cached") != 4 {
 		t.Fatalf("rerun: exit %d, %q", code, stderr)
 	}
+	// A fresh output folder resumes from the results folder's samples files
+	// (as from shipped results), copying them, and writes the same report.
+	fresh := filepath.Join(dir, "fresh")
+	code, _, stderr = runCLI(t, context.Background(), append(base, "--out", fresh, "--resume-from", whole)...)
+	if code != 0 || strings.Count(stderr, "cached in "+whole) != 4 || strings.Contains(stderr, "evaluated") {
+		t.Fatalf("--resume-from: exit %d, %q", code, stderr)
+	}
+	if got, _ := os.ReadFile(filepath.Join(fresh, "results.json")); !bytes.Equal(got, b) {
+		t.Fatal("results resumed from another folder differ from the run's")
+	}
+	if files, _ := filepath.Glob(filepath.Join(fresh, "samples", "*.json")); len(files) != 4 {
+		t.Fatalf("resumed folder holds %d samples files, want 4", len(files))
+	}
+
 	// A shorter chain measures transfer on fewer models: not served from the
 	// longer chain's cache (nor would a longer chain be from a shorter one's).
 	short := append(append([]string{}, base...), "--out", whole, "--steps", "0")

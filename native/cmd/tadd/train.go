@@ -2,17 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/tadd-project/tadd/core/catalog"
-	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/core/distill"
 	"github.com/tadd-project/tadd/core/kernel"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/train"
@@ -23,7 +19,6 @@ import (
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("train", stderr)
-	var d dataFlags
 	ds := fs.String("dataset", "mnist", "dataset: mnist or cifar10")
 	archName := fs.String("arch", "", "architecture: mnist, cifar or tiny (default: the dataset's)")
 	temp := fs.Float64("temperature", 1, "softmax temperature T of training")
@@ -41,9 +36,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	testLimit := fs.Int("test-samples", 0, "measure the final accuracy on the first N test images (0 = all)")
 	f16 := fs.Bool("f16", false, "store the weights as F16")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	fs.StringVar(&d.dir, "data", "", "dataset directory (default $TADD_DATA, the Go module cache, then download)")
-	fs.BoolVar(&d.offline, "offline", false, "never download datasets")
-	device := deviceFlag(fs)
+	shared := addSharedFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -74,12 +67,12 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	dev, err := openDevice(*device, stderr)
+	dev, err := openDevice(*shared.device, stderr)
 	if err != nil {
 		return err
 	}
 	defer dev.release()
-	trainSet, testSet, err := loadDataset(ctx, *ds, d, stderr)
+	trainSet, testSet, err := loadDataset(ctx, *ds, shared.data, stderr)
 	if err != nil {
 		return err
 	}
@@ -107,118 +100,74 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if tm.InputSize() != trainSet.ImageSize() {
 			return fmt.Errorf("teacher %s (%s) does not take %s images", *teacher, tmeta.Arch, *ds)
 		}
-		targets = nn.NewWorkers(tm, cfg.Workers).Probabilities(trainSet.Images, trainSet.Len(), cfg.Temperature)
+		targets = distill.SoftLabels(tm, trainSet, cfg.Temperature, cfg.Workers)
 		meta.Step = tmeta.Step + 1
 		meta.Role = catalog.Role(meta.Step)
 		meta.Parent = *teacher
 	}
-	res, err := trainModel(ctx, trainJob{arch: arch, cfg: cfg, set: trainSet, test: testSet, targets: targets,
-		meta: meta, out: *out, dtype: dtype, quiet: *quiet, kern: dev.modelKernels(), run: dev.train}, stderr)
+	bar := progress{w: stderr, quiet: *quiet}
+	var last train.Progress
+	slot := fileSlot{path: *out, dtype: dtype}
+	_, meta, err = distill.TrainModel(ctx, distill.Model{Arch: arch, Config: cfg, Meta: meta, Train: trainSet, Targets: targets, Test: testSet, DType: dtype, Run: dev.train},
+		slot, dev.modelKernels(), func(e distill.Event) {
+			p := e.Progress
+			switch {
+			case e.Resumed:
+				fmt.Fprintf(stderr, "resuming %s from its checkpoint after epoch %d of %d\n", *out, p.Epoch, p.Epochs)
+				if e.Note != "" {
+					fmt.Fprintf(stderr, "warning: %s.ckpt: %s\n", *out, e.Note)
+				}
+			case p.EpochDone:
+				last = p
+				bar.finish()
+				fmt.Fprintf(stderr, "%s epoch %d/%d: loss %.4f, train accuracy %.2f%%, %.0f samples/s\n", meta.Role, p.Epoch, p.Epochs, p.Loss, 100*p.Accuracy, p.SamplesPerSec)
+			case p.Batch > 0:
+				last = p
+				bar.set(p.Batch, p.Batches, fmt.Sprintf("%s epoch %d/%d loss %.4f acc %.2f%% %.0f/s", meta.Role, p.Epoch, p.Epochs, p.Loss, 100*p.Accuracy, p.SamplesPerSec))
+			}
+		})
 	if err != nil {
-		return err
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintf(stderr, "\ninterrupted: run the same command again to resume from %s.ckpt\n", *out)
+		}
+		return workersError(*out+".ckpt", err)
 	}
 	fmt.Fprintf(stdout, "%s: %s %s T=%g, %d epochs, test accuracy %.2f%% (%.0f samples/s)\n",
-		*out, res.meta.Dataset, res.meta.Role, res.meta.Temperature, res.meta.Epochs, 100*res.meta.TestAccuracy, res.samplesPerSec)
+		*out, meta.Dataset, meta.Role, meta.Temperature, meta.Epochs, 100*meta.TestAccuracy, last.SamplesPerSec)
 	return nil
 }
 
-type trainJob struct {
-	arch    nn.Arch
-	cfg     train.Config
-	set     *data.Set
-	test    *data.Set
-	targets []float32
-	meta    weights.Metadata
-	out     string
-	dtype   weights.DType
-	quiet   bool
-	kern    kernel.Kernels // nil: the CPU's
-	// run trains (train.Run when nil).
-	run func(context.Context, train.Job, *train.State) (*train.State, error)
+// fileSlot keeps a model in a file and its checkpoint beside it (path +
+// ".ckpt").
+type fileSlot struct {
+	path  string
+	dtype weights.DType
 }
 
-type trainResult struct {
-	meta          weights.Metadata
-	samplesPerSec float64
+func (s fileSlot) Checkpoint(kern kernel.Kernels) (*nn.Model, weights.Metadata, weights.Checkpoint, error) {
+	m, meta, c, err := modelfile.LoadCheckpoint(s.path+".ckpt", kern)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, meta, c, distill.ErrMissing
+	case err != nil:
+		return nil, meta, c, fmt.Errorf("%w (remove it to start over)", err)
+	}
+	return m, meta, c, nil
 }
 
-// trainModel trains one model with resumable checkpoints next to out
-// (out + ".ckpt"), writes out and removes the checkpoint.
-func trainModel(ctx context.Context, j trainJob, stderr io.Writer) (trainResult, error) {
-	cfgJSON, _ := json.Marshal(j.cfg)
-	j.meta.Config = string(cfgJSON)
-	ckptPath := j.out + ".ckpt"
-	kern := j.kern
-	if kern == nil {
-		kern = kernel.Default()
-	}
-	m, err := nn.New(j.arch, kern)
-	if err != nil {
-		return trainResult{}, err
-	}
-	var state *train.State
-	if cm, cmeta, ck, err := modelfile.LoadCheckpoint(ckptPath, nil); err == nil {
-		if cmeta.Config != j.meta.Config || cmeta.Dataset != j.meta.Dataset || cmeta.Parent != j.meta.Parent || cmeta.Arch != j.arch.Name {
-			return trainResult{}, fmt.Errorf("checkpoint %s belongs to another run (config %s); remove it to start over", ckptPath, cmeta.Config)
-		}
-		copy(m.Params, cm.Params)
-		state = &train.State{Epoch: ck.Epoch, Iterations: ck.Iterations, Velocity: ck.Velocity, Workers: ck.Workers}
-		fmt.Fprintf(stderr, "resuming %s from its checkpoint after epoch %d of %d\n", j.out, ck.Epoch, j.cfg.Epochs)
-		if ck.Workers == 0 {
-			fmt.Fprintf(stderr, "warning: %s does not record its worker count; the result is bit-identical to an uninterrupted run only with the same --workers\n", ckptPath)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return trainResult{}, fmt.Errorf("%w (remove it to start over)", err)
-	} else {
-		m.Init(j.cfg.Seed)
-	}
-	var bar *progressbar.ProgressBar
-	var last train.Progress
-	job := train.Job{Model: m, Train: j.set, Targets: j.targets, Config: j.cfg,
-		Progress: func(p train.Progress) {
-			last = p
-			if p.EpochDone {
-				if bar != nil {
-					bar.Finish()
-				}
-				fmt.Fprintf(stderr, "%s epoch %d/%d: loss %.4f, train accuracy %.2f%%, %.0f samples/s\n", j.meta.Role, p.Epoch, p.Epochs, p.Loss, 100*p.Accuracy, p.SamplesPerSec)
-				return
-			}
-			if j.quiet {
-				return
-			}
-			if bar == nil || p.Batch == 1 {
-				bar = progressbar.NewOptions(p.Batches, progressbar.OptionSetWriter(stderr),
-					progressbar.OptionSetDescription(fmt.Sprintf("%s epoch %d/%d", j.meta.Role, p.Epoch, p.Epochs)),
-					progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
-					progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
-			}
-			bar.Describe(fmt.Sprintf("%s epoch %d/%d loss %.4f acc %.2f%% %.0f/s", j.meta.Role, p.Epoch, p.Epochs, p.Loss, 100*p.Accuracy, p.SamplesPerSec))
-			bar.Set(p.Batch)
-		},
-		Checkpoint: func(s *train.State) error {
-			meta := j.meta
-			return modelfile.SaveCheckpoint(ckptPath, m, meta, weights.Checkpoint{Epoch: s.Epoch, Iterations: s.Iterations, Velocity: s.Velocity, Workers: s.Workers})
-		},
-	}
-	run := j.run
-	if run == nil {
-		run = train.Run
-	}
-	if _, err := run(ctx, job, state); err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(stderr, "\ninterrupted: run the same command again to resume from %s\n", ckptPath)
-		}
-		return trainResult{}, workersError(ckptPath, err)
-	}
-	meta := j.meta
-	meta.Epochs = j.cfg.Epochs
-	meta.TestAccuracy = train.Accuracy(nn.NewWorkers(m, j.cfg.Workers), j.test)
-	if err := modelfile.Save(j.out, m, meta, j.dtype); err != nil {
-		return trainResult{}, err
-	}
-	if err := os.Remove(ckptPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return trainResult{}, err
-	}
-	return trainResult{meta: meta, samplesPerSec: last.SamplesPerSec}, nil
+func (s fileSlot) SaveCheckpoint(m *nn.Model, meta weights.Metadata, c weights.Checkpoint) error {
+	return modelfile.SaveCheckpoint(s.path+".ckpt", m, meta, c)
 }
+
+func (s fileSlot) RemoveCheckpoint() error {
+	if err := os.Remove(s.path + ".ckpt"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+func (s fileSlot) SaveModel(m *nn.Model, meta weights.Metadata) error {
+	return modelfile.Save(s.path, m, meta, s.dtype)
+}
+
+func (s fileSlot) Name() string { return s.path }

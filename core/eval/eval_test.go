@@ -1,4 +1,4 @@
-package experiment
+package eval
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 
 	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/data"
-	"github.com/tadd-project/tadd/core/metrics"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/train"
 )
@@ -76,9 +75,11 @@ func TestDistJSON(t *testing.T) {
 }
 
 // TestEvaluateAndReproduceAgree checks that the evaluation of one model
-// (metrics.MeasureRobustness, what `tadd evaluate` runs) and the
-// reproduction's per-sample path (Run) attack the same random target on
-// every image and find the same distance, for the same seed.
+// (what `tadd evaluate` runs: one shard of the whole set) and the
+// reproduction's sharded per-sample runs give identical per-sample targets
+// and distances for the same seed, that the targets are
+// attack.RandomTarget's, and that batched attacks find what each image's
+// attack alone finds.
 func TestEvaluateAndReproduceAgree(t *testing.T) {
 	trainSet, test := data.Bars(640, 16, 1), data.Bars(24, 16, 9)
 	arch := nn.TinyArchFor(nn.Shape{H: 16, W: 16, C: 1})
@@ -94,40 +95,59 @@ func TestEvaluateAndReproduceAgree(t *testing.T) {
 	}
 	cfgs := attack.Defaults().WithMaxIterations(30)
 	const seed = 5
-	samples, err := Run(context.Background(), Job{Model: m, Test: test, Samples: test.Len(), AttackSample: test.Len(),
-		Attacks: []string{"l2"}, Configs: cfgs, Seed: seed, Shard: Shard{0, 1}, Workers: 2})
+	job := Job{Model: m, Test: test, Samples: test.Len(), AttackSample: test.Len(), Attacks: []string{"l2"}, Configs: cfgs, Seed: seed, Shard: Shard{0, 1}, Workers: 2}
+	whole, err := Run(context.Background(), job)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// evaluate's path: single-image attacks, one after another.
-	clf := attack.NewClassifier(m.Replica(), 1)
-	alone := func(ctx context.Context, x []float32, goals []attack.Goal, finished func(int, attack.Result)) ([]attack.Result, error) {
-		var rs []attack.Result
+	var parts []Part
+	for i := range 3 {
+		j := job
+		j.Shard = Shard{i, 3}
+		s, err := Run(context.Background(), j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, Part{j.Shard, s})
+	}
+	merged, err := Merge(test.Len(), parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each image attacked alone, one after another.
+	alone := job
+	alone.runBatch = func(ctx context.Context, name string, clf attack.Classifier, x []float32, goals []attack.Goal, finished func(int, attack.Result)) error {
 		for i, g := range goals {
-			r, err := attack.RunOne(ctx, cfgs.L2, clf, x[i*len(x)/len(goals):(i+1)*len(x)/len(goals)], g, nil)
+			atk, err := cfgs.Attack(name)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			rs = append(rs, r)
+			r, err := attack.RunOne(ctx, atk, clf, x[i*len(x)/len(goals):(i+1)*len(x)/len(goals)], g, nil)
+			if err != nil {
+				return err
+			}
 			finished(i, r)
 		}
-		return rs, nil
+		return nil
 	}
-	rob, err := metrics.MeasureRobustness(context.Background(), attack.NewClassifier(m, 2), "l2", alone, test, "random", seed, nil)
+	single, err := run(context.Background(), alone, attack.NewClassifier(m.Replica(), 1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	attacked := 0
-	for a, k := range rob.Samples {
-		s := samples[k]
-		if !s.Correct || rob.Goals[a].Target != s.Target {
-			t.Fatalf("sample %d: evaluate attacks target %d, reproduce %d (correct %v)", k, rob.Goals[a].Target, s.Target, s.Correct)
+	for k, s := range whole {
+		if want := attack.RandomTarget(seed, k, int(test.Labels[k]), 10); s.Target != want {
+			t.Fatalf("sample %d: target %d, want RandomTarget's %d", k, s.Target, want)
 		}
-		d, r := rob.Distances[a], float64(s.Distance["l2"])
-		if !(d == r || math.IsNaN(d) && math.IsNaN(r)) {
-			t.Errorf("sample %d: evaluate distance %v, reproduce %v", k, d, r)
+		for name, other := range map[string]Sample{"sharded": merged[k], "alone": single[k]} {
+			d, r := float64(s.Distance["l2"]), float64(other.Distance["l2"])
+			if other.Target != s.Target || !(d == r || math.IsNaN(d) && math.IsNaN(r)) || other.Correct != s.Correct {
+				t.Errorf("sample %d: one run gives target %d distance %v, %s %d %v", k, s.Target, d, name, other.Target, r)
+			}
 		}
-		attacked++
+		if s.Correct {
+			attacked++
+		}
 	}
 	if attacked < test.Len()/2 {
 		t.Fatalf("only %d of %d samples attacked", attacked, test.Len())
