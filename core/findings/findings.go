@@ -495,11 +495,7 @@ func (a *analysis) temperatureClaim() Claim {
 			}
 		}
 		label := fmt.Sprintf("%s: teachers at T > 1 − T = 1 teacher", atk)
-		line, c := pooled(label, all, a.d.Seed)
-		v := stats.Decide(c.MeanDiff.CI, true)
-		vs = append(vs, v)
-		cl.Effects = append(cl.Effects, Effect{Label: label, Quantity: atk, Comparison: c, Censored: cens, Verdict: v})
-		cl.Tests = append(cl.Tests, fmt.Sprintf("%s (%d censored pairs): %s", line, cens, v))
+		vs = append(vs, cl.addPooled(label, atk, all, cens, a.d.Seed))
 	}
 	cl.Verdict = combine(vs)
 	return cl
@@ -530,17 +526,24 @@ func (a *analysis) chainClaim(claim string, lo, hi int) Claim {
 			}
 		}
 		label := fmt.Sprintf("%s: step %d − step %d, all T pooled", atk, hi, lo)
-		line, c := pooled(label, all, a.d.Seed)
-		v := stats.Decide(c.MeanDiff.CI, true)
-		vs = append(vs, v)
-		cl.Effects = append(cl.Effects, Effect{Label: label, Quantity: atk, Comparison: c, Censored: cens, Verdict: v})
-		cl.Tests = append(cl.Tests, fmt.Sprintf("%s (%d censored pairs): %s", line, cens, v))
+		vs = append(vs, cl.addPooled(label, atk, all, cens, a.d.Seed))
 	}
 	cl.Verdict = combine(vs)
 	if len(confounds) > 0 {
 		cl.Note = "Training length differs between the compared models (" + strings.Join(confounds, "; ") + "): the difference mixes the distillation step with the training schedule."
 	}
 	return cl
+}
+
+// addPooled tests the pooled paired differences all of one attack's
+// distances (higher is more robust), cens of them censored, and records the
+// effect and its test line in cl; it returns the verdict.
+func (cl *Claim) addPooled(label, atk string, all []float64, cens int, seed uint64) stats.Verdict {
+	line, c := pooled(label, all, seed)
+	v := stats.Decide(c.MeanDiff.CI, true)
+	cl.Effects = append(cl.Effects, Effect{Label: label, Quantity: atk, Comparison: c, Censored: cens, Verdict: v})
+	cl.Tests = append(cl.Tests, fmt.Sprintf("%s (%d censored pairs): %s", line, cens, v))
+	return v
 }
 
 func (a *analysis) multiStepClaim() Claim {
@@ -572,11 +575,7 @@ func (a *analysis) multiStepClaim() Claim {
 			}
 		}
 		label := fmt.Sprintf("%s: step k − step k−1 for k = 3..%d, all T pooled", atk, a.maxStep)
-		line, c := pooled(label, all, a.d.Seed)
-		v := stats.Decide(c.MeanDiff.CI, true)
-		vs = append(vs, v)
-		cl.Effects = append(cl.Effects, Effect{Label: label, Quantity: atk, Comparison: c, Censored: cens, Verdict: v})
-		cl.Tests = append(cl.Tests, fmt.Sprintf("%s (%d censored pairs): %s", line, cens, v))
+		vs = append(vs, cl.addPooled(label, atk, all, cens, a.d.Seed))
 	}
 	cl.Verdict = combine(vs)
 	if len(confounds) > 0 {

@@ -37,6 +37,25 @@ func addSharedFlags(fs *flag.FlagSet) *sharedFlags {
 	return s
 }
 
+// openTraining opens the device and loads a dataset's training and test
+// sets, the training set cut to its first limit images when limit > 0:
+// what train and distill do first. The caller releases the device.
+func (s *sharedFlags) openTraining(ctx context.Context, dataset string, limit int, stderr io.Writer) (*backend, *data.Set, *data.Set, error) {
+	dev, err := openDevice(*s.device, stderr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	trainSet, testSet, err := loadDataset(ctx, dataset, s.data, stderr)
+	if err != nil {
+		dev.release()
+		return nil, nil, nil, err
+	}
+	if limit > 0 {
+		trainSet = trainSet.Subset(limit)
+	}
+	return dev, trainSet, testSet, nil
+}
+
 func (d *dataFlags) source(stderr io.Writer) dataset.Source {
 	dir := d.dir
 	if dir == "" {

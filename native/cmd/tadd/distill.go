@@ -157,18 +157,11 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := safefile.PrepareDir(*out, ""); err != nil {
 		return fmt.Errorf("--out %s: %w", *out, err)
 	}
-	dev, err := openDevice(*shared.device, stderr)
+	dev, trainSet, testSet, err := shared.openTraining(ctx, *ds, *limit, stderr)
 	if err != nil {
 		return err
 	}
 	defer dev.release()
-	trainSet, testSet, err := loadDataset(ctx, *ds, shared.data, stderr)
-	if err != nil {
-		return err
-	}
-	if *limit > 0 {
-		trainSet = trainSet.Subset(*limit)
-	}
 	if err := checkData(arch, trainSet, testSet); err != nil {
 		return err
 	}

@@ -67,18 +67,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	dev, err := openDevice(*shared.device, stderr)
+	dev, trainSet, testSet, err := shared.openTraining(ctx, *ds, *limit, stderr)
 	if err != nil {
 		return err
 	}
 	defer dev.release()
-	trainSet, testSet, err := loadDataset(ctx, *ds, shared.data, stderr)
-	if err != nil {
-		return err
-	}
-	if *limit > 0 {
-		trainSet = trainSet.Subset(*limit)
-	}
 	if *testLimit > 0 {
 		testSet = testSet.Subset(*testLimit)
 	}
