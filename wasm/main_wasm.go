@@ -169,7 +169,10 @@ func main() {
 	js.Global().Set("taddLogits", js.FuncOf(func(js.Value, []js.Value) any {
 		app.Lock()
 		defer app.Unlock()
-		z := app.Logits()
+		var z []float32
+		if app.Model() != nil { // the chosen model's answer, not an earlier one's
+			z = app.Logits
+		}
 		out := make([]any, len(z))
 		for i, v := range z {
 			out[i] = float64(v)

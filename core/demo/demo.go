@@ -192,8 +192,12 @@ type App struct {
 	Picked  int
 	Base    []float32
 	Strokes []data.Stroke
-	Input   []float32 // 28×28, what the model sees
-	Probs   []float32
+	// Shape is the input the models take (28×28×1 for MNIST: the
+	// gallery's images), known after Init.
+	Shape nn.Shape
+	Input []float32 // Shape.Size() values, what the model sees
+	// Logits and Probs are the chosen model's answer for the input at T = 1.
+	Logits, Probs []float32
 	// Sensitivity is the input gradient's size for the chosen model at
 	// T = 1 (see sensitivity): what a gradient-following attack follows.
 	Sensitivity float64
@@ -253,7 +257,7 @@ type App struct {
 func New(fetch Fetcher) *App {
 	var mu sync.Mutex
 	return &App{fetch: fetch, models: catalog.NewCache[*nn.Model](0), Attack: "l2", Target: "untargeted", T: 1, Picked: -1, Opened: -1,
-		Input: make([]float32, 784), Lock: mu.Lock, Unlock: mu.Unlock, Notify: func() {}, Yield: runtime.Gosched}
+		Lock: mu.Lock, Unlock: mu.Unlock, Notify: func() {}, Yield: runtime.Gosched}
 }
 
 // Init reads the manifest and the gallery. Call it before anything else.
@@ -280,7 +284,14 @@ func (a *App) Init() error {
 		return fmt.Errorf("gallery: %w", err)
 	}
 	a.Gallery, err = data.ReadMNIST("gallery", bytes.NewReader(imgs), bytes.NewReader(labels))
-	return err
+	if err != nil {
+		return err
+	}
+	// The gallery's images are what a drawing becomes; a model that takes
+	// another shape is refused when it loads.
+	a.Shape = nn.Shape{H: a.Gallery.H, W: a.Gallery.W, C: a.Gallery.C}
+	a.Input = make([]float32, a.Shape.Size())
+	return nil
 }
 
 // Temperatures lists the temperatures that have models.
@@ -320,7 +331,21 @@ func (a *App) model(info catalog.Entry) (*nn.Model, error) {
 	a.Lock()
 	kern := a.Kernels
 	a.Unlock()
-	return FetchModel(a.models, a.fetch, info.File, kern)
+	m, err := FetchModel(a.models, a.fetch, info.File, kern)
+	if err == nil && m.InputSize() != a.Shape.Size() {
+		return nil, fmt.Errorf("%s takes %d input values, the drawing has %d×%d×%d", info.File, m.InputSize(), a.Shape.H, a.Shape.W, a.Shape.C)
+	}
+	return m, err
+}
+
+// loaded returns the model of file if it is loaded and takes the
+// drawing's shape.
+func (a *App) loaded(file string) (*nn.Model, bool) {
+	m, ok := a.models.Loaded(file)
+	if !ok || m.InputSize() != a.Shape.Size() {
+		return nil, false
+	}
+	return m, true
 }
 
 // Choose selects a temperature and step (the nearest step that exists),
@@ -346,7 +371,7 @@ func (a *App) Choose(t float64, step int) {
 	if a.Ran != nil && (a.Ran.T != a.T || a.Ran.Step != a.Step) {
 		a.discard()
 	}
-	_, cached := a.models.Loaded(best.File)
+	_, cached := a.loaded(best.File)
 	a.Loading = !cached
 	a.Error = ""
 	a.Unlock()
@@ -366,8 +391,10 @@ func (a *App) Choose(t float64, step int) {
 // classify computes the chosen model's probabilities and sensitivity for
 // the input. Call with the lock held.
 func (a *App) classify(m *nn.Model) {
-	a.Probs = probabilities(m, a.Input)
-	a.Margin = MarginOf(m.Forward(a.Input, 1, false))
+	a.Logits = append([]float32(nil), m.Forward(a.Input, 1, false)...)
+	a.Probs = make([]float32, len(a.Logits))
+	nn.SoftmaxT(a.Probs, a.Logits, 1)
+	a.Margin = MarginOf(a.Logits)
 	a.Sensitivity = sensitivity(m, a.Input, nn.Argmax(a.Probs))
 }
 
@@ -422,7 +449,7 @@ func (a *App) Model() *nn.Model {
 	if !ok {
 		return nil
 	}
-	m, _ := a.models.Loaded(cur.File)
+	m, _ := a.loaded(cur.File)
 	return m
 }
 
@@ -447,20 +474,6 @@ func TimeIteration(m *nn.Model, n, batch int) time.Duration {
 		m.InputGradient(dz, batch)
 	}
 	return time.Since(start) / time.Duration(n)
-}
-
-// Logits returns the chosen model's logits for the current input, or nil
-// when the model is not loaded. Call with the lock held.
-func (a *App) Logits() []float32 {
-	cur, ok := a.Current()
-	if !ok {
-		return nil
-	}
-	m, ok := a.models.Loaded(cur.File)
-	if !ok {
-		return nil
-	}
-	return append([]float32(nil), m.Forward(a.Input, 1, false)...)
 }
 
 // Predicted is the class with the highest probability (-1 before any).
@@ -496,7 +509,7 @@ func (a *App) UseGallery(i int) {
 // UseImage shows a 28×28 image (a shared link's drawing) as the digit to
 // draw on. Call with the lock held.
 func (a *App) UseImage(x []float32) {
-	if len(x) != 784 {
+	if len(x) != a.Shape.Size() {
 		return
 	}
 	a.Strokes, a.Picked = nil, -1
@@ -507,7 +520,7 @@ func (a *App) UseImage(x []float32) {
 // Clear empties the drawing. Call with the lock held.
 func (a *App) Clear() {
 	a.Strokes, a.Base, a.Picked = nil, nil, -1
-	a.setInput(make([]float32, 784))
+	a.setInput(make([]float32, a.Shape.Size()))
 }
 
 // SetAttack chooses the attack; the shown results, of another attack, go.
@@ -549,7 +562,7 @@ func (a *App) setInput(x []float32) {
 	a.Input = x
 	a.discard()
 	if cur, ok := a.Current(); ok {
-		if m, ok := a.models.Loaded(cur.File); ok {
+		if m, ok := a.loaded(cur.File); ok {
 			a.classify(m)
 		}
 	}

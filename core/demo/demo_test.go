@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +18,8 @@ import (
 	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/data"
+	"github.com/tadd-project/tadd/core/nn"
+	"github.com/tadd-project/tadd/core/weights"
 )
 
 // site serves the tiny MNIST model as a two-step "chain" at T=1 and T=20,
@@ -315,5 +318,49 @@ func TestLiveDescribe(t *testing.T) {
 		if who != c.who || strings.Join(details, "|") != c.details {
 			t.Errorf("%s: got %q, %q; want %q, %q", c.name, who, strings.Join(details, "|"), c.who, c.details)
 		}
+	}
+}
+
+// TestModelOfAnotherShapeRefused: a listed model whose input is not the
+// drawing's (a 32×32×3 network beside 28×28 gallery digits) is an error
+// on the page, not a panic in the forward pass.
+func TestModelOfAnotherShapeRefused(t *testing.T) {
+	arch, err := nn.ArchByName("tiny-cifar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := nn.New(arch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(1)
+	var b bytes.Buffer
+	id := catalog.Identity{Dataset: "mnist", Arch: arch.Name, Temperature: 1, Role: "teacher", TestAccuracy: -1}
+	if err := weights.Encode(&b, m, weights.Metadata{Identity: id}, weights.F32); err != nil {
+		t.Fatal(err)
+	}
+	base := site(t)
+	man, _ := json.Marshal(map[string]any{"models": []catalog.Entry{catalog.EntryFor("cifar-T1.safetensors", id, b.Bytes())}})
+	a := New(func(path string) ([]byte, error) {
+		switch path {
+		case "pretrained/manifest.json":
+			return man, nil
+		case "pretrained/cifar-T1.safetensors":
+			return b.Bytes(), nil
+		}
+		return base(path)
+	})
+	if err := a.Init(); err != nil {
+		t.Fatal(err)
+	}
+	if a.Shape != (nn.Shape{H: 28, W: 28, C: 1}) || len(a.Input) != 784 {
+		t.Fatalf("shape %v, input of %d values: want the gallery's 28×28×1", a.Shape, len(a.Input))
+	}
+	a.Choose(1, 0)
+	if !strings.Contains(a.Error, "takes 3072 input values") {
+		t.Fatalf("error %q, want the model's input size named", a.Error)
+	}
+	if a.Model() != nil || len(a.Probs) != 0 {
+		t.Fatal("a model of another shape was used")
 	}
 }

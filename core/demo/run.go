@@ -68,7 +68,7 @@ func (a *App) start(models []catalog.Entry, attacks []string, compare, baseline 
 		return
 	}
 	label := a.Predicted()
-	goals, err := attack.Goals(a.Target, label, 10, logitsOf(a.Probs), 1, 0)
+	goals, err := attack.Goals(a.Target, label, len(a.Logits), a.Logits, 1, 0)
 	if err != nil {
 		a.Error = err.Error()
 		return
@@ -111,16 +111,6 @@ func splitGoals(goals []attack.Goal, k int) [][]attack.Goal {
 		parts[i] = goals[i*len(goals)/k : (i+1)*len(goals)/k]
 	}
 	return parts
-}
-
-// logitsOf recovers logits (up to a constant) from probabilities, for the
-// least-likely target.
-func logitsOf(p []float32) []float32 {
-	z := make([]float32, len(p))
-	for i, v := range p {
-		z[i] = float32(math.Log(math.Max(float64(v), 1e-30)))
-	}
-	return z
 }
 
 // Job is one attack on one model for one or more goals, run as one batch:
@@ -201,7 +191,7 @@ func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, prog
 	}
 	start := time.Now()
 	last := time.Time{}
-	probs := make([]float32, 10)
+	probs := make([]float32, m.Classes())
 	// The report shows one image and its own probabilities: the best
 	// adversarial so far, classified on a replica (the attack's buffers
 	// are in use), or before there is one the search's current image.
@@ -314,7 +304,7 @@ func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
 				return
 			}
 			for i, res := range res {
-				p := make([]float32, 10)
+				p := make([]float32, len(res.Logits))
 				nn.SoftmaxT(p, res.Logits, 1)
 				a.jobDone[first+i] = true
 				a.Outcomes = append(a.Outcomes, Outcome{Model: job.Model, Attack: job.Attack, Result: res, Probs: p, Elapsed: time.Since(start)})
@@ -413,7 +403,7 @@ func (a *App) Transfer() []TransferRow {
 	models := a.transferModels()
 	loaded := 0
 	for _, m := range models {
-		if _, ok := a.models.Loaded(m.File); ok {
+		if _, ok := a.loaded(m.File); ok {
 			loaded++
 		}
 	}
@@ -424,7 +414,7 @@ func (a *App) Transfer() []TransferRow {
 	var rows []TransferRow
 	for _, m := range models {
 		r := TransferRow{Model: m}
-		if net, ok := a.models.Loaded(m.File); ok {
+		if net, ok := a.loaded(m.File); ok {
 			p := probabilities(net, a.Live.Image)
 			r.Loaded, r.Predicted = true, nn.Argmax(p)
 			r.Prob, r.Fooled = p[r.Predicted], r.Predicted != label
