@@ -5,91 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/distill"
-	"github.com/tadd-project/tadd/core/kernel"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/train"
 	"github.com/tadd-project/tadd/core/weights"
 	"github.com/tadd-project/tadd/native/modelfile"
 	"github.com/tadd-project/tadd/native/safefile"
 )
-
-// fileStore keeps a chain's models in a folder, named by catalog.ModelName,
-// with checkpoints beside them and the manifest updated after each model.
-type fileStore struct {
-	dir     string
-	dataset string
-	temp    float64
-	dtype   weights.DType
-}
-
-func (s fileStore) path(step int) string {
-	return filepath.Join(s.dir, catalog.ModelName(s.dataset, s.temp, step))
-}
-
-func (s fileStore) Name(step int) string { return filepath.Base(s.path(step)) }
-
-// Model loads a finished model, and lists it in the manifest if it is not
-// yet (a model trained elsewhere and copied into the folder).
-func (s fileStore) Model(step int, kern kernel.Kernels) (*nn.Model, weights.Metadata, error) {
-	m, meta, err := modelfile.Load(s.path(step), kern)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, meta, distill.ErrMissing
-	}
-	if err != nil {
-		return nil, meta, err
-	}
-	man, err := modelfile.ReadManifest(s.dir)
-	if err != nil {
-		return nil, meta, err
-	}
-	if _, ok := man.Lookup(s.Name(step)); !ok {
-		if err := s.record(man, step, meta); err != nil {
-			return nil, meta, err
-		}
-	}
-	return m, meta, nil
-}
-
-func (s fileStore) SaveModel(step int, m *nn.Model, meta weights.Metadata) error {
-	if err := s.slot(step).SaveModel(m, meta); err != nil {
-		return err
-	}
-	man, err := modelfile.ReadManifest(s.dir)
-	if err != nil {
-		return err
-	}
-	return s.record(man, step, meta)
-}
-
-// record adds step's file to the manifest and writes it.
-func (s fileStore) record(man *catalog.Manifest, step int, meta weights.Metadata) error {
-	b, err := os.ReadFile(s.path(step))
-	if err != nil {
-		return err
-	}
-	man.Put(catalog.EntryFor(s.Name(step), meta.Identity, b))
-	return modelfile.WriteManifest(s.dir, man)
-}
-
-func (s fileStore) slot(step int) fileSlot { return fileSlot{path: s.path(step), dtype: s.dtype} }
-
-func (s fileStore) Checkpoint(step int, kern kernel.Kernels) (*nn.Model, weights.Metadata, weights.Checkpoint, error) {
-	return s.slot(step).Checkpoint(kern)
-}
-
-func (s fileStore) SaveCheckpoint(step int, m *nn.Model, meta weights.Metadata, c weights.Checkpoint) error {
-	return s.slot(step).SaveCheckpoint(m, meta, c)
-}
-
-func (s fileStore) RemoveCheckpoint(step int) error { return s.slot(step).RemoveCheckpoint() }
 
 // parseTemperatures reads "1,2,5" into positive floats.
 func parseTemperatures(s string) ([]float64, error) {
@@ -172,7 +98,7 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for _, t := range ts {
 		c := cfg
 		c.Temperature = float32(t)
-		store := fileStore{dir: *out, dataset: *ds, temp: t, dtype: dtype}
+		store := modelfile.ChainStore{Dir: *out, Dataset: *ds, Temperature: t, DType: dtype}
 		bar := progress{w: stderr, quiet: *quiet}
 		start := time.Now()
 		metas, err := distill.Run(ctx, distill.Chain{Dataset: *ds, Arch: arch, Steps: *steps, Config: c, TeacherEpochs: *teacherEpochs, Train: dev.train, DType: dtype}, trainSet, testSet, store, dev.modelKernels(),
@@ -191,7 +117,7 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-func distillEvent(e distill.Event, t float64, store fileStore, bar *progress, stderr io.Writer) {
+func distillEvent(e distill.Event, t float64, store modelfile.ChainStore, bar *progress, stderr io.Writer) {
 	switch {
 	case e.Done != nil && e.Resumed:
 		fmt.Fprintf(stderr, "T=%g step %d %s: already trained (%.2f%%), %s\n", t, e.Step, e.Role, 100*e.Done.TestAccuracy, store.Name(e.Step))

@@ -18,6 +18,7 @@ import (
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/reproduce"
 	"github.com/tadd-project/tadd/core/weights"
+	"github.com/tadd-project/tadd/native/modelfile"
 	"github.com/tadd-project/tadd/native/report"
 	"github.com/tadd-project/tadd/native/safefile"
 	"github.com/tadd-project/tadd/pretrained"
@@ -203,8 +204,8 @@ type chainModels struct {
 	kern    kernel.Kernels
 }
 
-func (c chainModels) fileStore(t float64) fileStore {
-	return fileStore{dir: c.trained, dataset: c.dataset, temp: t, dtype: weights.F16}
+func (c chainModels) fileStore(t float64) modelfile.ChainStore {
+	return modelfile.ChainStore{Dir: c.trained, Dataset: c.dataset, Temperature: t, DType: weights.F16}
 }
 
 // Model implements reproduce.Models.
@@ -251,14 +252,14 @@ func (c chainModels) Trainer(t float64, steps int) (distill.Store, nn.Arch, erro
 				return nil, arch, fmt.Errorf("%s: %w", e.File, err)
 			}
 		}
-		if _, err := os.Stat(store.path(step)); err == nil {
+		if _, err := os.Stat(store.Path(step)); err == nil {
 			continue
 		}
 		b, err := fs.ReadFile(c.given, e.File)
 		if err != nil {
 			return nil, arch, err
 		}
-		if err := safefile.Write(store.path(step), b); err != nil {
+		if err := safefile.Write(store.Path(step), b); err != nil {
 			return nil, arch, err
 		}
 	}

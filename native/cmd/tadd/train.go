@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/distill"
-	"github.com/tadd-project/tadd/core/kernel"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/train"
 	"github.com/tadd-project/tadd/core/weights"
@@ -100,7 +98,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	bar := progress{w: stderr, quiet: *quiet}
 	var last train.Progress
-	slot := fileSlot{path: *out, dtype: dtype}
+	slot := modelfile.Slot{Path: *out, DType: dtype}
 	_, meta, err = distill.TrainModel(ctx, distill.Model{Arch: arch, Config: cfg, Meta: meta, Train: trainSet, Targets: targets, Test: testSet, DType: dtype, Run: dev.train},
 		slot, dev.modelKernels(), func(e distill.Event) {
 			p := e.Progress
@@ -129,38 +127,3 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*out, meta.Dataset, meta.Role, meta.Temperature, meta.Epochs, 100*meta.TestAccuracy, last.SamplesPerSec)
 	return nil
 }
-
-// fileSlot keeps a model in a file and its checkpoint beside it (path +
-// ".ckpt").
-type fileSlot struct {
-	path  string
-	dtype weights.DType
-}
-
-func (s fileSlot) Checkpoint(kern kernel.Kernels) (*nn.Model, weights.Metadata, weights.Checkpoint, error) {
-	m, meta, c, err := modelfile.LoadCheckpoint(s.path+".ckpt", kern)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return nil, meta, c, distill.ErrMissing
-	case err != nil:
-		return nil, meta, c, fmt.Errorf("%w (remove it to start over)", err)
-	}
-	return m, meta, c, nil
-}
-
-func (s fileSlot) SaveCheckpoint(m *nn.Model, meta weights.Metadata, c weights.Checkpoint) error {
-	return modelfile.SaveCheckpoint(s.path+".ckpt", m, meta, c)
-}
-
-func (s fileSlot) RemoveCheckpoint() error {
-	if err := os.Remove(s.path + ".ckpt"); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
-}
-
-func (s fileSlot) SaveModel(m *nn.Model, meta weights.Metadata) error {
-	return modelfile.Save(s.path, m, meta, s.dtype)
-}
-
-func (s fileSlot) Name() string { return s.path }
