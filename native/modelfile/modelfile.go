@@ -1,7 +1,9 @@
 // Package modelfile reads and writes model files on disk: safetensors
 // through core/weights, written with native/safefile (atomically, never
 // over what is not a regular file) so that a crash never leaves a
-// half-written model or checkpoint.
+// half-written model or checkpoint; and the folders models live in: a
+// chain's store for distill (ChainStore, Slot) and a reproduction's models,
+// given and trained (Chains).
 package modelfile
 
 import (

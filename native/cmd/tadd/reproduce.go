@@ -14,10 +14,8 @@ import (
 	"github.com/tadd-project/tadd/core/data"
 	"github.com/tadd-project/tadd/core/distill"
 	"github.com/tadd-project/tadd/core/eval"
-	"github.com/tadd-project/tadd/core/kernel"
 	"github.com/tadd-project/tadd/core/nn"
 	"github.com/tadd-project/tadd/core/reproduce"
-	"github.com/tadd-project/tadd/core/weights"
 	"github.com/tadd-project/tadd/native/modelfile"
 	"github.com/tadd-project/tadd/native/report"
 	"github.com/tadd-project/tadd/native/safefile"
@@ -138,13 +136,13 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer dev.release()
-	store := chainModels{given: modelFS, man: man, trained: filepath.Join(*out, "models"), dataset: *ds, kern: dev.modelKernels()}
+	store := modelfile.Chains{Given: modelFS, Manifest: man, Trained: filepath.Join(*out, "models"), Dataset: *ds, Arch: defaultArch(*ds), Kernels: dev.modelKernels()}
 	bar := progress{w: stderr, quiet: *quiet}
 	plan := reproduce.Plan{Settings: set, Shipped: shipped, ShippedName: *resumeFrom, Chunk: resumeChunk, Temperatures: ts, Shard: sh, Models: store, ModelsName: modelsName(*models),
 		Test: test, Workers: *workers, Cache: os.DirFS(*out), CacheName: *out, Write: func(path string, b []byte) error {
 			return safefile.Write(filepath.Join(*out, filepath.FromSlash(path)), b)
 		},
-		TrainMissing: *trainMissing, TrainInto: store.trained, Epochs: *epochs, Train: dev.train, Kernels: dev.modelKernels(), Classifier: dev.classifier,
+		TrainMissing: *trainMissing, TrainInto: store.Trained, Epochs: *epochs, Train: dev.train, Kernels: dev.modelKernels(), Classifier: dev.classifier,
 		TrainSet: func() (*data.Set, error) {
 			trainSet, _, err := loadDataset(ctx, *ds, shared.data, stderr)
 			return trainSet, err
@@ -156,7 +154,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		Attack: func(t float64, role string, p eval.Progress) {
 			bar.set(p.Done, p.Total, fmt.Sprintf("T=%g %s %s attacks", t, role, p.Attack))
 		},
-		Distill: func(t float64, e distill.Event) { distillEvent(e, t, store.fileStore(t), &bar, stderr) },
+		Distill: func(t float64, e distill.Event) { distillEvent(e, t, store.Store(t), &bar, stderr) },
 	}
 	var check *reproduce.BudgetCheck
 	if *budget {
@@ -191,80 +189,6 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // writes of its partial file: an interrupted run resumes at the model's
 // first unfinished chunk of that many.
 const resumeChunk = 50
-
-// chainModels are the models of a reproduction: a chain's models come
-// from the training folder if a chain was trained there (that folder then
-// holds the whole chain, its given models copied), else from the given
-// models.
-type chainModels struct {
-	given   fs.FS
-	man     *catalog.Manifest
-	trained string // the training folder
-	dataset string
-	kern    kernel.Kernels
-}
-
-func (c chainModels) fileStore(t float64) modelfile.ChainStore {
-	return modelfile.ChainStore{Dir: c.trained, Dataset: c.dataset, Temperature: t, DType: weights.F16}
-}
-
-// Model implements reproduce.Models.
-func (c chainModels) Model(t float64, step int) (*nn.Model, reproduce.Model, error) {
-	store := c.fileStore(t)
-	m, meta, err := store.Model(step, c.kern)
-	if err == nil {
-		return m, reproduce.Model{File: store.Name(step), Identity: meta.Identity}, nil
-	}
-	if !errors.Is(err, distill.ErrMissing) {
-		return nil, reproduce.Model{}, err
-	}
-	if e, ok := c.man.Find(c.dataset, t, step); ok {
-		b, err := fs.ReadFile(c.given, e.File)
-		if err != nil {
-			return nil, reproduce.Model{}, err
-		}
-		m, _, err := weights.Load(b, c.kern)
-		return m, e, err
-	}
-	return nil, reproduce.Model{}, distill.ErrMissing
-}
-
-// Trainer implements reproduce.Models: the chain goes on from its given
-// models, those present from the teacher on copied into the training
-// folder, so the first missing model is distilled from the last present
-// one, in the teacher's architecture.
-func (c chainModels) Trainer(t float64, steps int) (distill.Store, nn.Arch, error) {
-	if err := safefile.PrepareDir(c.trained, ""); err != nil {
-		return nil, nn.Arch{}, err
-	}
-	store := c.fileStore(t)
-	arch, err := nn.ArchByName(defaultArch(c.dataset))
-	if err != nil {
-		return nil, arch, err
-	}
-	for step := 0; step <= steps; step++ {
-		e, ok := c.man.Find(c.dataset, t, step)
-		if !ok {
-			break
-		}
-		if step == 0 {
-			if arch, err = nn.ArchByName(e.Arch); err != nil {
-				return nil, arch, fmt.Errorf("%s: %w", e.File, err)
-			}
-		}
-		if _, err := os.Stat(store.Path(step)); err == nil {
-			continue
-		}
-		b, err := fs.ReadFile(c.given, e.File)
-		if err != nil {
-			return nil, arch, err
-		}
-		if err := safefile.Write(store.Path(step), b); err != nil {
-			return nil, arch, err
-		}
-	}
-	return store, arch, nil
-}
 
 // results are a reproduction's models as the report takes them.
 func results(set reproduce.Settings, pixels int, models []reproduce.Evaluated) report.Results {
