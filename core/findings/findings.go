@@ -271,6 +271,16 @@ type analysis struct {
 
 func (a *analysis) model(t float64, step int) *Model { return a.byKey[[2]float64{t, float64(step)}] }
 
+// baseTeacher is the T = 1 teacher that the temperature claims compare
+// with; without one, cl is not resolved and says why.
+func (a *analysis) baseTeacher(cl *Claim) *Model {
+	base := a.model(1, 0)
+	if base == nil {
+		cl.Verdict, cl.Note = stats.NotResolved, "No T = 1 teacher in the data."
+	}
+	return base
+}
+
 // Name is how a model is called in the findings: "T=20 student".
 func Name(t float64, role string) string { return fmt.Sprintf("T=%g %s", t, role) }
 
@@ -438,9 +448,8 @@ func logAmplitude(v float64) float64 { return math.Log10(math.Max(v, 1e-308)) }
 func (a *analysis) sensitivityClaim() Claim {
 	cl := Claim{Claim: "Sensitivity (the input-gradient amplitude) falls as the teacher's temperature rises",
 		Note: "Compared as log10 of the amplitude, teacher at T against the T = 1 teacher on the same images."}
-	base := a.model(1, 0)
+	base := a.baseTeacher(&cl)
 	if base == nil {
-		cl.Verdict, cl.Note = stats.NotResolved, "No T = 1 teacher in the data."
 		return cl
 	}
 	amp := map[int]float64{}
@@ -473,9 +482,8 @@ func (a *analysis) sensitivityClaim() Claim {
 func (a *analysis) temperatureClaim() Claim {
 	cl := Claim{Claim: "Robustness (the minimal perturbation) rises with the teacher's temperature",
 		Note: "Teacher at T against the T = 1 teacher on the same images and goals, all T > 1 pooled."}
-	base := a.model(1, 0)
+	base := a.baseTeacher(&cl)
 	if base == nil {
-		cl.Verdict, cl.Note = stats.NotResolved, "No T = 1 teacher in the data."
 		return cl
 	}
 	var vs []stats.Verdict
