@@ -48,11 +48,8 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	f32 := fs.Bool("f32", false, "store weights as F32 (default F16)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	shared := addSharedFlags(fs)
-	if err := parse(fs, args); err != nil {
+	if err := parseWithOut(fs, args, out); err != nil {
 		return err
-	}
-	if *out == "" {
-		return usageError{"--out is required"}
 	}
 	if *steps < 0 || *steps > distill.MaxSteps {
 		return usageError{fmt.Sprintf("--steps %d: want 0..%d", *steps, distill.MaxSteps)}

@@ -109,6 +109,18 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 // before and after the positional arguments (`tadd evaluate m.safetensors
 // --json`); after "--" everything is positional. fs.Args() then holds the
 // positional arguments in order.
+// parseWithOut is parse for the commands whose --out flag (out) is
+// required.
+func parseWithOut(fs *flag.FlagSet, args []string, out *string) error {
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usageError{"--out is required"}
+	}
+	return nil
+}
+
 func parse(fs *flag.FlagSet, args []string) error {
 	var positional []string
 	for {

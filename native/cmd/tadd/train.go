@@ -35,11 +35,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f16 := fs.Bool("f16", false, "store the weights as F16")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	shared := addSharedFlags(fs)
-	if err := parse(fs, args); err != nil {
+	if err := parseWithOut(fs, args, out); err != nil {
 		return err
-	}
-	if *out == "" {
-		return usageError{"--out is required"}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
