@@ -8,7 +8,8 @@ import "simd/archsimd"
 // when the CPU has them (AVX-512 tiles too where present), else Portable.
 func Default() Kernels {
 	if archsimd.X86.AVX2() && archsimd.X86.FMA() {
-		return SIMD{wide: archsimd.X86.AVX512()}
+		wide := archsimd.X86.AVX512()
+		return SIMD{wide: wide, tall: wide}
 	}
 	return Portable{}
 }
@@ -18,10 +19,14 @@ func Default() Kernels {
 // when the CPU has them. Only the GOEXPERIMENT=simd build on amd64 has it.
 type SIMD struct {
 	wide bool // use AVX-512 4×32 tiles
+	tall bool // and the 8×32 assembly tile for row-major A (needs wide)
 }
 
 // Name implements Kernels.
 func (s SIMD) Name() string {
+	if s.wide && !s.tall {
+		return "simd-avx512-4row"
+	}
 	if s.wide {
 		return "simd-avx512"
 	}
@@ -32,15 +37,30 @@ func (s SIMD) Name() string {
 // in the L1 cache.
 const kBlock = 256
 
-// Gemm implements Kernels. C is walked in 4×32 (AVX-512), 4×16 and 4×8
-// register tiles over depth blocks of kBlock, reading A in place: as
-// contiguous groups A(i..i+3, p) when A is transposed (ars == 1), as four
-// row slices when it is row-major (acs == 1). Edges and other strides are
-// plain Go.
+// Gemm implements Kernels. C is walked in 8×32 (AVX-512 assembly, for
+// row-major A), 4×32 (AVX-512), 4×16 and 4×8 register tiles over depth
+// blocks of kBlock, reading A in place: as contiguous groups A(i..i+3, p)
+// when A is transposed (ars == 1), as row slices when it is row-major
+// (acs == 1). Edges and other strides are plain Go. Every element of C
+// that a register tile computes is one chain of fused multiply-adds in
+// increasing p, whichever tile it falls in.
 func (s SIMD) Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) {
 	CheckGemm(c, a, b, m, k, n, ars, acs)
+	zero := false
 	if !accumulate {
-		clear(c[:m*n])
+		if s.tall && acs == 1 && ars != 1 && k > 0 {
+			// The 8×32 tiles start from zero on the first depth block
+			// (rows8): clear only what they do not cover, and save a pass
+			// over C.
+			m8, n32 := m&^7, n&^31
+			for i := range m8 {
+				clear(c[i*n+n32 : i*n+n])
+			}
+			clear(c[m8*n : m*n])
+			zero = true
+		} else {
+			clear(c[:m*n])
+		}
 	}
 	if m == 0 || n == 0 || k == 0 {
 		return
@@ -56,73 +76,40 @@ func (s SIMD) Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) {
 		for r := range rem {
 			copy(pa[r*k:(r+1)*k], a[(i0+r)*ars:(i0+r)*ars+k])
 		}
-		s.tiles(c[i0*n:], pa, b, 4, k, n, k, 1, rem)
+		s.tiles(c[i0*n:], pa, b, 4, k, n, k, 1, rem, false)
 		m = i0
 		if m == 0 {
 			return
 		}
 	}
-	s.tiles(c, a, b, m, k, n, ars, acs, m)
+	s.tiles(c, a, b, m, k, n, ars, acs, m, zero)
 }
 
 // tiles computes C += A·B for the first keep rows of C (m ≥ keep; the rows
-// beyond keep go to scratch).
-func (s SIMD) tiles(c, a, b []float32, m, k, n, ars, acs, keep int) {
+// beyond keep go to scratch); with zero, the 8×32 tiles take C as zero
+// instead of reading it (Gemm has not cleared them).
+func (s SIMD) tiles(c, a, b []float32, m, k, n, ars, acs, keep int, zero bool) {
 	if keep < m {
 		scratch := make([]float32, m*n)
 		copy(scratch, c[:keep*n])
-		s.tiles(scratch, a, b, m, k, n, ars, acs, m)
+		s.tiles(scratch, a, b, m, k, n, ars, acs, m, zero)
 		copy(c[:keep*n], scratch[:keep*n])
 		return
 	}
 	for p0 := 0; p0 < k; p0 += kBlock {
 		p1 := min(p0+kBlock, k)
-		kc := p1 - p0
 		i := 0
+		if s.tall && acs == 1 && ars != 1 {
+			// Row-major A on AVX-512: 8×32 tiles in assembly where they
+			// fit, the 4-row tiles for the other columns.
+			for ; i+8 <= m; i += 8 {
+				j := s.rows8(c, a, b, i, p0, p1, n, ars, zero && p0 == 0)
+				s.rows4(c, a, b, i, j, p0, p1, n, ars, acs)
+				s.rows4(c, a, b, i+4, j, p0, p1, n, ars, acs)
+			}
+		}
 		for ; i+4 <= m; i += 4 {
-			bp := b[p0*n:]
-			j := 0
-			if ars == 1 {
-				// Aᵀ: the 4 values A(i..i+3, p) are contiguous, acs apart.
-				ap := a[i+p0*acs:]
-				if s.wide {
-					for ; j+32 <= n; j += 32 {
-						tile4x32(c[i*n+j:], ap, acs, bp[j:], n, kc)
-					}
-				}
-				for ; j+16 <= n; j += 16 {
-					tile4x16(c[i*n+j:], ap, acs, bp[j:], n, kc)
-				}
-				for ; j+8 <= n; j += 8 {
-					tile4x8(c[i*n+j:], ap, acs, bp[j:], n, kc)
-				}
-			} else if acs == 1 {
-				// Row-major A: read its 4 rows in place.
-				r0 := a[i*ars+p0 : i*ars+p1]
-				r1 := a[(i+1)*ars+p0 : (i+1)*ars+p1]
-				r2 := a[(i+2)*ars+p0 : (i+2)*ars+p1]
-				r3 := a[(i+3)*ars+p0 : (i+3)*ars+p1]
-				if s.wide {
-					for ; j+32 <= n; j += 32 {
-						rows4x32(c[i*n+j:], r0, r1, r2, r3, bp[j:], n)
-					}
-				}
-				for ; j+16 <= n; j += 16 {
-					rows4x16(c[i*n+j:], r0, r1, r2, r3, bp[j:], n)
-				}
-				for ; j+8 <= n; j += 8 {
-					rows4x8(c[i*n+j:], r0, r1, r2, r3, bp[j:], n)
-				}
-			}
-			for ; j < n; j++ { // edge columns (and any other strides)
-				for r := range 4 {
-					sum := c[(i+r)*n+j]
-					for p := p0; p < p1; p++ {
-						sum += a[(i+r)*ars+p*acs] * b[p*n+j]
-					}
-					c[(i+r)*n+j] = sum
-				}
-			}
+			s.rows4(c, a, b, i, 0, p0, p1, n, ars, acs)
 		}
 		for ; i < m; i++ {
 			ci := c[i*n : i*n+n]
@@ -135,6 +122,85 @@ func (s SIMD) tiles(c, a, b []float32, m, k, n, ars, acs, keep int) {
 				}
 			}
 		}
+	}
+}
+
+// rows8 adds A(i..i+7, p0..p1)·B(p0..p1, j) into C for the 32-column
+// strips j < n&^31 with the assembly 8×32 tile (row-major A, acs == 1), and
+// returns the first column it left. Every element is the same chain of
+// fused multiply-adds as in the 4-row tiles, so results do not depend on
+// which tile computed them.
+func (s SIMD) rows8(c, a, b []float32, i, p0, p1, n, ars int, zero bool) int {
+	kc := p1 - p0
+	j := 0
+	for ; j+32 <= n; j += 32 {
+		// The last element each operand's tile reads, checked here
+		// because the assembly does not.
+		_ = c[(i+7)*n+j+31]
+		_ = a[(i+7)*ars+p1-1]
+		_ = b[(p1-1)*n+j+31]
+		rows8x32asm(&c[i*n+j], n, &a[i*ars+p0], ars, &b[p0*n+j], n, kc, zero)
+	}
+	return j
+}
+
+// rows4 adds A(i..i+3, p0..p1)·B(p0..p1, j0..n) into C with the 4-row
+// register tiles: as contiguous groups A(i..i+3, p) when A is transposed
+// (ars == 1), as four row slices when it is row-major (acs == 1); the
+// columns beyond the last 8-column strip (and any other strides) are plain
+// Go.
+func (s SIMD) rows4(c, a, b []float32, i, j0, p0, p1, n, ars, acs int) {
+	kc := p1 - p0
+	bp := b[p0*n:]
+	j := j0
+	if ars == 1 {
+		// Aᵀ: the 4 values A(i..i+3, p) are contiguous, acs apart.
+		ap := a[i+p0*acs:]
+		if s.wide {
+			for ; j+32 <= n; j += 32 {
+				tile4x32(c[i*n+j:], ap, acs, bp[j:], n, kc)
+			}
+		}
+		for ; j+16 <= n; j += 16 {
+			tile4x16(c[i*n+j:], ap, acs, bp[j:], n, kc)
+		}
+		for ; j+8 <= n; j += 8 {
+			tile4x8(c[i*n+j:], ap, acs, bp[j:], n, kc)
+		}
+	} else if acs == 1 {
+		// Row-major A: read its 4 rows in place.
+		r0 := a[i*ars+p0 : i*ars+p1]
+		r1 := a[(i+1)*ars+p0 : (i+1)*ars+p1]
+		r2 := a[(i+2)*ars+p0 : (i+2)*ars+p1]
+		r3 := a[(i+3)*ars+p0 : (i+3)*ars+p1]
+		if s.wide {
+			for ; j+32 <= n; j += 32 {
+				rows4x32(c[i*n+j:], r0, r1, r2, r3, bp[j:], n)
+			}
+		}
+		for ; j+16 <= n; j += 16 {
+			rows4x16(c[i*n+j:], r0, r1, r2, r3, bp[j:], n)
+		}
+		for ; j+8 <= n; j += 8 {
+			rows4x8(c[i*n+j:], r0, r1, r2, r3, bp[j:], n)
+		}
+	}
+	// Before the scalar code (see elementwise_simd_amd64.go).
+	archsimd.ClearAVXUpperBits()
+	for ; j < n; j++ { // edge columns (and any other strides)
+		// The four rows' sums in one pass, as four independent chains (one
+		// chain was bound by the add's latency: conv1's input gradient,
+		// n = 9, spent 4% of an attack iteration here); each sum is the
+		// same sequence of rounded products and adds as row by row.
+		s0, s1, s2, s3 := c[i*n+j], c[(i+1)*n+j], c[(i+2)*n+j], c[(i+3)*n+j]
+		for p := p0; p < p1; p++ {
+			bv, ap := b[p*n+j], i*ars+p*acs
+			s0 += a[ap] * bv
+			s1 += a[ap+ars] * bv
+			s2 += a[ap+2*ars] * bv
+			s3 += a[ap+3*ars] * bv
+		}
+		c[i*n+j], c[(i+1)*n+j], c[(i+2)*n+j], c[(i+3)*n+j] = s0, s1, s2, s3
 	}
 }
 
@@ -303,4 +369,44 @@ func tile4x8(c, ap []float32, as int, b []float32, n, kc int) {
 	c1.StoreSlice(r1)
 	c2.StoreSlice(r2)
 	c3.StoreSlice(r3)
+}
+
+// rows8x32asm adds A·B into the 8×32 tile at c (row stride ldc), where A's
+// 8 rows start at a, lda apart, and B(p, j) is b[p*ldb+j], for p < kc: one
+// fused multiply-add chain per element in increasing p, as in rows4x32.
+// With zero set it starts from +0 instead of c's values. In
+// gemm_avx512_amd64.s; the caller checks the bounds.
+//
+//go:noescape
+func rows8x32asm(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, kc int, zero bool)
+
+// Col2Im implements the Col2Im interface (see there): with AVX-512 and 3c a
+// multiple of 16, each kernel row is added as 512-bit vectors in one loop
+// (the adds into each element in the same order as col2imPortable, so the
+// same bits); otherwise col2imPortable.
+func (s SIMD) Col2Im(dimg, dcols []float32, h, w, c int) {
+	rowLen := 3 * c
+	if !s.wide || rowLen%16 != 0 || h < 3 || w < 3 {
+		col2imPortable(dimg, dcols, h, w, c)
+		return
+	}
+	oh, ow := h-2, w-2
+	k := 3 * rowLen
+	_ = dimg[h*w*c-1]
+	_ = dcols[oh*ow*k-1]
+	for oy := range oh {
+		for ox := range ow {
+			src := dcols[(oy*ow+ox)*k : (oy*ow+ox+1)*k]
+			for ky := range 3 {
+				at := ((oy+ky)*w + ox) * c
+				dst := dimg[at : at+rowLen]
+				row := src[ky*rowLen : (ky+1)*rowLen]
+				for t := 0; t+16 <= len(dst); t += 16 {
+					d := archsimd.LoadFloat32x16Slice(dst[t:])
+					d.Add(archsimd.LoadFloat32x16Slice(row[t:])).StoreSlice(dst[t:])
+				}
+			}
+		}
+	}
+	archsimd.ClearAVXUpperBits()
 }

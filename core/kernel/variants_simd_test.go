@@ -2,7 +2,12 @@
 
 package kernel
 
-import "simd/archsimd"
+import (
+	"math"
+	"math/rand/v2"
+	"simd/archsimd"
+	"testing"
+)
 
 // simdVariants lists every SIMD configuration this CPU can run, so that the
 // AVX2-only tiles are tested even on an AVX-512 machine.
@@ -12,7 +17,92 @@ func simdVariants() []Kernels {
 	}
 	ks := []Kernels{SIMD{}}
 	if archsimd.X86.AVX512() {
-		ks = append(ks, SIMD{wide: true})
+		ks = append(ks, SIMD{wide: true}, SIMD{wide: true, tall: true})
 	}
 	return ks
+}
+
+// TestTallTileSameBits checks that the 8×32 assembly tile gives exactly the
+// bits of the 4-row tiles it replaces (row-major A, the forward passes and
+// input gradients): results must not depend on which tile computed them, and
+// the attacks' results stay those of the archsimd tiles.
+func TestTallTileSameBits(t *testing.T) {
+	if !archsimd.X86.AVX512() {
+		t.Skip("no AVX-512")
+	}
+	shapes := []struct{ m, k, n int }{
+		{8, 1, 32}, {8, 300, 32}, {9, 7, 33}, {16, 257, 64}, {23, 513, 200},
+		{576, 288, 32}, {576, 32, 288}, {100, 288, 64}, {64, 64, 576}, {676, 32, 9}, {12, 1024, 200},
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	four, eight := SIMD{wide: true}, SIMD{wide: true, tall: true}
+	for _, s := range shapes {
+		for _, acc := range []bool{false, true} {
+			a := randSlice(r, s.m*s.k)
+			b := randSlice(r, s.k*s.n)
+			want := randSlice(r, s.m*s.n)
+			got := append([]float32(nil), want...)
+			four.Gemm(want, a, b, s.m, s.k, s.n, s.k, 1, acc)
+			eight.Gemm(got, a, b, s.m, s.k, s.n, s.k, 1, acc)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%dx%dx%d acc=%v: c[%d] = %v, 4-row tiles %v", s.m, s.k, s.n, acc, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestEdgeColumnsSameBits checks that the columns beyond the last 8-column
+// strip are, bit for bit, one float32 multiply-then-add chain per element in
+// increasing p, as a plain row-by-row loop computes them.
+func TestEdgeColumnsSameBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, kern := range simdVariants() {
+		for _, s := range []struct{ m, k, n int }{{676, 32, 9}, {8, 300, 10}, {12, 1024, 203}, {4, 513, 7}} {
+			for _, trans := range []bool{false, true} {
+				a := randSlice(r, s.m*s.k)
+				b := randSlice(r, s.k*s.n)
+				c := randSlice(r, s.m*s.n)
+				want := append([]float32(nil), c...)
+				ars, acs := s.k, 1
+				if trans {
+					ars, acs = 1, s.m
+				}
+				kern.Gemm(c, a, b, s.m, s.k, s.n, ars, acs, true)
+				for i := range s.m &^ 3 {
+					for j := s.n &^ 7; j < s.n; j++ {
+						sum := want[i*s.n+j]
+						for p := range s.k {
+							sum += a[i*ars+p*acs] * b[p*s.n+j]
+						}
+						if math.Float32bits(c[i*s.n+j]) != math.Float32bits(sum) {
+							t.Fatalf("%s %dx%dx%d trans=%v: c[%d,%d] = %v, want %v", kern.Name(), s.m, s.k, s.n, trans, i, j, c[i*s.n+j], sum)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestCol2ImSameBits checks SIMD.Col2Im against col2imPortable bit for bit.
+func TestCol2ImSameBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, kern := range simdVariants() {
+		ck := kern.(SIMD)
+		for _, s := range [][3]int{{28, 28, 1}, {26, 26, 32}, {12, 12, 32}, {10, 10, 64}, {7, 9, 16}, {5, 6, 3}, {3, 3, 48}} {
+			h, w, c := s[0], s[1], s[2]
+			dcols := randSlice(r, (h-2)*(w-2)*9*c)
+			want := randSlice(r, h*w*c)
+			got := append([]float32(nil), want...)
+			col2imPortable(want, dcols, h, w, c)
+			ck.Col2Im(got, dcols, h, w, c)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s %v: dimg[%d] = %v, want %v", kern.Name(), s, i, got[i], want[i])
+				}
+			}
+		}
+	}
 }

@@ -69,21 +69,7 @@ func (l *Conv2D) im2col(cols, img []float32) {
 // col2im adds the patch-matrix gradient dcols back onto the image gradient,
 // with the kernels' own Col2Im when they have one.
 func (l *Conv2D) col2im(dimg, dcols []float32) {
-	w, c := l.in.W, l.in.C
-	if ck, ok := l.kern.(kernel.Col2Im); ok {
-		ck.Col2Im(dimg, dcols, l.in.H, w, c)
-		return
-	}
-	rowLen := convK * c
-	k := convK * rowLen
-	for oy := range l.out.H {
-		for ox := range l.out.W {
-			src := dcols[(oy*l.out.W+ox)*k:]
-			for ky := range convK {
-				kernel.Add(dimg[((oy+ky)*w+ox)*c:((oy+ky)*w+ox)*c+rowLen], src[ky*rowLen:(ky+1)*rowLen])
-			}
-		}
-	}
+	kernel.Col2ImWith(l.kern, dimg, dcols, l.in.H, l.in.W, l.in.C)
 }
 
 // Forward: x is (n, H, W, Cin), y is (n, H-2, W-2, Cout); per image

@@ -1,0 +1,122 @@
+//go:build goexperiment.simd && amd64
+
+#include "textflag.h"
+
+// func rows8x32asm(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, kc int, zero bool)
+//
+// C(8×32) += A(8×kc)·B(kc×32) for row-major A, B and C with row strides
+// lda, ldb and ldc (in floats): each element of C is one chain of fused
+// multiply-adds in increasing p, exactly as in rows4x32. Z0–Z15 hold the
+// tile (row r in Z2r, Z2r+1), Z16–Z17 a row of B, Z18–Z25 the broadcasts.
+// With zero set the tile starts from +0 instead of C's values (what
+// loading a cleared C gives).
+TEXT ·rows8x32asm(SB), NOSPLIT, $0-57
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R8
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), R9
+	MOVQ b+32(FP), DX
+	MOVQ ldb+40(FP), R10
+	MOVQ kc+48(FP), CX
+	MOVBLZX zero+56(FP), AX
+	SHLQ $2, R8
+	SHLQ $2, R9
+	SHLQ $2, R10
+	LEAQ (R9)(R9*2), R11 // 3·lda
+	LEAQ (SI)(R9*4), R12 // A row 4
+	LEAQ (R8)(R8*2), R13 // 3·ldc
+	LEAQ (DI)(R8*4), BX  // C row 4
+	TESTQ AX, AX
+	JNE zeroed
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	VMOVUPS (DI)(R8*1), Z2
+	VMOVUPS 64(DI)(R8*1), Z3
+	VMOVUPS (DI)(R8*2), Z4
+	VMOVUPS 64(DI)(R8*2), Z5
+	VMOVUPS (DI)(R13*1), Z6
+	VMOVUPS 64(DI)(R13*1), Z7
+	VMOVUPS (BX), Z8
+	VMOVUPS 64(BX), Z9
+	VMOVUPS (BX)(R8*1), Z10
+	VMOVUPS 64(BX)(R8*1), Z11
+	VMOVUPS (BX)(R8*2), Z12
+	VMOVUPS 64(BX)(R8*2), Z13
+	VMOVUPS (BX)(R13*1), Z14
+	VMOVUPS 64(BX)(R13*1), Z15
+	JMP start
+
+zeroed:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+start:
+	TESTQ CX, CX
+	JEQ done
+
+loop:
+	VMOVUPS (DX), Z16
+	VMOVUPS 64(DX), Z17
+	VBROADCASTSS (SI), Z18
+	VBROADCASTSS (SI)(R9*1), Z19
+	VBROADCASTSS (SI)(R9*2), Z20
+	VBROADCASTSS (SI)(R11*1), Z21
+	VBROADCASTSS (R12), Z22
+	VBROADCASTSS (R12)(R9*1), Z23
+	VBROADCASTSS (R12)(R9*2), Z24
+	VBROADCASTSS (R12)(R11*1), Z25
+	VFMADD231PS Z16, Z18, Z0
+	VFMADD231PS Z17, Z18, Z1
+	VFMADD231PS Z16, Z19, Z2
+	VFMADD231PS Z17, Z19, Z3
+	VFMADD231PS Z16, Z20, Z4
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z16, Z21, Z6
+	VFMADD231PS Z17, Z21, Z7
+	VFMADD231PS Z16, Z22, Z8
+	VFMADD231PS Z17, Z22, Z9
+	VFMADD231PS Z16, Z23, Z10
+	VFMADD231PS Z17, Z23, Z11
+	VFMADD231PS Z16, Z24, Z12
+	VFMADD231PS Z17, Z24, Z13
+	VFMADD231PS Z16, Z25, Z14
+	VFMADD231PS Z17, Z25, Z15
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ R10, DX
+	DECQ CX
+	JNZ loop
+
+done:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, (DI)(R8*1)
+	VMOVUPS Z3, 64(DI)(R8*1)
+	VMOVUPS Z4, (DI)(R8*2)
+	VMOVUPS Z5, 64(DI)(R8*2)
+	VMOVUPS Z6, (DI)(R13*1)
+	VMOVUPS Z7, 64(DI)(R13*1)
+	VMOVUPS Z8, (BX)
+	VMOVUPS Z9, 64(BX)
+	VMOVUPS Z10, (BX)(R8*1)
+	VMOVUPS Z11, 64(BX)(R8*1)
+	VMOVUPS Z12, (BX)(R8*2)
+	VMOVUPS Z13, 64(BX)(R8*2)
+	VMOVUPS Z14, (BX)(R13*1)
+	VMOVUPS Z15, 64(BX)(R13*1)
+	VZEROUPPER
+	RET
