@@ -43,7 +43,11 @@ type Sample struct {
 	Index      int     `json:"i"`
 	Correct    bool    `json:"correct"`
 	Confidence float64 `json:"confidence"` // max_i F_i(x) if correct, else 0 (eq. 14)
-	Amplitude  float64 `json:"amplitude"`  // mean |∂F_y/∂x| (Fig. 4)
+	Amplitude  float64 `json:"amplitude"`  // mean |∂F_y/∂x| (Fig. 4); 0 below float64's range
+	// Log10Amplitude is log10 of the amplitude, measured beyond float64's
+	// range (Log10Amplitudes); nil in files from before it was measured,
+	// and where the gradient is exactly 0.
+	Log10Amplitude *float64 `json:"log10_amplitude,omitempty"`
 	// Target is the attacks' goal on this image: the random target
 	// (attack.RandomTarget) in the default goal mode, attack.Untargeted
 	// for untargeted attacks; with several goals per image, the first.
@@ -152,15 +156,36 @@ func ParseShard(v string) (Shard, error) {
 	return s, nil
 }
 
+// Counts say which samples each attack runs on: the correctly classified
+// ones among the first All test images or, for an attack that Per names,
+// among the first Per[attack] of them (at most All). A sample beyond its
+// attack's count is not attacked: its distance is NaN, and it is counted
+// neither as an attempt nor as a failure.
+type Counts struct {
+	All int
+	Per map[string]int
+}
+
+// Of is the count of an attack: how many of the first test images it runs
+// on (the correctly classified ones among them).
+func (c Counts) Of(attack string) int {
+	if n, ok := c.Per[attack]; ok {
+		return max(0, min(n, c.All))
+	}
+	return max(0, c.All)
+}
+
 // Job evaluates one model on the first Samples test images (those of Shard).
 type Job struct {
-	Model        *nn.Model
-	Chain        map[int]*nn.Model // the other models of the chain, by step, for transfer (may be nil)
-	Test         *data.Set
-	Samples      int // accuracy, confidence and sensitivity over these
-	AttackSample int // the attacks over the correctly classified ones among the first AttackSample of them
-	Attacks      []string
-	Configs      attack.Configs
+	Model   *nn.Model
+	Chain   map[int]*nn.Model // the other models of the chain, by step, for transfer (may be nil)
+	Test    *data.Set
+	Samples int // accuracy, confidence and sensitivity over these
+	// Attacked says which of them each attack runs on (the correctly
+	// classified ones among the first Attacked.Of(attack)).
+	Attacked Counts
+	Attacks  []string
+	Configs  attack.Configs
 	// Goal is the goal mode of the attacks (see attack.Goals); "" is
 	// "random", the reproduction's.
 	Goal  string
@@ -270,10 +295,11 @@ func run(ctx context.Context, j Job, clf attack.Classifier) ([]Sample, error) {
 			return nil, fmt.Errorf("the model's output on test image %d is %v: its outputs are not finite (its weights overflow float32)", idx[i/classes], v)
 		}
 	}
-	amp := Amplitudes(clf, sub)
+	amp, logAmp := AmplitudesAndLog10(clf, sub)
 	p := make([]float32, classes)
 	// goals[s] are the goals of sample s, attacked when it is correct and
-	// among the first AttackSample.
+	// among the first Attacked.All (each attack then takes those below its
+	// own count).
 	goals := make([][]attack.Goal, len(idx))
 	for s, k := range idx {
 		zi := z[s*classes : (s+1)*classes]
@@ -284,31 +310,27 @@ func run(ctx context.Context, j Job, clf attack.Classifier) ([]Sample, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[s] = Sample{Index: k, Correct: c == label, Amplitude: amp[s], Target: gs[0].Target, Distance: nanDistances(j.Attacks)}
+		out[s] = Sample{Index: k, Correct: c == label, Amplitude: amp[s], Log10Amplitude: finite(logAmp[s]), Target: gs[0].Target, Distance: nanDistances(j.Attacks)}
 		for _, g := range gs[1:] {
 			out[s].More = append(out[s].More, Attempt{Target: g.Target, Distance: nanDistances(j.Attacks)})
 		}
 		if out[s].Correct {
 			out[s].Confidence = float64(p[c])
-			if k < j.AttackSample {
+			if k < j.Attacked.All {
 				goals[s] = gs
 			}
 		}
 	}
-	// The attacks: each runs over all attacked (sample, goal) pairs as one
-	// batched run (attack.Attack.Run: a finished image's place in the
-	// batch is taken by the next), the classifier spreading every batch
-	// over the workers. Each image's result is the one it gets attacked
-	// alone.
+	// The attacks: each runs over its attacked (sample, goal) pairs (those
+	// of the samples below its count) as one batched run
+	// (attack.Attack.Run: a finished image's place in the batch is taken
+	// by the next), the classifier spreading every batch over the
+	// workers. Each image's result is the one it gets attacked alone.
 	type pair struct{ s, g int } // sample position, goal number
 	var pairs []pair
-	var xs []float32
-	var flat []attack.Goal
 	for s, gs := range goals {
 		for g := range gs {
 			pairs = append(pairs, pair{s, g})
-			xs = append(xs, sub.Image(s)...)
-			flat = append(flat, gs[g])
 		}
 	}
 	if len(pairs) == 0 {
@@ -326,9 +348,22 @@ func run(ctx context.Context, j Job, clf attack.Classifier) ([]Sample, error) {
 		}
 	}
 	for _, name := range j.Attacks {
+		var mine []pair // this attack's pairs
+		var xs []float32
+		var flat []attack.Goal
+		for _, pr := range pairs {
+			if idx[pr.s] < j.Attacked.Of(name) {
+				mine = append(mine, pr)
+				xs = append(xs, sub.Image(pr.s)...)
+				flat = append(flat, goals[pr.s][pr.g])
+			}
+		}
+		if len(mine) == 0 {
+			continue
+		}
 		start, done := time.Now(), 0
 		err := runBatch(ctx, name, clf, xs, flat, func(a int, r attack.Result) {
-			pr := pairs[a]
+			pr := mine[a]
 			at := &out[pr.s]
 			dist := at.Distance
 			if pr.g > 0 {
@@ -347,7 +382,7 @@ func run(ctx context.Context, j Job, clf attack.Classifier) ([]Sample, error) {
 			}
 			done++
 			if j.Progress != nil {
-				j.Progress(Progress{Attack: name, Done: done, Total: len(pairs), Elapsed: time.Since(start)})
+				j.Progress(Progress{Attack: name, Done: done, Total: len(mine), Elapsed: time.Since(start)})
 			}
 		})
 		if err != nil {

@@ -43,13 +43,15 @@ func TestParseShard(t *testing.T) {
 func TestSummarizeByHand(t *testing.T) {
 	nan := Dist(math.NaN())
 	s := []Sample{
-		{Index: 0, Correct: true, Confidence: 0.9, Amplitude: 1e-3, Distance: map[string]Dist{"l2": 1}, Transfer: map[int]bool{1: true}},
+		{Index: 0, Correct: true, Confidence: 0.9, Amplitude: 1e-3, Distance: map[string]Dist{"l2": 1}, Transfer: map[int]bool{1: true, 2: true}},
+		// Transfer to step 2 not measured (dropped as stale): its rate is
+		// over the samples that measured it.
 		{Index: 1, Correct: true, Confidence: 0.5, Amplitude: 1e-12, Distance: map[string]Dist{"l2": 3}, Transfer: map[int]bool{1: false}},
 		{Index: 2, Correct: false, Amplitude: 1e-3, Distance: map[string]Dist{"l2": nan}},
 		{Index: 3, Correct: true, Confidence: 1, Amplitude: 0, Distance: map[string]Dist{"l2": nan}},
 		{Index: 9, Correct: true, Confidence: 1, Amplitude: 1, Distance: map[string]Dist{"l2": 100}}, // beyond the attack sample
 	}
-	got := Summarize(s, []string{"l2"}, 5)
+	got := Summarize(s, []string{"l2"}, Counts{All: 5})
 	if got.Samples != 5 || got.Accuracy != 0.8 || math.Abs(got.Confidence-0.68) > 1e-12 || got.NearZero != 0.4 {
 		t.Fatalf("summary %+v", got)
 	}
@@ -58,7 +60,7 @@ func TestSummarizeByHand(t *testing.T) {
 	if r.Attempts != 3 || r.Successes != 2 || r.Mean != 2 || r.Max != 3 || math.Abs(r.SuccessRate-2.0/3) > 1e-12 {
 		t.Fatalf("robustness %+v", r)
 	}
-	if got.TransferRate[1] != 0.5 {
+	if len(got.TransferRate) != 2 || got.TransferRate[1] != 0.5 || got.TransferRate[2] != 1 {
 		t.Fatalf("transfer %v", got.TransferRate)
 	}
 }
@@ -95,7 +97,7 @@ func TestEvaluateAndReproduceAgree(t *testing.T) {
 	}
 	cfgs := attack.Defaults().WithMaxIterations(30)
 	const seed = 5
-	job := Job{Model: m, Test: test, Samples: test.Len(), AttackSample: test.Len(), Attacks: []string{"l2"}, Configs: cfgs, Seed: seed, Shard: Shard{0, 1}, Workers: 2}
+	job := Job{Model: m, Test: test, Samples: test.Len(), Attacked: Counts{All: test.Len()}, Attacks: []string{"l2"}, Configs: cfgs, Seed: seed, Shard: Shard{0, 1}, Workers: 2}
 	whole, err := Run(context.Background(), job)
 	if err != nil {
 		t.Fatal(err)

@@ -47,7 +47,7 @@ func measure(t *testing.T, clf attack.Classifier, set *data.Set) []Sample {
 func TestAccuracyAndConfidenceByHand(t *testing.T) {
 	// Samples: (1,0) label 0 correct; (0,1) label 1 correct; (1,0) label 1 wrong.
 	s := set([]float32{1, 0, 0, 1, 1, 0}, 0, 1, 1)
-	sum := Summarize(measure(t, linear{s: float32(math.Log(3))}, s), nil, 0)
+	sum := Summarize(measure(t, linear{s: float32(math.Log(3))}, s), nil, Counts{})
 	if got := sum.Accuracy; math.Abs(got-2.0/3) > 1e-12 {
 		t.Fatalf("accuracy %v, want 2/3", got)
 	}
@@ -61,7 +61,7 @@ func TestSensitivityByHand(t *testing.T) {
 	// Z = s·x, F_y = softmax(Z)_y. For x = (1, 0), y = 0, s = ln 3:
 	// ∂F_0/∂x_0 = s·F0·F1 = ln3·3/16, ∂F_0/∂x_1 = −s·F0·F1; amplitude = mean |.| = ln3·3/16.
 	s := set([]float32{1, 0}, 0)
-	sum := Summarize(measure(t, linear{s: float32(math.Log(3))}, s), nil, 0)
+	sum := Summarize(measure(t, linear{s: float32(math.Log(3))}, s), nil, Counts{})
 	want := math.Log(3) * 3 / 16
 	if math.Abs(sum.MeanAmplitude-want) > 1e-6 || sum.NearZero != 0 {
 		t.Fatalf("sensitivity %+v, want amplitude %v", sum, want)
@@ -80,6 +80,44 @@ func TestSensitivityOfSaturatedModels(t *testing.T) {
 		if math.Abs(got-want) > 1e-5*want {
 			t.Errorf("margin %g: amplitude %g, want %g", s, got, want)
 		}
+	}
+}
+
+// TestLog10AmplitudeBeyondFloat64 checks that log10 of the amplitude is
+// measured where the amplitude itself underflows float64: for Z = (s, 0)
+// the amplitude is s·F_0·F_1 ≈ s·e^(−s), so log10 is log10(s) − s/ln 10
+// (−520.1 at s = 1200, where the amplitude is 0 in float64), and that a
+// samples file's samples carry it.
+func TestLog10AmplitudeBeyondFloat64(t *testing.T) {
+	for _, s := range []float64{1, 20, 70, 700, 1200, 5000} {
+		x := set([]float32{1, 0}, 0)
+		got := Log10Amplitudes(linear{s: float32(s)}, x)[0]
+		f1 := 1 / (1 + math.Exp(s))
+		want := math.Log10(s*(1-f1)) - math.Log1p(math.Exp(s))/math.Ln10
+		if math.Abs(got-want) > 1e-5*math.Max(1, math.Abs(want)) {
+			t.Errorf("margin %g: log10 amplitude %g, want %g", s, got, want)
+		}
+		if s >= 1200 && Amplitudes(linear{s: float32(s)}, x)[0] != 0 {
+			t.Errorf("margin %g: the float64 amplitude should underflow to 0 here", s)
+		}
+		samples := measure(t, linear{s: float32(s)}, x)
+		if l := samples[0].Log10Amplitude; l == nil || *l != got {
+			t.Errorf("margin %g: the sample's log10 amplitude %v, want %g", s, l, got)
+		}
+		// A sample from before it was measured is completed; one that has
+		// it is left alone.
+		keep := 7.0
+		old := []Sample{{Index: 0, Correct: true}, {Index: 0, Log10Amplitude: &keep}}
+		n, err := FillLog10Amplitudes(linear{s: float32(s)}, x, old)
+		if err != nil || n != 1 || old[0].Log10Amplitude == nil || *old[0].Log10Amplitude != got || *old[1].Log10Amplitude != 7 {
+			t.Errorf("margin %g: filled %d: %v, %v (%v), want %g and 7", s, n, old[0].Log10Amplitude, old[1].Log10Amplitude, err, got)
+		}
+		if n, err := FillLog10Amplitudes(linear{s: float32(s)}, x, old); n != 0 || err != nil {
+			t.Errorf("margin %g: complete samples measured again (%d, %v)", s, n, err)
+		}
+	}
+	if _, err := FillLog10Amplitudes(linear{s: 1}, set([]float32{1, 0}, 0), []Sample{{Index: 3}}); err == nil {
+		t.Error("a sample of an image the test set lacks was filled")
 	}
 }
 
@@ -114,13 +152,13 @@ func TestRobustnessSummary(t *testing.T) {
 		attempts int
 	}{{"untargeted", 3}, {"all", 3}, {"random", 3}} {
 		calls = 0
-		job := Job{Test: s, Samples: 4, AttackSample: 4, Attacks: []string{"l2"}, Goal: c.mode, Shard: Shard{0, 1}, runBatch: batchOf(fake),
+		job := Job{Test: s, Samples: 4, Attacked: Counts{All: 4}, Attacks: []string{"l2"}, Goal: c.mode, Shard: Shard{0, 1}, runBatch: batchOf(fake),
 			Progress: func(Progress) { calls++ }}
 		samples, err := run(context.Background(), job, linear{s: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := Summarize(samples, []string{"l2"}, 4).Robustness["l2"]
+		r := Summarize(samples, []string{"l2"}, Counts{All: 4}).Robustness["l2"]
 		if r.Attempts != c.attempts || r.Successes != 2 || math.Abs(r.SuccessRate-2.0/3) > 1e-12 {
 			t.Fatalf("%s: attempts %d successes %d rate %v", c.mode, r.Attempts, r.Successes, r.SuccessRate)
 		}
@@ -149,7 +187,7 @@ func TestAllGoals(t *testing.T) {
 	fake := func(_ context.Context, x []float32, g attack.Goal) (attack.Result, error) {
 		return attack.Result{Success: g.Target == 2, L2: float64(g.Target), Goal: g}, nil
 	}
-	samples, err := run(context.Background(), Job{Test: s, Samples: 2, AttackSample: 2, Attacks: []string{"l2"}, Goal: "all", Shard: Shard{0, 1}, runBatch: batchOf(fake)}, linear3{})
+	samples, err := run(context.Background(), Job{Test: s, Samples: 2, Attacked: Counts{All: 2}, Attacks: []string{"l2"}, Goal: "all", Shard: Shard{0, 1}, runBatch: batchOf(fake)}, linear3{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +202,7 @@ func TestAllGoals(t *testing.T) {
 			}
 		}
 	}
-	r := Summarize(samples, []string{"l2"}, 2).Robustness["l2"]
+	r := Summarize(samples, []string{"l2"}, Counts{All: 2}).Robustness["l2"]
 	if r.Attempts != 4 || r.Successes != 2 || r.Mean != 2 {
 		t.Fatalf("robustness %+v", r)
 	}
@@ -196,5 +234,100 @@ func TestNonFiniteOutputs(t *testing.T) {
 	_, err := run(context.Background(), Job{Test: set, Samples: 300}, inf)
 	if err == nil || !strings.Contains(err.Error(), "test image 201") {
 		t.Fatalf("infinite logit on image 201: %v", err)
+	}
+}
+
+func TestCountsOf(t *testing.T) {
+	for _, c := range []struct {
+		counts Counts
+		attack string
+		want   int
+	}{
+		{Counts{All: 200}, "l2", 200},
+		{Counts{All: 200, Per: map[string]int{"l0": 100}}, "l0", 100},
+		{Counts{All: 200, Per: map[string]int{"l0": 100}}, "linf", 200},
+		{Counts{All: 50, Per: map[string]int{"l0": 100}}, "l0", 50}, // at most All
+		{Counts{All: 50, Per: map[string]int{"l0": -3}}, "l0", 0},
+		{Counts{All: -1}, "l2", 0},
+		{Counts{}, "l2", 0},
+	} {
+		if got := c.counts.Of(c.attack); got != c.want {
+			t.Errorf("%+v.Of(%q) = %d, want %d", c.counts, c.attack, got, c.want)
+		}
+	}
+}
+
+// TestPerAttackCounts: an attack with a smaller count runs only on the
+// attacked samples below it, on the same goals as the others; the samples
+// beyond its count are not attacked and count neither as attempts nor as
+// failures, and the results on the samples it does attack are those of
+// an attack over all of them.
+func TestPerAttackCounts(t *testing.T) {
+	fake := func(_ context.Context, x []float32, g attack.Goal) (attack.Result, error) {
+		if g.Label == 0 {
+			return attack.Result{Success: true, L0: 1, L2: float64(x[0]), LInf: float64(x[0]) / 2, Goal: g}, nil
+		}
+		return attack.Result{Goal: g}, nil
+	}
+	// Six samples: label 0 correct (success), except index 2 (label 1,
+	// correct, the attack fails) and index 4 (label 0, misclassified).
+	s := set([]float32{0.5, 0, 0.9, 0.1, 0, 1, 0.7, 0.2, 0.2, 0.8, 0.6, 0.1}, 0, 0, 1, 0, 0, 0)
+	run1 := func(counts Counts) ([]Sample, map[string][]int) {
+		t.Helper()
+		ran := map[string][]int{}
+		job := Job{Test: s, Samples: 6, Attacked: counts, Attacks: []string{"l0", "l2", "linf"}, Shard: Shard{0, 1}, Seed: 7,
+			runBatch: func(ctx context.Context, name string, clf attack.Classifier, x []float32, goals []attack.Goal, finished func(int, attack.Result)) error {
+				for i := range goals {
+					ran[name] = append(ran[name], int(x[2*i]*10+0.5)) // the image, by its first value
+				}
+				return batchOf(fake)(ctx, name, clf, x, goals, finished)
+			}}
+		samples, err := run(context.Background(), job, linear{s: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return samples, ran
+	}
+	per := Counts{All: 6, Per: map[string]int{"l0": 3, "linf": 6}}
+	samples, ran := run1(per)
+	all, _ := run1(Counts{All: 6})
+	// l0 runs on the correct samples among the first 3 (0, 1, 2); the
+	// others on all correct ones (0, 1, 2, 3, 5).
+	if got := ran["l0"]; len(got) != 3 || got[0] != 5 || got[1] != 9 || got[2] != 0 {
+		t.Fatalf("l0 attacked images %v, want those of samples 0, 1, 2", got)
+	}
+	if len(ran["l2"]) != 5 || len(ran["linf"]) != 5 {
+		t.Fatalf("attacked images %v", ran)
+	}
+	for i, sm := range samples {
+		if sm.Target != all[i].Target {
+			t.Fatalf("sample %d: goal %d, %d with one count for all attacks", i, sm.Target, all[i].Target)
+		}
+		for _, a := range []string{"l0", "l2", "linf"} {
+			d, want := float64(sm.Distance[a]), float64(all[i].Distance[a])
+			if a == "l0" && sm.Index >= 3 {
+				want = math.NaN() // not attacked
+			}
+			if !(d == want || math.IsNaN(d) && math.IsNaN(want)) {
+				t.Errorf("sample %d %s: %v, want %v", i, a, d, want)
+			}
+		}
+	}
+	sum := Summarize(samples, []string{"l0", "l2", "linf"}, per)
+	for a, want := range map[string]AttackResult{
+		"l0":   {Attempts: 3, Successes: 2, SuccessRate: 2.0 / 3, Mean: 1, Max: 1},
+		"l2":   {Attempts: 5, Successes: 4, SuccessRate: 0.8, Mean: (0.5 + 0.9 + 0.7 + 0.6) / 4, Max: 0.9},
+		"linf": {Attempts: 5, Successes: 4, SuccessRate: 0.8, Mean: (0.5 + 0.9 + 0.7 + 0.6) / 8, Max: 0.45},
+	} {
+		got := sum.Robustness[a]
+		if got.Attempts != want.Attempts || got.Successes != want.Successes || math.Abs(got.SuccessRate-want.SuccessRate) > 1e-12 ||
+			math.Abs(got.Mean-want.Mean) > 1e-6 || math.Abs(got.Max-want.Max) > 1e-6 {
+			t.Errorf("%s: %+v, want %+v", a, got, want)
+		}
+	}
+	// Summarized with one count for all, the unattacked l0 samples would
+	// be failures: the per-attack count keeps them out.
+	if r := Summarize(samples, []string{"l0"}, Counts{All: 6}).Robustness["l0"]; r.Attempts != 5 || r.Successes != 2 {
+		t.Fatalf("one count for all: %+v", r)
 	}
 }

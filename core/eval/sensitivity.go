@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/tadd-project/tadd/core/attack"
@@ -21,10 +22,26 @@ const NearZeroThreshold = 1e-10
 // computed in log space in float64 and scaled so that its largest
 // component is 1; the backward pass, linear in w, runs in float32 on the
 // scaled weights, and the amplitude is rescaled in float64. Values are
-// measured down to float64's range (about 10⁻³⁰⁸); below it they are 0.
+// measured down to float64's range (about 10⁻³⁰⁸); below it they are 0:
+// Log10Amplitudes measures them beyond it.
 func Amplitudes(clf attack.Classifier, set *data.Set) []float64 {
+	amp, _ := AmplitudesAndLog10(clf, set)
+	return amp
+}
+
+// Log10Amplitudes returns, for each image of set, log10 of its amplitude
+// (Amplitudes), computed from the log-space scale so that amplitudes far
+// below float64's range (10⁻⁵⁰⁰ on a network distilled at T = 40) are
+// measured, not 0; -Inf only where the scaled gradient itself is 0.
+func Log10Amplitudes(clf attack.Classifier, set *data.Set) []float64 {
+	_, logs := AmplitudesAndLog10(clf, set)
+	return logs
+}
+
+// AmplitudesAndLog10 returns Amplitudes and Log10Amplitudes from one pass.
+func AmplitudesAndLog10(clf attack.Classifier, set *data.Set) (amp, log10 []float64) {
 	n, is, k := set.Len(), set.ImageSize(), clf.Classes()
-	out := make([]float64, n)
+	amp, log10 = make([]float64, n), make([]float64, n)
 	g := make([]float32, batch*is)
 	z := make([]float32, batch*k)
 	logScale := make([]float64, batch)
@@ -38,10 +55,11 @@ func Amplitudes(clf attack.Classifier, set *data.Set) []float64 {
 			for _, v := range g[(i-lo)*is : (i-lo+1)*is] {
 				a += math.Abs(float64(v))
 			}
-			out[i] = a / float64(is) * math.Exp(logScale[i-lo])
+			amp[i] = a / float64(is) * math.Exp(logScale[i-lo])
+			log10[i] = math.Log10(a/float64(is)) + logScale[i-lo]/math.Ln10
 		}
 	}
-	return out
+	return amp, log10
 }
 
 // scaledSoftmaxGradWeights writes into w the weights F_y(e_y − F) of the
@@ -92,4 +110,41 @@ func logSumExp(z []float32, skip int) float64 {
 		}
 	}
 	return m + math.Log(sum)
+}
+
+// finite is &v for a finite v, nil otherwise.
+func finite(v float64) *float64 {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return nil
+	}
+	return &v
+}
+
+// FillLog10Amplitudes measures on clf the log10 amplitudes of the samples
+// that lack one (of test images test.Image(s.Index)) and sets them,
+// leaving the rest of each sample as it is: what completes a samples file
+// from before they were measured. It returns how many samples it measured
+// (a sample whose gradient is exactly 0 stays without one, and is
+// measured again the next time).
+func FillLog10Amplitudes(clf attack.Classifier, test *data.Set, samples []Sample) (int, error) {
+	var idx []int
+	sub := &data.Set{Name: test.Name, H: test.H, W: test.W, C: test.C}
+	for i, s := range samples {
+		if s.Log10Amplitude != nil {
+			continue
+		}
+		if s.Index < 0 || s.Index >= test.Len() {
+			return 0, fmt.Errorf("sample of test image %d: the test set has %d", s.Index, test.Len())
+		}
+		idx = append(idx, i)
+		sub.Images = append(sub.Images, test.Image(s.Index)...)
+		sub.Labels = append(sub.Labels, test.Labels[s.Index])
+	}
+	if len(idx) == 0 {
+		return 0, nil
+	}
+	for k, v := range Log10Amplitudes(clf, sub) {
+		samples[idx[k]].Log10Amplitude = finite(v)
+	}
+	return len(idx), nil
 }

@@ -22,17 +22,18 @@ type AttackResult struct {
 	Max         float64 `json:"max"`
 }
 
-// Summarize aggregates samples (in index order): the attacks count every
+// Summarize aggregates samples (in index order): each attack counts every
 // goal attacked on the correctly classified samples with an index below
-// attackSample; their mean and maximum distance are over the successful
-// ones.
-func Summarize(samples []Sample, attacks []string, attackSample int) Summary {
+// its count (attacked.Of); their mean and maximum distance are over the
+// successful ones. A sample beyond an attack's count was not attacked and
+// does not count.
+func Summarize(samples []Sample, attacks []string, attacked Counts) Summary {
 	s := Summary{Samples: len(samples), Robustness: map[string]AttackResult{}}
 	if len(samples) == 0 {
 		return s
 	}
 	var correct int
-	transfers, transferN := map[int]int{}, 0
+	transfers, transferN := map[int]int{}, map[int]int{} // by step: fooled, measured
 	for _, x := range samples {
 		if x.Correct {
 			correct++
@@ -42,14 +43,10 @@ func Summarize(samples []Sample, attacks []string, attackSample int) Summary {
 		if x.Amplitude < NearZeroThreshold {
 			s.NearZero++
 		}
-		if x.Transfer != nil {
-			transferN++
-			for k, ok := range x.Transfer {
-				if ok {
-					transfers[k]++
-				} else if _, seen := transfers[k]; !seen {
-					transfers[k] = 0
-				}
+		for k, ok := range x.Transfer {
+			transferN[k]++
+			if ok {
+				transfers[k]++
 			}
 		}
 	}
@@ -58,7 +55,7 @@ func Summarize(samples []Sample, attacks []string, attackSample int) Summary {
 	for _, a := range attacks {
 		var r AttackResult
 		for _, x := range samples {
-			if x.Index >= attackSample || !x.Correct {
+			if x.Index >= attacked.Of(a) || !x.Correct {
 				continue
 			}
 			for _, at := range x.Attempts() {
@@ -78,10 +75,10 @@ func Summarize(samples []Sample, attacks []string, attackSample int) Summary {
 		}
 		s.Robustness[a] = r
 	}
-	if transferN > 0 {
+	if len(transferN) > 0 {
 		s.TransferRate = map[int]float64{}
-		for k, c := range transfers {
-			s.TransferRate[k] = float64(c) / float64(transferN)
+		for k, n := range transferN {
+			s.TransferRate[k] = float64(transfers[k]) / float64(n)
 		}
 	}
 	return s

@@ -316,3 +316,56 @@ func TestEstimateJSONRoundTrip(t *testing.T) {
 		t.Error("a string value reads")
 	}
 }
+
+// TestMinDetectable checks the power against values computed by hand:
+// z₀.₉₇₅ = 1.959964, z₀.₈₀ = 0.841621 (normal tables), their sum 2.801585.
+func TestMinDetectable(t *testing.T) {
+	cases := []struct {
+		name string
+		d    []float64
+		want float64
+	}{
+		// sd = √(10/4) = 1.581139, √5 = 2.236068: 2.801585 · 1.581139 / 2.236068 = 1.981020.
+		{"1..5", []float64{1, 2, 3, 4, 5}, 1.981020},
+		// Mean 0.15, sd = √(0.42/7) = 0.244949, √8 = 2.828427: 0.242624.
+		{"eight differences", []float64{0.2, -0.1, 0.4, 0, 0.3, 0.1, -0.2, 0.5}, 0.242624},
+		// Equal differences: no spread, any non-zero mean shows.
+		{"constant", []float64{2, 2, 2}, 0},
+		{"one pair", []float64{3}, math.NaN()},
+		{"none", nil, math.NaN()},
+	}
+	for _, c := range cases {
+		got := MinDetectable(c.d)
+		if math.IsNaN(c.want) != math.IsNaN(got) || !math.IsNaN(c.want) && math.Abs(got-c.want) > 5e-6 {
+			t.Errorf("%s: MinDetectable = %v, want %v", c.name, got, c.want)
+		}
+	}
+	// Paired carries it for the differences b − a.
+	c, err := Paired([]float64{0, 0, 0, 0, 0}, []float64{1, 2, 3, 4, 5}, 1)
+	if err != nil || math.Abs(float64(c.MDE)-1.981020) > 5e-6 {
+		t.Errorf("Paired: MDE %v (%v), want 1.981020", c.MDE, err)
+	}
+}
+
+func TestNumberJSON(t *testing.T) {
+	for _, v := range []Number{1.5, 0, Number(math.NaN())} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Number
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if got != v && !(math.IsNaN(float64(got)) && math.IsNaN(float64(v))) {
+			t.Errorf("%v → %s → %v", v, b, got)
+		}
+	}
+	if b, _ := json.Marshal(Number(math.Inf(1))); string(b) != "null" {
+		t.Errorf("+Inf writes %s, want null", b)
+	}
+	var v Number
+	if err := json.Unmarshal([]byte(`"x"`), &v); err == nil {
+		t.Error("a string reads as a number")
+	}
+}
