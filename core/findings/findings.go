@@ -41,6 +41,15 @@ type Data struct {
 	Pixels        int      // values per image (784 on MNIST): the censoring budget of each norm
 	Seed          uint64   // of the bootstrap
 	Models        []Model
+	// AttackCounts, when it names an attack, says that it ran only on the
+	// correct samples among the first AttackCounts[attack] (at most
+	// AttackSamples); see eval.Counts.
+	AttackCounts map[string]int
+	// Overstated names the attacks whose distances the run's budget check
+	// found more than the slack above the paper's parameters', each with
+	// what it found in words: every claim compared under such an attack
+	// says that its differences may be the budget's.
+	Overstated map[string]string
 }
 
 // Budget is the largest perturbation an attack's norm allows on an image
@@ -150,6 +159,25 @@ type StepMean struct {
 	N            int // successful attacks over those temperatures
 }
 
+// Power is the power of the paper's central comparison, student −
+// assistant, under one attack: the smallest mean paired difference in the
+// attack's distance that the run detects at two-sided α = 0.05 with 80%
+// power (stats.MinDetectable: (z₀.₉₇₅ + z₀.₈₀)·sd/√n), over all
+// temperatures pooled and at each temperature.
+type Power struct {
+	Attack string       `json:"attack"`
+	N      int          `json:"n"`   // pairs, all T pooled
+	MDE    stats.Number `json:"mde"` // all T pooled (null below 2 pairs)
+	PerT   []PowerAt    `json:"per_t"`
+}
+
+// PowerAt is the power of student − assistant at one temperature.
+type PowerAt struct {
+	Temperature float64      `json:"temperature"`
+	N           int          `json:"n"`
+	MDE         stats.Number `json:"mde"`
+}
+
 // Result is the analysis of a reproduction.
 type Result struct {
 	Models    []ModelStat
@@ -157,6 +185,7 @@ type Result struct {
 	StepMeans []StepMean
 	Curves    []Curve
 	Claims    []Claim
+	Power     []Power
 }
 
 // Analyze computes every summary and claim of d.
@@ -239,7 +268,68 @@ func Analyze(d Data) Result {
 		a.chainClaim("The assistant is more robust than the teacher", 0, 1),
 		a.chainClaim("The student is more robust than the teacher", 0, 2),
 		a.multiStepClaim(), a.normsClaim()}
+	r.Power = a.power()
 	return r
+}
+
+// power is the power of student − assistant under every attack, with the
+// censored pairs counted at the budget as in the claims.
+func (a *analysis) power() []Power {
+	var out []Power
+	for _, atk := range a.d.Attacks {
+		p := Power{Attack: atk, PerT: []PowerAt{}}
+		var all []float64
+		for _, t := range a.temps {
+			x, y := a.model(t, 1), a.model(t, 2)
+			if x == nil || y == nil {
+				continue
+			}
+			xs, ys, _ := a.distancePairs(x, y, atk)
+			d := make([]float64, len(xs))
+			for i := range xs {
+				d[i] = ys[i] - xs[i]
+			}
+			all = append(all, d...)
+			p.PerT = append(p.PerT, PowerAt{Temperature: t, N: len(d), MDE: stats.Number(stats.MinDetectable(d))})
+		}
+		p.N, p.MDE = len(all), stats.Number(stats.MinDetectable(all))
+		out = append(out, p)
+	}
+	return out
+}
+
+// PowerText says in one line per attack what the run can detect: the
+// smallest student − assistant difference in mean distance, pooled and
+// per temperature, and how it is computed. It is empty without a pair.
+func PowerText(ps []Power) []string {
+	var out []string
+	for _, p := range ps {
+		if p.N == 0 {
+			continue
+		}
+		line := fmt.Sprintf("Power, %s: the smallest student − assistant paired difference in mean %s distance this run detects at 95%% (two-sided) with 80%% power is %s over all T pooled (n = %d pairs)",
+			normLabel(p.Attack), normLabel(p.Attack), mde(p.MDE), p.N)
+		var per []string
+		for _, at := range p.PerT {
+			per = append(per, fmt.Sprintf("T=%g %s (n = %d)", at.Temperature, mde(at.MDE), at.N))
+		}
+		if len(per) > 1 {
+			line += ", and at each T alone: " + strings.Join(per, ", ")
+		}
+		out = append(out, line+".")
+	}
+	if len(out) > 0 {
+		out = append(out, "Power is computed as "+stats.PowerFormula+"; a failed attack counts at the budget.")
+	}
+	return out
+}
+
+// mde writes a minimal detectable effect ("–" when undefined).
+func mde(v stats.Number) string {
+	if math.IsNaN(float64(v)) {
+		return "– (fewer than 2 pairs)"
+	}
+	return fmt.Sprintf("%.3g", float64(v))
 }
 
 // modelStat summarizes one model's evaluated images.
@@ -289,11 +379,13 @@ func (m *Model) name() string { return Name(m.Temperature, m.Role) }
 func (m *Model) key() Key { return Key{m.Temperature, m.Step} }
 
 // attacked returns, by test-set index, the distance of every sample the
-// attack ran on (NaN where it failed).
+// attack ran on (NaN where it failed): the correct ones below the attack's
+// count, so that every model's are among the same images.
 func (a *analysis) attacked(m *Model, atk string) map[int]float64 {
 	dist := map[int]float64{}
+	n := eval.Counts{All: a.d.AttackSamples, Per: a.d.AttackCounts}.Of(atk)
 	for _, s := range m.Samples {
-		if s.Index < a.d.AttackSamples && s.Correct {
+		if s.Index < n && s.Correct {
 			dist[s.Index] = float64(s.Distance[atk])
 		}
 	}
@@ -383,14 +475,32 @@ func (a *analysis) accuracyPair(x, y *Model, seed uint64) (Pair, []float64) {
 // taken together, as one line of evidence.
 func pooled(label string, d []float64, seed uint64) (string, stats.Comparison) {
 	c, _ := stats.Paired(make([]float64, len(d)), d, seed)
-	return fmt.Sprintf("%s: mean difference %v, n = %d, Wilcoxon p = %s", label, c.MeanDiff, c.N, pValue(c.P)), c
+	if len(d) == 0 {
+		return label + ": no pairs in the data (one of the two models is not in them)", c
+	}
+	return fmt.Sprintf("%s: mean difference %v, n = %d, Wilcoxon %s, detectable difference (80%% power) %s", label, c.MeanDiff, c.N, PText(c.P), mde(c.MDE)), c
 }
 
-func pValue(p float64) string {
-	if p < 1e-4 {
-		return fmt.Sprintf("%.1e", p)
+// PText writes "p = " and a p-value: four decimals, in powers of ten below
+// 10⁻⁴, and "p < 1e-15" below 10⁻¹⁵ (the normal approximation's p is 0 in
+// float64 there).
+func PText(p float64) string {
+	switch {
+	case p < 1e-15:
+		return "p < 1e-15"
+	case p < 1e-4:
+		return fmt.Sprintf("p = %.1e", p)
 	}
-	return fmt.Sprintf("%.4f", p)
+	return fmt.Sprintf("p = %.4f", p)
+}
+
+// normLabel is an attack's norm as the text writes it (L0, L2, L∞), its
+// name when it is no attack.
+func normLabel(atk string) string {
+	if a, err := attack.Defaults().Attack(atk); err == nil {
+		return a.Norm().String()
+	}
+	return atk
 }
 
 // combine is the verdict of a claim tested by several pooled tests: it is
@@ -413,6 +523,55 @@ func combine(vs []stats.Verdict) stats.Verdict {
 	return stats.NotResolved
 }
 
+// disagreement says which attacks support the claim and which contradict
+// it when both happen (vs[i] is attacks[i]'s verdict), "" otherwise: a
+// claim about robustness is contradicted by one attack that contradicts
+// it, and the note keeps the others' support visible.
+func disagreement(attacks []string, vs []stats.Verdict) string {
+	var sup, con []string
+	for i, v := range vs {
+		switch v {
+		case stats.Supported:
+			sup = append(sup, normLabel(attacks[i]))
+		case stats.Contradicted:
+			con = append(con, normLabel(attacks[i]))
+		}
+	}
+	if len(sup) == 0 || len(con) == 0 {
+		return ""
+	}
+	verb := func(names []string, one, many string) string {
+		if len(names) == 1 {
+			return names[0] + " " + one
+		}
+		return strings.Join(names, " and ") + " " + many
+	}
+	return "The attacks disagree: " + verb(sup, "supports the claim", "support the claim") + ", " + verb(con, "contradicts it", "contradict it") + "."
+}
+
+// budgetNote warns about the attacks whose budget overstates distances
+// ("" when none does).
+func (a *analysis) budgetNote() string {
+	var parts []string
+	for _, atk := range a.d.Attacks {
+		if what, ok := a.d.Overstated[atk]; ok {
+			parts = append(parts, fmt.Sprintf("The budget check finds the preset's %s distances %s: %s differences between models may be the cut budget's, not the models'.", normLabel(atk), what, normLabel(atk)))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// addNote appends a sentence to cl's note.
+func (cl *Claim) addNote(s string) {
+	if s == "" {
+		return
+	}
+	if cl.Note != "" {
+		cl.Note += " "
+	}
+	cl.Note += s
+}
+
 func (a *analysis) accuracyClaim() Claim {
 	cl := Claim{Claim: fmt.Sprintf("Distillation changes test accuracy by at most %.2f percentage points", 100*AccuracyBound)}
 	var vs []stats.Verdict
@@ -430,8 +589,8 @@ func (a *analysis) accuracyClaim() Claim {
 			v := stats.DecideWithin(p.MeanDiff.CI, AccuracyBound)
 			vs = append(vs, v)
 			cl.Detail = append(cl.Detail, p)
-			cl.Tests = append(cl.Tests, fmt.Sprintf("%s − %s: accuracy %+.2f pp [%+.2f, %+.2f], n = %d, McNemar p = %s: %s",
-				p.B, p.A, 100*p.MeanDiff.Value, 100*p.MeanDiff.CI.Lo, 100*p.MeanDiff.CI.Hi, p.N, pValue(*p.McNemarP), v))
+			cl.Tests = append(cl.Tests, fmt.Sprintf("%s − %s: accuracy %+.2f pp [%+.2f, %+.2f], n = %d, McNemar %s: %s",
+				p.B, p.A, 100*p.MeanDiff.Value, 100*p.MeanDiff.CI.Lo, 100*p.MeanDiff.CI.Hi, p.N, PText(*p.McNemarP), v))
 			e := Effect{Label: p.B + " − " + p.A, Quantity: "accuracy", Comparison: p.Comparison, Verdict: v}
 			e.P = *p.McNemarP
 			cl.Effects = append(cl.Effects, e)
@@ -441,20 +600,30 @@ func (a *analysis) accuracyClaim() Claim {
 	return cl
 }
 
-// logAmplitude is log10 of a gradient amplitude, with amplitudes that
-// underflowed float64 counted at 10⁻³⁰⁸.
-func logAmplitude(v float64) float64 { return math.Log10(math.Max(v, 1e-308)) }
+// logAmplitude is log10 of a sample's gradient amplitude: as measured
+// (eval.Sample.Log10Amplitude), or, in files from before it was, from the
+// amplitude with those that underflowed float64 counted at 10⁻³⁰⁸
+// (floored reports that).
+func logAmplitude(s eval.Sample) (v float64, floored bool) {
+	if s.Log10Amplitude != nil {
+		return *s.Log10Amplitude, false
+	}
+	return math.Log10(math.Max(s.Amplitude, 1e-308)), s.Amplitude < 1e-308
+}
 
 func (a *analysis) sensitivityClaim() Claim {
 	cl := Claim{Claim: "Sensitivity (the input-gradient amplitude) falls as the teacher's temperature rises",
-		Note: "Compared as log10 of the amplitude, teacher at T against the T = 1 teacher on the same images."}
+		Note: "Compared as log10 of the amplitude (measured in log space, beyond float64's range), teacher at T against the T = 1 teacher on the same images."}
 	base := a.baseTeacher(&cl)
 	if base == nil {
 		return cl
 	}
 	amp := map[int]float64{}
+	floored := 0
 	for _, s := range base.Samples {
-		amp[s.Index] = logAmplitude(s.Amplitude)
+		v, f := logAmplitude(s)
+		amp[s.Index] = v
+		floored += b2i(f)
 	}
 	var all []float64
 	for _, t := range a.temps {
@@ -465,8 +634,10 @@ func (a *analysis) sensitivityClaim() Claim {
 		var xs, ys []float64
 		for _, s := range te.Samples {
 			if v, ok := amp[s.Index]; ok {
-				xs, ys = append(xs, v), append(ys, logAmplitude(s.Amplitude))
-				all = append(all, ys[len(ys)-1]-v)
+				y, f := logAmplitude(s)
+				floored += b2i(f)
+				xs, ys = append(xs, v), append(ys, y)
+				all = append(all, y-v)
 			}
 		}
 		c, _ := stats.Paired(xs, ys, a.d.Seed)
@@ -476,6 +647,9 @@ func (a *analysis) sensitivityClaim() Claim {
 	cl.Verdict = stats.Decide(c.MeanDiff.CI, false)
 	cl.Tests = []string{line + ": " + string(cl.Verdict)}
 	cl.Effects = []Effect{{Label: "teachers at T > 1 − T = 1 teacher, all T pooled", Quantity: "log10 amplitude", Comparison: c, Verdict: cl.Verdict}}
+	if floored > 0 {
+		cl.addNote(fmt.Sprintf("%d amplitudes underflowed float64 and count at 10⁻³⁰⁸ (their files predate log10 amplitudes): the difference is a bound, not a measurement.", floored))
+	}
 	return cl
 }
 
@@ -502,10 +676,12 @@ func (a *analysis) temperatureClaim() Claim {
 				all = append(all, ys[i]-xs[i])
 			}
 		}
-		label := fmt.Sprintf("%s: teachers at T > 1 − T = 1 teacher", atk)
+		label := fmt.Sprintf("%s: teachers at T > 1 − T = 1 teacher", normLabel(atk))
 		vs = append(vs, cl.addPooled(label, atk, all, cens, a.d.Seed))
 	}
 	cl.Verdict = combine(vs)
+	cl.addNote(disagreement(a.d.Attacks, vs))
+	cl.addNote(a.budgetNote())
 	return cl
 }
 
@@ -533,13 +709,15 @@ func (a *analysis) chainClaim(claim string, lo, hi int) Claim {
 				all = append(all, ys[i]-xs[i])
 			}
 		}
-		label := fmt.Sprintf("%s: step %d − step %d, all T pooled", atk, hi, lo)
+		label := fmt.Sprintf("%s: step %d − step %d, all T pooled", normLabel(atk), hi, lo)
 		vs = append(vs, cl.addPooled(label, atk, all, cens, a.d.Seed))
 	}
 	cl.Verdict = combine(vs)
 	if len(confounds) > 0 {
 		cl.Note = "Training length differs between the compared models (" + strings.Join(confounds, "; ") + "): the difference mixes the distillation step with the training schedule."
 	}
+	cl.addNote(disagreement(a.d.Attacks, vs))
+	cl.addNote(a.budgetNote())
 	return cl
 }
 
@@ -557,7 +735,7 @@ func (cl *Claim) addPooled(label, atk string, all []float64, cens int, seed uint
 func (a *analysis) multiStepClaim() Claim {
 	cl := Claim{Claim: "Each further distillation step (3 to 6) raises robustness"}
 	if a.maxStep < 3 {
-		cl.Verdict, cl.Note = stats.NotResolved, "The data have no step beyond the student."
+		cl.Verdict, cl.Note = stats.NotResolved, "These results have no step beyond the student (a run with --steps 2, or steps 3 to 6 not evaluated yet): nothing to compare."
 		return cl
 	}
 	var vs []stats.Verdict
@@ -582,17 +760,27 @@ func (a *analysis) multiStepClaim() Claim {
 				}
 			}
 		}
-		label := fmt.Sprintf("%s: step k − step k−1 for k = 3..%d, all T pooled", atk, a.maxStep)
+		label := fmt.Sprintf("%s: step k − step k−1 for k = 3..%d, all T pooled", normLabel(atk), a.maxStep)
 		vs = append(vs, cl.addPooled(label, atk, all, cens, a.d.Seed))
 	}
 	cl.Verdict = combine(vs)
 	if len(confounds) > 0 {
 		cl.Note = "Training length differs (" + strings.Join(confounds, "; ") + ")."
 	}
+	cl.addNote(disagreement(a.d.Attacks, vs))
+	cl.addNote(a.budgetNote())
 	return cl
 }
 
 func (a *analysis) normsClaim() Claim {
 	return Claim{Claim: "L2 is the most efficient attack and L0 the least", Verdict: stats.NotResolved,
 		Note: "Not testable from minimal perturbations: L0 counts pixels, L2 and L∞ measure sizes, so their distances share no scale, and the reproduction does not time attacks per image. The claim is reported, not judged."}
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

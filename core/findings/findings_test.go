@@ -27,6 +27,9 @@ type world struct {
 	epochs func(step int) int
 	// attackN is how many samples were attacked (0: all).
 	attackN int
+	// l0Shift, when set, adds an l0 attack whose distances shift by it
+	// instead of by shift.
+	l0Shift func(t float64, step int) float64
 }
 
 func (w world) data() Data {
@@ -36,6 +39,9 @@ func (w world) data() Data {
 		base[i] = 1 + rng.Float64()
 	}
 	d := Data{Attacks: []string{"l2"}, AttackSamples: w.n, Pixels: 784, Seed: 3}
+	if w.l0Shift != nil {
+		d.Attacks = []string{"l0", "l2"}
+	}
 	if w.attackN > 0 {
 		d.AttackSamples = w.attackN
 	}
@@ -50,6 +56,9 @@ func (w world) data() Data {
 				s.Distance["l2"] = eval.Dist(base[i] + w.shift(t, step) + w.noise*rng.NormFloat64())
 				if w.fail != nil && w.fail(t, step, i) {
 					s.Distance["l2"] = eval.Dist(math.NaN())
+				}
+				if w.l0Shift != nil {
+					s.Distance["l0"] = eval.Dist(10 * (base[i] + w.l0Shift(t, step) + w.noise*rng.NormFloat64()))
 				}
 				if w.amp != nil {
 					s.Amplitude = math.Pow(10, w.amp(t)+0.1*rng.NormFloat64())
@@ -94,6 +103,14 @@ func TestVerdicts(t *testing.T) {
 		{"student less robust", world{n: 200, temps: []float64{1, 20}, steps: 2, noise: 0.1,
 			shift: func(_ float64, s int) float64 { return -0.1 * float64(s) }}, "The student (teacher", stats.Contradicted},
 		{"student as robust", world{n: 200, temps: []float64{1, 20}, steps: 2, noise: 0.3, shift: flat}, "The student (teacher", stats.NotResolved},
+		// L2 says less robust, L0 more: one norm contradicting is enough
+		// (the note says that the norms disagree; TestNormsDisagree).
+		{"norms disagree", world{n: 200, temps: []float64{1, 20}, steps: 2, noise: 0.1,
+			shift:   func(_ float64, s int) float64 { return -0.1 * float64(s) },
+			l0Shift: func(_ float64, s int) float64 { return 0.1 * float64(s) }}, "The student (teacher", stats.Contradicted},
+		{"one norm contradicts, one unresolved", world{n: 200, temps: []float64{1, 20}, steps: 2, noise: 0.1,
+			shift:   func(_ float64, s int) float64 { return -0.1 * float64(s) },
+			l0Shift: flat}, "The student (teacher", stats.Contradicted},
 		{"assistant more robust than teacher", world{n: 100, temps: []float64{5}, steps: 1, noise: 0.1,
 			shift: func(_ float64, s int) float64 { return 0.2 * float64(s) }}, "The assistant is more", stats.Supported},
 		{"robustness rises with T", world{n: 100, temps: []float64{1, 10, 40}, steps: 0, noise: 0.1,
@@ -121,6 +138,59 @@ func TestVerdicts(t *testing.T) {
 				t.Errorf("verdict %q, want %q; tests %q", got.Verdict, c.want, got.Tests)
 			}
 		})
+	}
+}
+
+// TestSensitivityBeyondFloat64 checks that the sensitivity claim compares
+// the measured log10 amplitudes, also where the amplitude underflows
+// float64 (T = 40: 10⁻⁵⁰⁰), and says that the difference is a bound when
+// only the floored amplitude is known.
+func TestSensitivityBeyondFloat64(t *testing.T) {
+	w := world{n: 100, temps: []float64{1, 40}, steps: 0, shift: func(float64, int) float64 { return 0 }}
+	data := func(withLog bool) Data {
+		d := w.data()
+		for _, m := range d.Models {
+			for i := range m.Samples {
+				l := -12.0
+				if m.Temperature == 40 {
+					l = -500
+				}
+				m.Samples[i].Amplitude = math.Pow(10, l) // 0 at T = 40
+				if withLog {
+					m.Samples[i].Log10Amplitude = &l
+				}
+			}
+		}
+		return d
+	}
+	measured := claim(t, Analyze(data(true)), "Sensitivity")
+	if e := measured.Effects[0]; math.Abs(e.MeanDiff.Value-(-488)) > 1e-9 || strings.Contains(measured.Note, "bound") {
+		t.Errorf("measured: effect %g, note %q; want -488 and no bound", e.MeanDiff.Value, measured.Note)
+	}
+	floored := claim(t, Analyze(data(false)), "Sensitivity")
+	floor := math.Log10(1e-308) + 12 // about −296 (Go's Log10 of the subnormal 1e-308 is −307.79)
+	if e := floored.Effects[0]; math.Abs(e.MeanDiff.Value-floor) > 1e-9 || !strings.Contains(floored.Note, "100 amplitudes underflowed float64") {
+		t.Errorf("floored: effect %g, note %q; want %g and the bound", e.MeanDiff.Value, floored.Note, floor)
+	}
+}
+
+// TestNormsDisagree checks that a claim whose norms give opposite verdicts
+// says which supports it and which contradicts it, beside any other note.
+func TestNormsDisagree(t *testing.T) {
+	w := world{n: 200, temps: []float64{1, 20}, steps: 2, noise: 0.1,
+		shift:   func(_ float64, s int) float64 { return -0.1 * float64(s) },
+		l0Shift: func(_ float64, s int) float64 { return 0.1 * float64(s) },
+		epochs:  func(step int) int { return []int{50, 50, 10}[step] }}
+	got := claim(t, Analyze(w.data()), "The student (teacher")
+	const want = "The attacks disagree: L0 supports the claim, L2 contradicts it."
+	if !strings.Contains(got.Note, want) || !strings.Contains(got.Note, "Training length differs") {
+		t.Errorf("note %q, want it to contain %q and the training-length confound", got.Note, want)
+	}
+	agree := claim(t, Analyze(world{n: 200, temps: []float64{1, 20}, steps: 2, noise: 0.1,
+		shift: func(_ float64, s int) float64 { return -0.1 * float64(s) }, l0Shift: func(_ float64, s int) float64 { return -0.1 * float64(s) }}.data()),
+		"The student is more robust than the teacher")
+	if strings.Contains(agree.Note, "disagree") {
+		t.Errorf("attacks that agree get the note %q", agree.Note)
 	}
 }
 
@@ -255,5 +325,90 @@ func TestModelStatsAndStepMeans(t *testing.T) {
 				t.Errorf("%q: effect %q has no pairs", c.Claim, e.Label)
 			}
 		}
+	}
+}
+
+// TestPower checks the power of student − assistant against values
+// computed by hand (stats.MinDetectable: 2.801585·sd/√n), with a failed
+// attack counted at the L2 budget √784 = 28.
+func TestPower(t *testing.T) {
+	model := func(temp float64, step int, l2 ...float64) Model {
+		m := Model{Identity: catalog.Identity{Temperature: temp, Step: step, Role: catalog.Role(step)}}
+		for i, v := range l2 {
+			m.Samples = append(m.Samples, eval.Sample{Index: i, Correct: true, Distance: map[string]eval.Dist{"l2": eval.Dist(v)}})
+		}
+		return m
+	}
+	nan := math.NaN()
+	d := Data{Attacks: []string{"l2"}, AttackSamples: 5, Pixels: 784, Seed: 1, Models: []Model{
+		// T=1: student − assistant = 1, 2, 3, 4, 5.
+		model(1, 1, 1, 1, 1, 1, 1), model(1, 2, 2, 3, 4, 5, 6),
+		// T=10: 0.5, 1 and, the student's attack failing, 28 − 1 = 27.
+		model(10, 1, 1, 1, 1), model(10, 2, 1.5, 2, nan),
+		// A teacher alone enters no power.
+		model(20, 0, 1, 2, 3),
+	}}
+	r := Analyze(d)
+	if len(r.Power) != 1 {
+		t.Fatalf("power %+v, want one for l2", r.Power)
+	}
+	p := r.Power[0]
+	near := func(got stats.Number, want float64) bool { return math.Abs(float64(got)-want) < 1e-5 }
+	// T=1: sd = √2.5, 2.801585·1.581139/√5 = 1.981020.
+	// T=10: mean 9.5, sd = √(459.5/2) = 15.157506, 2.801585·15.157506/√3 = 24.517206.
+	// Pooled: the eight differences, mean 5.4375, sd 8.853722, 2.801585·8.853722/√8 = 8.769700.
+	if p.Attack != "l2" || p.N != 8 || !near(p.MDE, 8.769700) || len(p.PerT) != 2 ||
+		p.PerT[0] != (PowerAt{1, 5, p.PerT[0].MDE}) || !near(p.PerT[0].MDE, 1.981020) ||
+		p.PerT[1].Temperature != 10 || p.PerT[1].N != 3 || !near(p.PerT[1].MDE, 24.517206) {
+		t.Errorf("power %+v", p)
+	}
+	text := strings.Join(PowerText(r.Power), "\n")
+	for _, want := range []string{"is 8.77 over all T pooled (n = 8 pairs)", "T=1 1.98 (n = 5)", "T=10 24.5 (n = 3)", "(z₀.₉₇₅ + z₀.₈₀)·sd/√n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("power text lacks %q:\n%s", want, text)
+		}
+	}
+	// The pooled effect of the claim carries the same number.
+	c := claim(t, r, "The student (teacher → assistant → student) is more robust than the assistant")
+	if len(c.Effects) != 1 || !near(c.Effects[0].MDE, 8.769700) || !strings.Contains(c.Tests[0], "detectable difference (80% power) 8.77") {
+		t.Errorf("student − assistant effect %+v, test %q", c.Effects, c.Tests)
+	}
+	// One pair alone detects nothing.
+	one := Analyze(Data{Attacks: []string{"l2"}, AttackSamples: 1, Pixels: 784, Models: []Model{model(1, 1, 1), model(1, 2, 2)}})
+	if p := one.Power[0]; p.N != 1 || !math.IsNaN(float64(p.MDE)) || !strings.Contains(PowerText(one.Power)[0], "fewer than 2 pairs") {
+		t.Errorf("one pair: %+v %q", p, PowerText(one.Power))
+	}
+}
+
+// TestPooledWithoutPairs: a pooled test over no pairs (a run that lacks
+// one of the two models) says so instead of printing NaN statistics, and
+// resolves nothing.
+func TestPooledWithoutPairs(t *testing.T) {
+	line, c := pooled("l2: step 2 − step 1, all T pooled", nil, 1)
+	if strings.Contains(line, "NaN") || !strings.Contains(line, "no pairs in the data") {
+		t.Errorf("line %q", line)
+	}
+	if c.N != 0 {
+		t.Errorf("n = %d", c.N)
+	}
+}
+
+// TestOverstatedBudgetNoted: a claim compared under an attack whose budget
+// the budget check found overstating says so; one under other attacks does
+// not.
+func TestOverstatedBudgetNoted(t *testing.T) {
+	w := world{n: 100, temps: []float64{1, 40}, steps: 2, noise: 0.1, shift: func(float64, int) float64 { return 0 },
+		l0Shift: func(float64, int) float64 { return 0 }}
+	d := w.data()
+	d.Overstated = map[string]string{"l0": "×2 [1.9, 2.1] the paper's parameters'"}
+	r := Analyze(d)
+	const want = "The budget check finds the preset's L0 distances ×2 [1.9, 2.1] the paper's parameters': L0 differences between models may be the cut budget's, not the models'."
+	for _, prefix := range []string{"Robustness (the minimal", "The student (teacher", "The assistant is more"} {
+		if got := claim(t, r, prefix); !strings.Contains(got.Note, want) {
+			t.Errorf("%s: note %q lacks %q", prefix, got.Note, want)
+		}
+	}
+	if got := claim(t, r, "Distillation changes test accuracy"); strings.Contains(got.Note, "budget check") {
+		t.Errorf("the accuracy claim gets the budget note %q", got.Note)
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 // SummaryVersion is the version of the summary format. A reader refuses
 // other versions rather than misreading them.
-const SummaryVersion = 1
+const SummaryVersion = 2
 
 // SummaryFile is the file name of a summary in a results folder.
 const SummaryFile = "summary.json"
@@ -30,14 +30,29 @@ type Run struct {
 	AttackSamples int      `json:"attack_samples"` // of those, the first this many were attacked (the correct ones)
 	Attacks       []string `json:"attacks"`
 	Seed          uint64   `json:"seed"`
-	Machine       string   `json:"machine,omitempty"`      // where it ran, in words ("" unknown)
-	WallSeconds   float64  `json:"wall_seconds,omitempty"` // wall time of the whole run (0 unknown)
+	// Machine lists the machines the models were computed on, in words,
+	// "; "-separated ("" unknown); WallSeconds is the wall time spent
+	// computing them, summed over their samples files (over sessions and
+	// shards), of all but Untimed models whose files do not record it
+	// (files written before they did). WallSeconds 0: unknown.
+	Machine     string  `json:"machine,omitempty"`
+	WallSeconds float64 `json:"wall_seconds,omitempty"`
+	Untimed     int     `json:"untimed_models,omitempty"`
+
+	// AttackCounts, when it names an attack, says that it attacked only the
+	// first AttackCounts[attack] (the standard preset: L0 104 of 208).
+	AttackCounts map[string]int `json:"attack_counts,omitempty"`
+	// NotEvaluated names the models of the chains the run left out (e.g.
+	// by reproduce --min-epochs, until they are retrained), each with why.
+	NotEvaluated []string `json:"not_evaluated,omitempty"`
 }
 
 // Summary is the small, versioned, machine-readable answer of a
 // reproduction (summary.json): per model the accuracy and mean minimal
 // perturbations with their intervals and n, the paired differences along
-// each chain, and every claim's verdict with its effects. It is what is
+// each chain, every claim's verdict with its effects, and the run's power
+// (each difference's and effect's minimal detectable effect, and Power for
+// student − assistant per attack). It is what is
 // shipped and shown (the README table, the web page) without the
 // per-sample data.
 type Summary struct {
@@ -46,6 +61,7 @@ type Summary struct {
 	Models      []SummaryModel `json:"models"`
 	Differences []Difference   `json:"differences"`
 	Claims      []SummaryClaim `json:"claims"`
+	Power       []Power        `json:"power"`
 }
 
 // SummaryModel is one model's numbers.
@@ -79,6 +95,7 @@ type Difference struct {
 	Mean        stats.Estimate `json:"mean"`     // mean of B − A, bootstrap 95% interval
 	P           float64        `json:"p"`        // Wilcoxon signed-rank (accuracy: McNemar), two-sided
 	Censored    int            `json:"censored"` // pairs with a failed attack, counted at the budget
+	MDE         stats.Number   `json:"mde"`      // the smallest mean difference detected at 95% with 80% power (stats.MinDetectable)
 	Confound    string         `json:"confound,omitempty"`
 }
 
@@ -98,6 +115,7 @@ type SummaryEffect struct {
 	Mean     stats.Estimate `json:"mean"` // mean paired difference, bootstrap 95% interval
 	P        float64        `json:"p"`
 	Censored int            `json:"censored"`
+	MDE      stats.Number   `json:"mde"` // the smallest mean difference detected at 95% with 80% power
 	Verdict  stats.Verdict  `json:"verdict"`
 }
 
@@ -107,7 +125,10 @@ var chainPairs = [][2]int{{1, 2}, {0, 1}, {0, 2}}
 
 // NewSummary condenses an analysis and how its run was made.
 func NewSummary(r Result, run Run) Summary {
-	s := Summary{Version: SummaryVersion, Run: run, Models: []SummaryModel{}, Differences: []Difference{}, Claims: []SummaryClaim{}}
+	s := Summary{Version: SummaryVersion, Run: run, Models: []SummaryModel{}, Differences: []Difference{}, Claims: []SummaryClaim{}, Power: r.Power}
+	if s.Power == nil {
+		s.Power = []Power{}
+	}
 	attacked := map[Key]map[string]AttackSummary{}
 	for _, st := range r.Stats {
 		k := Key{st.Temperature, st.Step}
@@ -139,7 +160,7 @@ func NewSummary(r Result, run Run) Summary {
 			}
 			seen[id] = true
 			d := Difference{Temperature: p.KeyA.Temperature, Quantity: p.Quantity, A: role[p.KeyA], B: role[p.KeyB], N: p.N, Mean: p.MeanDiff,
-				P: p.P, Censored: p.Censored, Confound: p.Confound}
+				P: p.P, Censored: p.Censored, MDE: p.MDE, Confound: p.Confound}
 			if p.McNemarP != nil {
 				d.P = *p.McNemarP
 			}
@@ -147,7 +168,7 @@ func NewSummary(r Result, run Run) Summary {
 		}
 		sc := SummaryClaim{Claim: c.Claim, Verdict: c.Verdict, Note: c.Note, Effects: []SummaryEffect{}}
 		for _, e := range c.Effects {
-			sc.Effects = append(sc.Effects, SummaryEffect{Label: e.Label, Quantity: e.Quantity, N: e.N, Mean: e.MeanDiff, P: e.P, Censored: e.Censored, Verdict: e.Verdict})
+			sc.Effects = append(sc.Effects, SummaryEffect{Label: e.Label, Quantity: e.Quantity, N: e.N, Mean: e.MeanDiff, P: e.P, Censored: e.Censored, MDE: e.MDE, Verdict: e.Verdict})
 		}
 		s.Claims = append(s.Claims, sc)
 	}
@@ -166,7 +187,7 @@ const MaxSummarySize = 4 << 20
 
 // ReadSummary decodes a summary and checks it: its version, and numbers a
 // reader relies on (finite temperatures, non-negative steps and counts,
-// known verdicts).
+// no more untimed models than models, known verdicts).
 func ReadSummary(b []byte) (Summary, error) {
 	var s Summary
 	if len(b) > MaxSummarySize {
@@ -189,6 +210,12 @@ func ReadSummary(b []byte) (Summary, error) {
 	if err := dec.Decode(&s); err != nil {
 		return s, fmt.Errorf("summary: %w", err)
 	}
+	if s.Run.Untimed < 0 || s.Run.WallSeconds < 0 {
+		return s, fmt.Errorf("summary: run: %g wall seconds, %d untimed models", s.Run.WallSeconds, s.Run.Untimed)
+	}
+	if s.Run.Untimed > len(s.Models) {
+		return s, fmt.Errorf("summary: run: %d untimed models of %d", s.Run.Untimed, len(s.Models))
+	}
 	for i, m := range s.Models {
 		if math.IsNaN(m.Temperature) || math.IsInf(m.Temperature, 0) || m.Temperature <= 0 || m.Step < 0 || m.N < 0 {
 			return s, fmt.Errorf("summary: model %d: T=%g step %d, n = %d", i, m.Temperature, m.Step, m.N)
@@ -196,6 +223,16 @@ func ReadSummary(b []byte) (Summary, error) {
 		for a, as := range m.Attacks {
 			if as.N < 0 || as.Successes < 0 || as.Successes > as.N {
 				return s, fmt.Errorf("summary: model %d, %s: %d successes of %d", i, a, as.Successes, as.N)
+			}
+		}
+	}
+	for i, p := range s.Power {
+		if p.N < 0 {
+			return s, fmt.Errorf("summary: power %d (%s): n = %d", i, p.Attack, p.N)
+		}
+		for _, at := range p.PerT {
+			if at.N < 0 {
+				return s, fmt.Errorf("summary: power %d (%s) at T=%g: n = %d", i, p.Attack, at.Temperature, at.N)
 			}
 		}
 	}
@@ -236,4 +273,31 @@ func (s Summary) Temperatures() []float64 {
 	}
 	slices.Sort(ts)
 	return ts
+}
+
+// Text writes one effect: "L2: step 2 − step 1, all T pooled: +0.12
+// [+0.05, +0.20], n = 1400, p = 0.0010, detects ≥ 0.05: supported" (the
+// interval is the mean paired difference's; accuracy in percentage points).
+func (e SummaryEffect) Text() string {
+	v, lo, hi, unit := e.Mean.Value, e.Mean.CI.Lo, e.Mean.CI.Hi, ""
+	if e.Quantity == "accuracy" {
+		v, lo, hi, unit = 100*v, 100*lo, 100*hi, " pp"
+	}
+	if math.IsNaN(v) {
+		return fmt.Sprintf("%s: no pairs", e.Label)
+	}
+	s := fmt.Sprintf("%s: %+.3g%s [%+.3g, %+.3g], n = %d, %s", e.Label, v, unit, lo, hi, e.N, PText(e.P))
+	if e.Censored > 0 {
+		s += fmt.Sprintf(", %d censored", e.Censored)
+	}
+	if m := float64(e.MDE); !math.IsNaN(m) {
+		if e.Quantity == "accuracy" {
+			m *= 100
+		}
+		s += fmt.Sprintf(", detects ≥ %.3g%s", m, unit)
+	}
+	if e.Verdict != "" {
+		s += ": " + string(e.Verdict)
+	}
+	return s
 }

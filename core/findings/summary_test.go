@@ -76,12 +76,15 @@ func TestReadSummary(t *testing.T) {
 	}
 	bad := []struct{ name, json, want string }{
 		{"no version", `{"run":{}}`, "no version"},
-		{"other version", `{"version":2}`, "version 2"},
-		{"unknown field", `{"version":1,"extra":1}`, "unknown field"},
-		{"not json", `{"version":1`, "summary"},
-		{"bad temperature", `{"version":1,"models":[{"temperature":0,"step":0,"n":1}]}`, "T=0"},
-		{"more successes than attacks", `{"version":1,"models":[{"temperature":1,"attacks":{"l2":{"n":1,"successes":2}}}]}`, "2 successes of 1"},
-		{"unknown verdict", `{"version":1,"claims":[{"verdict":"probably"}]}`, "verdict"},
+		{"other version", `{"version":1}`, "version 1"},
+		{"unknown field", `{"version":2,"extra":1}`, "unknown field"},
+		{"not json", `{"version":2`, "summary"},
+		{"bad temperature", `{"version":2,"models":[{"temperature":0,"step":0,"n":1}]}`, "T=0"},
+		{"more successes than attacks", `{"version":2,"models":[{"temperature":1,"attacks":{"l2":{"n":1,"successes":2}}}]}`, "2 successes of 1"},
+		{"unknown verdict", `{"version":2,"claims":[{"verdict":"probably"}]}`, "verdict"},
+		{"negative untimed", `{"version":2,"run":{"untimed_models":-1}}`, "untimed"},
+		{"more untimed than models", `{"version":2,"run":{"untimed_models":2},"models":[{"temperature":1}]}`, "2 untimed models of 1"},
+		{"negative power n", `{"version":2,"power":[{"attack":"l2","n":-1}]}`, "n = -1"},
 	}
 	for _, c := range bad {
 		if _, err := ReadSummary([]byte(c.json)); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -93,8 +96,8 @@ func TestReadSummary(t *testing.T) {
 func FuzzReadSummary(f *testing.F) {
 	b, _ := json.Marshal(testSummary(&testing.T{}))
 	f.Add(b)
-	f.Add([]byte(`{"version":1,"models":[{"temperature":1e400}]}`))
-	f.Add([]byte(`{"version":1,"models":[{"accuracy":{"value":null,"ci":{"lo":null,"hi":1}}}]}`))
+	f.Add([]byte(`{"version":2,"models":[{"temperature":1e400}]}`))
+	f.Add([]byte(`{"version":2,"models":[{"accuracy":{"value":null,"ci":{"lo":null,"hi":1}}}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := ReadSummary(b)
 		if err != nil {
@@ -109,4 +112,35 @@ func FuzzReadSummary(f *testing.F) {
 			t.Fatalf("a summary read, encoded, does not read again: %v\n%s", err, out)
 		}
 	})
+}
+
+// TestEffectTextVerdict checks that each effect of the README's table says
+// its own verdict: a claim contradicted by one attack and supported by
+// another shows both.
+func TestEffectTextVerdict(t *testing.T) {
+	cases := []struct {
+		v    stats.Verdict
+		want string
+	}{
+		{stats.Supported, "L0: step 2 − step 1: +5 [+3, +7], n = 100, p = 0.0010, detects ≥ 2: supported"},
+		{stats.Contradicted, "L0: step 2 − step 1: +5 [+3, +7], n = 100, p = 0.0010, detects ≥ 2: contradicted"},
+		{"", "L0: step 2 − step 1: +5 [+3, +7], n = 100, p = 0.0010, detects ≥ 2"},
+	}
+	for _, c := range cases {
+		e := SummaryEffect{Label: "L0: step 2 − step 1", Quantity: "l0", N: 100, Mean: stats.Estimate{Value: 5, CI: stats.Interval{Lo: 3, Hi: 7}}, P: 0.001, MDE: 2, Verdict: c.v}
+		if got := e.Text(); got != c.want {
+			t.Errorf("verdict %q: %q, want %q", c.v, got, c.want)
+		}
+	}
+}
+
+func TestPText(t *testing.T) {
+	for _, c := range []struct {
+		p    float64
+		want string
+	}{{0.5, "p = 0.5000"}, {0.00012, "p = 0.0001"}, {3.2e-9, "p = 3.2e-09"}, {0, "p < 1e-15"}, {1e-16, "p < 1e-15"}} {
+		if got := PText(c.p); got != c.want {
+			t.Errorf("PText(%g) = %q, want %q", c.p, got, c.want)
+		}
+	}
 }

@@ -50,7 +50,7 @@ func synthetic(temps []float64, steps, n, attacked int) Results {
 				}
 				m.Samples = append(m.Samples, s)
 			}
-			m.Summary = eval.Summarize(m.Samples, r.Attacks, attacked)
+			m.Summary = eval.Summarize(m.Samples, r.Attacks, eval.Counts{All: attacked})
 			r.Models = append(r.Models, m)
 		}
 	}
@@ -90,7 +90,7 @@ func TestCharts(t *testing.T) {
 	names := map[string]bool{}
 	for _, c := range cs {
 		names[c.name] = true
-		for _, line := range []string{c.title, c.subtitle(), r.presetLine()} {
+		for _, line := range append([]string{c.title, c.subtitle()}, r.figureLines()...) {
 			if w := repeated(line); w != "" {
 				t.Errorf("%s: %q says %q twice", c.name, line, w)
 			}
@@ -136,6 +136,25 @@ func TestCharts(t *testing.T) {
 	}
 }
 
+// writeReport writes r's report into a fresh folder and returns the folder,
+// report.html and the paths of its SVG figures (at least one).
+func writeReport(t *testing.T, r Results) (dir string, html []byte, figs []string) {
+	t.Helper()
+	dir = t.TempDir()
+	if err := Write(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	figs, _ = filepath.Glob(filepath.Join(dir, "figures", "*.svg"))
+	if len(figs) == 0 {
+		t.Fatal("no figures")
+	}
+	return dir, html, figs
+}
+
 // TestQuickSaysSo checks that a quick run says on every figure that it is
 // a look, not a result.
 func TestQuickSaysSo(t *testing.T) {
@@ -144,18 +163,7 @@ func TestQuickSaysSo(t *testing.T) {
 	if p := r.presetLine(); !strings.Contains(p, "a look, not a result") {
 		t.Errorf("quick preset line %q", p)
 	}
-	dir := t.TempDir()
-	if err := Write(dir, r); err != nil {
-		t.Fatal(err)
-	}
-	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	figs, _ := filepath.Glob(filepath.Join(dir, "figures", "*.svg"))
-	if len(figs) == 0 {
-		t.Fatal("no figures")
-	}
+	dir, html, figs := writeReport(t, r)
 	for _, f := range figs {
 		b, _ := os.ReadFile(f)
 		if !strings.Contains(string(b), "a look, not a result") {
@@ -201,7 +209,7 @@ func TestLogAxisWideInterval(t *testing.T) {
 		series: []series{{name: "teacher", pts: plotter.XYs{{X: 1, Y: 3.7e-4}, {X: 40, Y: 1.26e-12}},
 			ci: []stats.Interval{{Lo: 7.4e-6, Hi: 9.2e-4}, {Lo: 3.0e-68, Hi: 3.8e-12}}}}}
 	done := make(chan error, 1)
-	go func() { _, err := c.write(dir, "preset standard"); done <- err }()
+	go func() { _, err := c.write(dir, []string{"preset standard"}); done <- err }()
 	select {
 	case err := <-done:
 		if err != nil {

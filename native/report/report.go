@@ -40,6 +40,10 @@ type Model struct {
 	// (kept in the samples files, not in results.json): the paired
 	// comparisons of the findings need them.
 	Samples []eval.Sample `json:"-"`
+	// Compute is what computing the samples took, from the samples files
+	// (in summary.json, not results.json: it differs between a run and its
+	// shards merged, whose numbers are the same).
+	Compute reproduce.Compute `json:"-"`
 }
 
 // Results is everything a reproduction measured.
@@ -49,22 +53,37 @@ type Results struct {
 	Samples       int      `json:"samples"`
 	AttackSamples int      `json:"attack_samples"`
 	Attacks       []string `json:"attacks"`
-	Budget        string   `json:"budget"`                 // the attack budget, in words
-	MaxIterations int      `json:"max_iterations"`         // the cap on iterations per constant (0: none)
-	Pixels        int      `json:"pixels"`                 // values per image: where failed attacks are censored
-	Seed          uint64   `json:"seed"`                   // of the attacks' random targets and of the bootstrap
-	Machine       string   `json:"machine,omitempty"`      // where the attacks ran, in words ("" unknown)
-	WallSeconds   float64  `json:"wall_seconds,omitempty"` // wall time of the whole run (0 unknown)
+	Budget        string   `json:"budget"`         // the attack budget, in words
+	MaxIterations int      `json:"max_iterations"` // the cap on iterations per constant (0: none)
+	Pixels        int      `json:"pixels"`         // values per image: where failed attacks are censored
+	Seed          uint64   `json:"seed"`           // of the attacks' random targets and of the bootstrap
 	Models        []Model  `json:"models"`
 	// BudgetCheck, when the run made one, compares the preset's distances
 	// with the paper's parameters' (also in words in Budget).
 	BudgetCheck *reproduce.BudgetCheck `json:"budget_check,omitempty"`
+
+	// AttackCounts, when it names an attack, says that it attacked only the
+	// first AttackCounts[attack] of the AttackSamples (reproduce.Settings).
+	AttackCounts map[string]int `json:"attack_counts,omitempty"`
+	// NotEvaluated names the models of the chains the run left out, and
+	// why (reproduce.LeftOut).
+	NotEvaluated []string `json:"not_evaluated,omitempty"`
 }
 
 // Analysis is the statistical analysis of the per-sample results (package
 // findings); ok is false when some model has none.
 func (r Results) Analysis() (findings.Result, bool) {
-	d := findings.Data{Attacks: r.Attacks, AttackSamples: r.AttackSamples, Pixels: r.Pixels, Seed: r.Seed}
+	d := findings.Data{Attacks: r.Attacks, AttackSamples: r.AttackSamples, AttackCounts: r.AttackCounts, Pixels: r.Pixels, Seed: r.Seed}
+	if c := r.BudgetCheck; c != nil {
+		d.Overstated = map[string]string{}
+		for _, q := range c.Over() {
+			what := fmt.Sprintf("×%.3g [%.3g, %.3g] the paper's parameters' (n = %d)", q.Mean, q.Lo, q.Hi, q.Pairs)
+			if by := c.ModelText(q.Attack); by != "" {
+				what += ", " + by
+			}
+			d.Overstated[q.Attack] = what
+		}
+	}
 	for _, m := range r.Models {
 		if len(m.Samples) == 0 {
 			return findings.Result{}, false
@@ -268,9 +287,10 @@ const (
 	legendGap           = 0.15 * vg.Inch
 )
 
-// write draws the chart as PNG and SVG into dir/figures, with the preset
-// under its title and the legend beside the plot, outside the data.
-func (c chart) write(dir, preset string) (figure, error) {
+// write draws the chart as PNG and SVG into dir/figures, with the lines
+// (the preset, the budget check) under its title and the legend beside the
+// plot, outside the data.
+func (c chart) write(dir string, lines []string) (figure, error) {
 	p := plot.New()
 	p.Title.TextStyle.Font.Size = vg.Points(11)
 	p.X.Label.Text, p.Y.Label.Text = c.xlabel, c.ylabel
@@ -366,7 +386,7 @@ func (c chart) write(dir, preset string) (figure, error) {
 		leg.Add(s.name, l, sc)
 		entries++
 	}
-	head := []string{c.title, c.subtitle(), preset}
+	head := append([]string{c.title, c.subtitle()}, lines...)
 	if len(zeros) > 0 {
 		head = append(head, "exactly 0, not drawn on the log axis: "+strings.Join(zeros, ", "))
 	}
@@ -537,20 +557,62 @@ func pow10Label(e int) string {
 	return fmt.Sprintf("1e%d", e)
 }
 
-// presetLine says on every figure which preset made it; a quick run says
-// that it is a look, not a result.
+// presetLine says on every figure which preset made it, naming its
+// budgets (the report spells them out); a quick run says that it is a
+// look, not a result.
 func (r *Results) presetLine() string {
-	if r.Preset == "quick" {
-		s := fmt.Sprintf("preset quick: a look, not a result; %d test images, %d attacked; demo attack budgets", r.Samples, r.AttackSamples)
-		if r.MaxIterations > 0 {
-			s += fmt.Sprintf(", ≤ %d iterations/c", r.MaxIterations)
+	var s string
+	switch r.Preset {
+	case reproduce.Quick:
+		s = fmt.Sprintf("preset quick: a look, not a result; %d test images, %d attacked; demo attack budgets", r.Samples, r.AttackSamples)
+	case reproduce.Standard:
+		s = "preset standard: cut attack budgets"
+	case reproduce.Full:
+		s = "preset full: the paper's attack parameters"
+	default:
+		s = "preset " + r.Preset
+	}
+	if r.MaxIterations > 0 {
+		s += fmt.Sprintf(", ≤ %d iterations/c", r.MaxIterations)
+	}
+	return s
+}
+
+// budgetLine says on every figure what the run's budget check found: the
+// attacks whose preset distances are more than reproduce.BudgetSlack
+// above the paper's parameters', or that all are within it ("" without a
+// check).
+func (r *Results) budgetLine() string {
+	c := r.BudgetCheck
+	if c == nil {
+		return ""
+	}
+	over := c.Over()
+	if len(over) == 0 {
+		var rs []string
+		for _, q := range c.Ratios {
+			if q.Pairs > 0 {
+				rs = append(rs, fmt.Sprintf("%s ×%.3g", q.Attack, q.Mean))
+			}
 		}
-		return s
+		return fmt.Sprintf("budget check: distances within %.0f%% of the paper's parameters' (%s)", 100*reproduce.BudgetSlack, strings.Join(rs, ", "))
 	}
-	if r.Budget == "" {
-		return "preset " + r.Preset
+	var parts []string
+	for _, q := range over {
+		parts = append(parts, fmt.Sprintf("%s ×%.3g [%.3g, %.3g]", q.Attack, q.Mean, q.Lo, q.Hi))
 	}
-	return "preset " + r.Preset + ": " + r.Budget
+	return fmt.Sprintf("over budget: the preset finds distances of %s those with the paper's parameters, more than %.0f%% above: overstated",
+		strings.Join(parts, ", "), 100*reproduce.BudgetSlack)
+}
+
+// figureLines are the lines under every figure's title: the preset, and
+// the budget check's finding when there is one.
+func (r *Results) figureLines() []string {
+	lines := []string{r.presetLine()}
+	if b := r.budgetLine(); b != "" {
+		lines = append(lines, b)
+	}
+	return lines
 }
 
 // count writes "n = 300 test images per model", or a range "n = 290–300 …"
@@ -785,10 +847,10 @@ func charts(r Results, an findings.Result, hasCI bool) []chart {
 }
 
 func figures(dir string, r Results, an findings.Result, hasCI bool) ([]figure, error) {
-	preset := r.presetLine()
+	lines := r.figureLines()
 	var figs []figure
 	for _, c := range charts(r, an, hasCI) {
-		fig, err := c.write(dir, preset)
+		fig, err := c.write(dir, lines)
 		if err != nil {
 			return nil, err
 		}
@@ -842,6 +904,7 @@ func findingsText(r Results, an findings.Result, ok bool) []string {
 			}
 			out = append(out, line)
 		}
+		out = append(out, findings.PowerText(an.Power)...)
 	} else {
 		out = append(out, "No per-sample results: the paper's claims are not judged.")
 	}
@@ -913,8 +976,14 @@ figure{display:inline-block;margin:8px;vertical-align:top}figure svg{width:520px
 table{border-collapse:collapse;font-size:.85rem}td,th{border:1px solid #d5d9e2;padding:3px 6px;text-align:right}
 th{background:#f3f4f7}.note{color:#5b6478}table.claims td,table.claims th{text-align:left;vertical-align:top}.verdict{white-space:nowrap;font-weight:600}</style></head><body>`)
 	fmt.Fprintf(&b, "<h1>Improving defensive distillation with a teacher assistant: reproduction on %s</h1>", html.EscapeString(r.Dataset))
-	fmt.Fprintf(&b, `<p class="note">Preset %s: accuracy, sensitivity and confidence over %d test images; attacks (%s) on the first %d of them, each with a random target; %s. Every model is evaluated at T = 1.</p>`,
-		html.EscapeString(r.Preset), r.Samples, html.EscapeString(strings.Join(r.Attacks, ", ")), r.AttackSamples, html.EscapeString(r.Budget))
+	fmt.Fprintf(&b, `<p class="note">Preset %s: accuracy, sensitivity and confidence over %d test images; attacks (%s) on %s, each with a random target; %s. Every model is evaluated at T = 1.</p>`,
+		html.EscapeString(r.Preset), r.Samples, html.EscapeString(strings.Join(r.Attacks, ", ")), html.EscapeString(r.attackedText()), html.EscapeString(r.Budget))
+	fmt.Fprintf(&b, `<p class="note">%s</p>`, html.EscapeString(r.Run().Provenance(len(r.Models))))
+	b.WriteString(notEvaluatedHTML(r.NotEvaluated))
+	if r.BudgetCheck != nil && len(r.BudgetCheck.Over()) > 0 {
+		line := r.budgetLine()
+		fmt.Fprintf(&b, `<p class="note"><strong>%s.</strong></p>`, html.EscapeString(strings.ToUpper(line[:1])+line[1:]))
+	}
 	b.WriteString("<h2>Findings</h2>")
 	lines := findingsText(r, an, ok)
 	if sum != nil {
@@ -927,7 +996,7 @@ th{background:#f3f4f7}.note{color:#5b6478}table.claims td,table.claims th{text-a
 				fmt.Fprintf(&b, "<details><summary>%d comparisons</summary>", len(c.Effects))
 			}
 			for _, e := range c.Effects {
-				fmt.Fprintf(&b, "<div>%s: %s</div>", html.EscapeString(effectText(e)), html.EscapeString(string(e.Verdict)))
+				fmt.Fprintf(&b, "<div>%s</div>", html.EscapeString(e.Text()))
 			}
 			if len(c.Effects) > 3 {
 				b.WriteString("</details>")
@@ -1014,4 +1083,11 @@ th{background:#f3f4f7}.note{color:#5b6478}table.claims td,table.claims th{text-a
 	}
 	b.WriteString("<p class=\"note\">Raw numbers: results.csv, results.json, transfer.csv; the analysis: findings.json, summary.json; per-sample results: samples/.</p></body></html>\n")
 	return os.WriteFile(filepath.Join(dir, "report.html"), []byte(b.String()), 0o644)
+}
+
+// SetBudgetCheck records the run's budget check: in the results, and in
+// words in the budget's description.
+func (r *Results) SetBudgetCheck(c reproduce.BudgetCheck) {
+	r.Budget += ". " + c.Text()
+	r.BudgetCheck = &c
 }

@@ -8,9 +8,9 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/tadd-project/tadd/core/findings"
+	"github.com/tadd-project/tadd/core/reproduce"
 	"github.com/tadd-project/tadd/core/stats"
 	"github.com/tadd-project/tadd/native/safefile"
 )
@@ -20,10 +20,16 @@ import (
 // the shipped MNIST models (pretrained/results/README.md describes it).
 const ShippedDir = "pretrained/results/mnist-standard"
 
-// Run is how r was computed, as a summary records it.
+// Run is how r was computed, as a summary records it: the settings, and
+// the machines and compute time its models' samples files record.
 func (r Results) Run() findings.Run {
+	var cs []reproduce.Compute
+	for _, m := range r.Models {
+		cs = append(cs, m.Compute)
+	}
+	secs, untimed, machines := reproduce.Provenance(cs)
 	return findings.Run{Dataset: r.Dataset, Preset: r.Preset, Budget: r.Budget, MaxIterations: r.MaxIterations, Samples: r.Samples,
-		AttackSamples: r.AttackSamples, Attacks: r.Attacks, Seed: r.Seed, Machine: r.Machine, WallSeconds: r.WallSeconds}
+		AttackSamples: r.AttackSamples, Attacks: r.Attacks, Seed: r.Seed, Machine: machines, WallSeconds: secs, Untimed: untimed, AttackCounts: r.AttackCounts, NotEvaluated: r.NotEvaluated}
 }
 
 // ErrNoSummary says that a folder has no summary.json.
@@ -63,28 +69,30 @@ func pct(e stats.Estimate) string {
 	return fmt.Sprintf("%.2f%% [%.2f, %.2f]", 100*e.Value, 100*e.CI.Lo, 100*e.CI.Hi)
 }
 
-// pval writes a p-value.
-func pval(p float64) string {
-	if p < 1e-4 {
-		return fmt.Sprintf("%.1e", p)
-	}
-	return fmt.Sprintf("%.4f", p)
-}
-
 // runLine describes a run in one sentence.
 func runLine(r findings.Run) string {
 	s := fmt.Sprintf("%s, preset %s: %d test images per model, attacks (%s) on the correctly classified of the first %d", r.Dataset, r.Preset, r.Samples,
 		strings.Join(r.Attacks, ", "), r.AttackSamples)
+	s += fewerText(r.Attacks, r.AttackSamples, r.AttackCounts)
 	if r.Budget != "" {
 		s += " with " + r.Budget
 	}
-	if r.Machine != "" {
-		s += "; ran on " + r.Machine
+	s += "."
+	return s + notEvaluatedText(r.NotEvaluated)
+}
+
+// notEvaluatedText says which models of the chains a run left out: each by
+// name when there are few, else how many (summary.json and the report name
+// them all).
+func notEvaluatedText(names []string) string {
+	switch n := len(names); {
+	case n == 0:
+		return ""
+	case n <= 3:
+		return " Not in these results yet: " + strings.Join(names, "; ") + "."
+	default:
+		return fmt.Sprintf(" %d models of the chains are not in these results yet (summary.json and the report name them, and why).", n)
 	}
-	if r.WallSeconds > 0 {
-		s += fmt.Sprintf(" in %s of wall time", (time.Duration(r.WallSeconds) * time.Second).String())
-	}
-	return s + "."
 }
 
 // WriteSummary prints a summary for a reader: the run, per temperature
@@ -93,6 +101,7 @@ func runLine(r findings.Run) string {
 // chain, and every claim's verdict with its effects.
 func WriteSummary(w io.Writer, s findings.Summary) {
 	fmt.Fprintln(w, runLine(s.Run))
+	fmt.Fprintln(w, s.Run.Provenance(len(s.Models)))
 	fmt.Fprintln(w, "\nPer model (95% intervals: Wilson for accuracy, bootstrap for the mean over successful attacks; n = successful / attacked):")
 	for _, m := range s.Models {
 		fmt.Fprintf(w, "  T=%-3g %-9s accuracy %s (n = %d)", m.Temperature, m.Role, pct(m.Accuracy), m.N)
@@ -106,18 +115,24 @@ func WriteSummary(w io.Writer, s findings.Summary) {
 		fmt.Fprintln(w)
 	}
 	if len(s.Differences) > 0 {
-		fmt.Fprintln(w, "\nPaired differences on the same images and goals (mean B − A, bootstrap 95% interval, Wilcoxon p; accuracy: McNemar p):")
+		fmt.Fprintln(w, "\nPaired differences on the same images and goals (mean B − A, bootstrap 95% interval, Wilcoxon p; accuracy: McNemar p; detects ≥: the smallest difference found at 95% with 80% power):")
 		for _, d := range s.Differences {
 			v, lo, hi := d.Mean.Value, d.Mean.CI.Lo, d.Mean.CI.Hi
 			if d.Quantity == "accuracy" {
 				v, lo, hi = 100*v, 100*lo, 100*hi
 			}
-			line := fmt.Sprintf("  T=%-3g %-8s %s − %s: %+.3g [%+.3g, %+.3g], n = %d, p = %s", d.Temperature, d.Quantity, d.B, d.A, v, lo, hi, d.N, pval(d.P))
+			line := fmt.Sprintf("  T=%-3g %-8s %s − %s: %+.3g [%+.3g, %+.3g], n = %d, %s", d.Temperature, d.Quantity, d.B, d.A, v, lo, hi, d.N, findings.PText(d.P))
 			if d.Quantity == "accuracy" {
 				line += " (percentage points)"
 			}
 			if d.Censored > 0 {
 				line += fmt.Sprintf(", %d censored", d.Censored)
+			}
+			if m := float64(d.MDE); !math.IsNaN(m) {
+				if d.Quantity == "accuracy" {
+					m *= 100
+				}
+				line += fmt.Sprintf(", detects ≥ %.3g", m)
 			}
 			if d.Confound != "" {
 				line += "; " + d.Confound
@@ -125,11 +140,17 @@ func WriteSummary(w io.Writer, s findings.Summary) {
 			fmt.Fprintln(w, line)
 		}
 	}
+	if lines := findings.PowerText(s.Power); len(lines) > 0 {
+		fmt.Fprintln(w, "\nPower (\"detects ≥\": the smallest mean paired difference found at 95% with 80% power):")
+		for _, l := range lines {
+			fmt.Fprintln(w, "  "+l)
+		}
+	}
 	fmt.Fprintln(w, "\nThe paper's claims:")
 	for _, c := range s.Claims {
 		fmt.Fprintf(w, "- %s: %s.\n", c.Claim, c.Verdict)
 		for _, e := range c.Effects {
-			fmt.Fprintf(w, "    %s\n", effectText(e))
+			fmt.Fprintf(w, "    %s\n", e.Text())
 		}
 		if c.Note != "" {
 			fmt.Fprintf(w, "    %s\n", c.Note)
@@ -137,26 +158,9 @@ func WriteSummary(w io.Writer, s findings.Summary) {
 	}
 }
 
-// effectText writes one effect: "l2: step 2 − step 1, all T pooled:
-// +0.12 [+0.05, +0.20], n = 1400, p = 0.0010".
-func effectText(e findings.SummaryEffect) string {
-	v, lo, hi, unit := e.Mean.Value, e.Mean.CI.Lo, e.Mean.CI.Hi, ""
-	if e.Quantity == "accuracy" {
-		v, lo, hi, unit = 100*v, 100*lo, 100*hi, " pp"
-	}
-	if math.IsNaN(v) {
-		return fmt.Sprintf("%s: no pairs", e.Label)
-	}
-	s := fmt.Sprintf("%s: %+.3g%s [%+.3g, %+.3g], n = %d, p = %s", e.Label, v, unit, lo, hi, e.N, pval(e.P))
-	if e.Censored > 0 {
-		s += fmt.Sprintf(", %d censored", e.Censored)
-	}
-	return s
-}
-
 // NoShippedResults is what the README's findings table says while no
 // results are shipped.
-const NoShippedResults = "No results are shipped yet: the standard-preset run over the 49 shipped models has not been made, so this README states no measured answer to the paper's claims. `tadd reproduce` with `--quick` gives a quick look, which is not a result.\n"
+const NoShippedResults = "No summary is shipped yet: the standard-preset run over the shipped models has not finished (its per-model samples files are committed in `pretrained/results/mnist-standard/samples/` as they land), so this README states no measured answer to the paper's claims. `tadd reproduce` with `--quick` gives a quick look, which is not a result.\n"
 
 // WriteFindingsTable writes the README's "What we found" table from a
 // shipped summary: each of the paper's claims, our verdict at 95% and the
@@ -174,14 +178,14 @@ func WriteFindingsTable(w io.Writer, s *findings.Summary) {
 		}
 		return
 	}
-	fmt.Fprintf(w, "Measured: %s Effects are mean paired differences (later − earlier model) with 95%% bootstrap intervals; p is Wilcoxon's (accuracy: McNemar's).\n\n", runLine(s.Run))
+	fmt.Fprintf(w, "Measured: %s %s Effects are mean paired differences (later − earlier model) with 95%% bootstrap intervals; p is Wilcoxon's (accuracy: McNemar's); \"detects ≥\" is the smallest difference the run detects at 95%% with 80%% power ((z₀.₉₇₅ + z₀.₈₀)·sd/√n).\n\n", runLine(s.Run), s.Run.Provenance(len(s.Models)))
 	fmt.Fprintln(w, "| The paper claims | We find (95%) | Effect [95% interval], n, p |")
 	fmt.Fprintln(w, "|---|---|---|")
 	cell := func(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
 	for _, c := range s.Claims {
 		var es []string
 		for _, e := range c.Effects {
-			es = append(es, cell(effectText(e)))
+			es = append(es, cell(e.Text()))
 		}
 		if len(es) == 0 {
 			es = append(es, cell(c.Note))
@@ -194,7 +198,10 @@ func WriteFindingsTable(w io.Writer, s *findings.Summary) {
 					worst = e
 				}
 			}
-			es = []string{cell(fmt.Sprintf("%d models compared; lowest %s", len(c.Effects), effectText(worst)))}
+			es = []string{cell(fmt.Sprintf("%d models compared; lowest %s", len(c.Effects), worst.Text()))}
+		}
+		if len(c.Effects) > 0 && c.Note != "" {
+			es = append(es, "*"+cell(c.Note)+"*")
 		}
 		fmt.Fprintf(w, "| %s | %s | %s |\n", cell(c.Claim), c.Verdict, strings.Join(es, "<br>"))
 	}

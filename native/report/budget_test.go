@@ -1,0 +1,71 @@
+package report
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tadd-project/tadd/core/reproduce"
+)
+
+// TestOverBudgetOnEveryFigure: when the budget check finds a preset's
+// distances more than 5% above the paper's parameters', every figure's
+// title and caption says so for that attack, in every preset; an attack
+// within the slack is not called over budget.
+func TestOverBudgetOnEveryFigure(t *testing.T) {
+	check := reproduce.BudgetCheck{Dataset: "mnist", Preset: "standard", Images: 20, Models: reproduce.BudgetModels(), Ratios: []reproduce.BudgetRatio{
+		{Attack: "l2", Pairs: 55, Mean: 1.02, Lo: 1, Hi: 1.04},
+		{Attack: "linf", Pairs: 50, Mean: 1.3, Lo: 1.2, Hi: 1.4}}}
+	for _, preset := range []string{"quick", "standard"} {
+		t.Run(preset, func(t *testing.T) {
+			r := synthetic([]float64{1, 10}, 2, 20, 5)
+			r.Preset = preset
+			c := check
+			c.Preset = preset
+			r.SetBudgetCheck(c)
+			line := r.budgetLine()
+			if !strings.Contains(line, "linf") || strings.Contains(line, "l2") || !strings.Contains(line, "×1.3") {
+				t.Errorf("budget line %q, want linf ×1.3 only", line)
+			}
+			if w := repeated(line); w != "" {
+				t.Errorf("budget line %q says %q twice", line, w)
+			}
+			_, html, figs := writeReport(t, r)
+			for _, f := range figs {
+				b, _ := os.ReadFile(f)
+				if !strings.Contains(string(b), "over budget") {
+					t.Errorf("%s does not say that linf is over budget", filepath.Base(f))
+				}
+			}
+			if n := strings.Count(string(html), "distances of linf ×1.3 [1.2, 1.4] those with the paper"); n < len(figs) {
+				t.Errorf("%d of %d captions say linf is over budget", n, len(figs))
+			}
+		})
+	}
+	// Within the slack, or without a check: no such line.
+	r := synthetic([]float64{1, 10}, 2, 20, 5)
+	if line := r.budgetLine(); line != "" {
+		t.Errorf("no check: budget line %q", line)
+	}
+	c := check
+	c.Ratios = c.Ratios[:1]
+	r.SetBudgetCheck(c)
+	if line := r.budgetLine(); strings.Contains(line, "over budget") || !strings.Contains(line, "within 5%") {
+		t.Errorf("within the slack: budget line %q", line)
+	}
+}
+
+// TestPresetLineShort: the preset line on every figure names the budgets
+// without spelling them out (the report does), so that the title leaves
+// room for the data.
+func TestPresetLineShort(t *testing.T) {
+	for _, preset := range []string{"quick", "standard", "full"} {
+		r := synthetic([]float64{1}, 2, 20, 5)
+		r.Preset = preset
+		r.Budget = strings.Repeat("a long description of the budgets ", 10)
+		if p := r.presetLine(); len([]rune(p)) > titleWidth || strings.Contains(p, "long description") || !strings.Contains(p, "preset "+preset) {
+			t.Errorf("%s: preset line %q", preset, p)
+		}
+	}
+}
