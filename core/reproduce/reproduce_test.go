@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -20,13 +21,14 @@ import (
 type memModels struct {
 	models  map[string]*nn.Model
 	missing map[string]bool
+	hashes  map[string]string // a model's SHA-256 when set (a retrained one), else one from its key
 }
 
 func key(t float64, step int) string { return fmt.Sprintf("%g/%d", t, step) }
 
 func newMemModels(t *testing.T, ts []float64, steps int) memModels {
 	t.Helper()
-	s := memModels{models: map[string]*nn.Model{}, missing: map[string]bool{}}
+	s := memModels{models: map[string]*nn.Model{}, missing: map[string]bool{}, hashes: map[string]string{}}
 	for i, temp := range ts {
 		for step := 0; step <= steps; step++ {
 			m, err := nn.New(nn.TinyArchFor(nn.Shape{H: 16, W: 16, C: 1}), nil)
@@ -45,7 +47,11 @@ func (s memModels) Model(t float64, step int) (*nn.Model, Model, error) {
 	if !ok || s.missing[key(t, step)] {
 		return nil, Model{}, distill.ErrMissing
 	}
-	return m, Model{File: fmt.Sprintf("bars-T%g-step%d-%s.safetensors", t, step, catalog.Role(step)), Identity: catalog.Identity{Temperature: t, Step: step, Role: catalog.Role(step)}}, nil
+	hash := s.hashes[key(t, step)]
+	if hash == "" {
+		hash = "sha-" + key(t, step)
+	}
+	return m, Model{File: fmt.Sprintf("bars-T%g-step%d-%s.safetensors", t, step, catalog.Role(step)), Identity: catalog.Identity{Temperature: t, Step: step, Role: catalog.Role(step)}, SHA256: hash}, nil
 }
 
 func (s memModels) Trainer(float64, int) (distill.Store, nn.Arch, error) {
@@ -65,6 +71,10 @@ func memPlan(models memModels, files fstest.MapFS, lines *[]string) Plan {
 		Cache:        files,
 		Write: func(path string, b []byte) error {
 			files[path] = &fstest.MapFile{Data: append([]byte(nil), b...)}
+			return nil
+		},
+		Remove: func(path string) error {
+			delete(files, path)
 			return nil
 		},
 		Log: func(l string) { *lines = append(*lines, l) },
@@ -89,7 +99,7 @@ func TestRunCachesResumesAndShards(t *testing.T) {
 	models := newMemModels(t, []float64{1, 5}, 1)
 	files := fstest.MapFS{}
 	var lines []string
-	p := memPlan(models, files, &lines)
+	p := perAttack(memPlan(models, files, &lines))
 	first, err := Run(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
@@ -97,8 +107,15 @@ func TestRunCachesResumesAndShards(t *testing.T) {
 	if len(first) != 4 || len(files) != 4 || count(lines, "evaluated") != 4 || count(lines, "attack seconds per sample: l2 ") != 4 {
 		t.Fatalf("%d models, %d files, log %q", len(first), len(files), lines)
 	}
-	if first[0].Summary.Samples != 12 || first[0].Summary.Robustness["l2"].Attempts > 4 {
-		t.Fatalf("summary %+v", first[0].Summary)
+	attackedLInf := 0
+	for _, m := range first {
+		if m.Summary.Samples != 12 || m.Summary.Robustness["l2"].Attempts > 10 || m.Summary.Robustness["linf"].Attempts > 5 {
+			t.Fatalf("summary %+v", m.Summary)
+		}
+		attackedLInf += m.Summary.Robustness["linf"].Attempts
+	}
+	if attackedLInf == 0 {
+		t.Fatal("no model attacked with L∞: the per-attack counts are not tested")
 	}
 
 	// Again over the folder: every model from its file.
@@ -140,7 +157,7 @@ func TestRunCachesResumesAndShards(t *testing.T) {
 	for i := range 2 {
 		sf := fstest.MapFS{}
 		var l []string
-		sp := memPlan(models, sf, &l)
+		sp := perAttack(memPlan(models, sf, &l))
 		sp.Shard = eval.Shard{I: i, N: 2}
 		if _, err := Run(context.Background(), sp); err != nil {
 			t.Fatal(err)
@@ -168,7 +185,7 @@ func TestRunCachesResumesAndShards(t *testing.T) {
 		byFile[m.Model.File] = m
 	}
 	for _, m := range first {
-		if a, b := mustJSON(t, m), mustJSON(t, byFile[m.Model.File]); a != b {
+		if a, b := mustJSON(t, untimed(m)), mustJSON(t, untimed(byFile[m.Model.File])); a != b {
 			t.Fatalf("%s: merged shards differ from the single run", m.Model.File)
 		}
 	}
@@ -189,6 +206,12 @@ func TestRunNeedsCompleteChains(t *testing.T) {
 	if len(lines) != 0 {
 		t.Fatalf("evaluated before the chains were complete: %q", lines)
 	}
+}
+
+// untimed is m without what computing it took, which differs between runs.
+func untimed(m Evaluated) Evaluated {
+	m.Compute = Compute{}
+	return m
 }
 
 func mustJSON(t *testing.T, v any) string {
@@ -237,8 +260,13 @@ func TestChunksResumeBySample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, b := mustJSON(t, want), mustJSON(t, got); a != b {
-		t.Fatal("chunked and resumed results differ from one go")
+	for i := range want {
+		if a, b := mustJSON(t, untimed(want[i])), mustJSON(t, untimed(got[i])); a != b {
+			t.Fatal("chunked and resumed results differ from one go")
+		}
+		if _, ok := files[p.path(PartialDir, want[i].Model.File)]; ok {
+			t.Errorf("%s: the partial file stays after the model finished", want[i].Model.File)
+		}
 	}
 	// Resumed: the first model's two finished chunks are not attacked again.
 	full := 0
@@ -251,6 +279,61 @@ func TestChunksResumeBySample(t *testing.T) {
 	}
 	if attacks >= full {
 		t.Fatalf("the resumed run attacked %d samples, a run from scratch %d", attacks, full)
+	}
+}
+
+// TestBudgetCheckResumesByChunk: a budget check interrupted after its
+// first write keeps a partial file of BudgetChunk images, however large the
+// run's chunk, and resumes from it to the same check.
+func TestBudgetCheckResumesByChunk(t *testing.T) {
+	models := newMemModels(t, []float64{1, 40}, 2)
+	var lines []string
+	plan := func(files fstest.MapFS) Plan {
+		p := memPlan(models, files, &lines)
+		p.Test, p.Temperatures, p.Chunk = data.Bars(40, 16, 4), []float64{1, 40}, 50
+		same := Configs(p.Settings)
+		p.full = &same
+		return p
+	}
+	want, err := CheckBudget(context.Background(), plan(fstest.MapFS{}), 12, BudgetModels())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := fstest.MapFS{}
+	p := plan(files)
+	write := p.Write
+	p.Write = func(path string, b []byte) error {
+		if err := write(path, b); err != nil {
+			return err
+		}
+		return fmt.Errorf("killed after writing %s", path)
+	}
+	if _, err := CheckBudget(context.Background(), p, 12, BudgetModels()); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("interrupted check: %v", err)
+	}
+	var partial []string
+	for name, f := range files {
+		if strings.Contains(name, PartialDir) {
+			partial = append(partial, name)
+			sf, err := ParseSamplesFile(f.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(sf.Samples); n == 0 || n > BudgetChunk {
+				t.Errorf("%s keeps %d samples, want 1..%d", name, n, BudgetChunk)
+			}
+		}
+	}
+	if len(partial) != 1 {
+		t.Fatalf("partial files %v after the first write, want one", partial)
+	}
+	p.Write = write
+	got, err := CheckBudget(context.Background(), p, 12, BudgetModels())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := mustJSON(t, want.Ratios), mustJSON(t, got.Ratios); a != b {
+		t.Errorf("resumed check %s, in one go %s", b, a)
 	}
 }
 
@@ -268,11 +351,22 @@ func TestBudgetCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !check.For(p.Settings) || check.For(Settings{Dataset: "bars", Preset: "full"}) {
+		t.Errorf("check %+v is not for the settings it was made with", check)
+	}
 	if len(check.Ratios) != 1 || check.Ratios[0].Pairs == 0 || check.Ratios[0].Mean != 1 || check.Ratios[0].Lo != 1 || check.Ratios[0].Hi != 1 {
 		t.Fatalf("ratios %+v", check.Ratios)
 	}
 	if count(lines, "budget check") != 6 || count(lines, "cached") != 0 {
 		t.Fatalf("log %q", lines)
+	}
+	if len(check.ByModel) != 3 {
+		t.Fatalf("per-model ratios %+v, want one set per model", check.ByModel)
+	}
+	for i, rs := range check.ByModel {
+		if len(rs) != 1 || rs[0].Mean != 1 || rs[0].Pairs == 0 || rs[0].Pairs > check.Ratios[0].Pairs {
+			t.Errorf("model %d: ratios %+v", i, rs)
+		}
 	}
 	if txt := check.Text(); !strings.Contains(txt, "T=40 step 2") || strings.Contains(txt, "overstate") {
 		t.Fatalf("text %q", txt)
@@ -292,5 +386,124 @@ func TestBudgetCheck(t *testing.T) {
 		if r.Above() != c.above || strings.Contains(BudgetCheck{Preset: "quick", Ratios: []BudgetRatio{r}}.Text(), "overstate") != c.above {
 			t.Errorf("mean ratio %g: above %v", c.mean, r.Above())
 		}
+	}
+	// A preset that overstates one network's distances and not another's
+	// says so model by model.
+	uneven := BudgetCheck{Preset: "standard", Models: BudgetModels(), Ratios: []BudgetRatio{{Attack: "l0", Pairs: 6, Mean: 1.8, Lo: 1.5, Hi: 2.1}},
+		ByModel: [][]BudgetRatio{{{Attack: "l0", Pairs: 2, Mean: 1, Lo: 1, Hi: 1}}, {{Attack: "l0", Pairs: 2, Mean: 2, Lo: 1.9, Hi: 2.1}}, {{Attack: "l0", Pairs: 2, Mean: 2.5, Lo: 2.2, Hi: 2.8}}}}
+	if want := "By model: l0 T=1 step 0 ×1 [1, 1], T=40 step 0 ×2 [1.9, 2.1], T=40 step 2 ×2.5 [2.2, 2.8]."; !strings.Contains(uneven.Text(), want) {
+		t.Errorf("text %q lacks %q", uneven.Text(), want)
+	}
+}
+
+// TestTransferFollowsRetrainedModels: a samples file names the models its
+// transfer rates were measured on; once one of them is retrained, a run
+// that reuses the file drops the transfer entries to it (and says so)
+// and keeps the rest, and a file that names none keeps no transfer.
+func TestTransferFollowsRetrainedModels(t *testing.T) {
+	models := newMemModels(t, []float64{1, 5}, 2)
+	files := fstest.MapFS{}
+	var lines []string
+	p := memPlan(models, files, &lines)
+	p.Settings.Steps, p.Settings.AttackSamples = 2, 12
+	first, err := Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	teacher := first[0]
+	if teacher.Model.Temperature != 1 || teacher.Model.Step != 0 || len(teacher.Summary.TransferRate) != 2 {
+		t.Fatalf("first model %+v, %+v, transfer %v: want the T=1 teacher with rates to steps 1 and 2", teacher.Model.Identity, teacher.Summary.Robustness, teacher.Summary.TransferRate)
+	}
+	sf, err := ParseSamplesFile(files[p.path(SamplesDir, teacher.Model.File)].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sf.TransferModels) != 2 || sf.TransferModels[1] != "sha-1/1" || sf.TransferModels[2] != "sha-1/2" {
+		t.Fatalf("transfer models %v", sf.TransferModels)
+	}
+
+	models.hashes[key(1, 2)] = "retrained"
+	lines = nil
+	again, err := Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := again[0].Summary.TransferRate; len(got) != 1 || got[1] != teacher.Summary.TransferRate[1] {
+		t.Errorf("after retraining step 2 the teacher's transfer rates are %v, want step 1's %v only", got, teacher.Summary.TransferRate[1])
+	}
+	if count(lines, strings.TrimSuffix(teacher.Model.File, ".safetensors")+".json: transfer rates to steps [2] dropped") != 1 {
+		t.Errorf("log %q", lines)
+	}
+	if _, ok := again[1].Summary.TransferRate[2]; ok {
+		t.Errorf("the assistant keeps its transfer rate to the retrained step 2")
+	}
+	for i, m := range again[:3] {
+		if m.Model.Temperature != 1 {
+			t.Fatalf("model %d: %+v", i, m.Model.Identity)
+		}
+	}
+	if len(again[2].Summary.TransferRate) != 2 { // the retrained model, computed again
+		t.Errorf("the retrained model's transfer rates %v", again[2].Summary.TransferRate)
+	}
+	for i := 3; i < len(again); i++ { // T=5: nothing changed
+		if a, b := mustJSON(t, untimed(first[i])), mustJSON(t, untimed(again[i])); a != b {
+			t.Errorf("T=5 %s changed", again[i].Model.Role)
+		}
+	}
+
+	// A file that names no transfer models (written before they were
+	// recorded) keeps no transfer entries.
+	sf.TransferModels = nil
+	if dropped := sf.KeepTransfer(map[int]string{1: "sha-1/1", 2: "sha-1/2"}); !slices.Equal(dropped, []int{1, 2}) {
+		t.Errorf("dropped %v", dropped)
+	}
+	for _, s := range sf.Samples {
+		if s.Transfer != nil {
+			t.Fatalf("sample %d keeps transfer %v", s.Index, s.Transfer)
+		}
+	}
+}
+
+// TestCachedFilesGetLog10Amplitudes: a samples file from before log10
+// amplitudes were measured is completed when reused, and rewritten with
+// the values a fresh run measures; the rest of it stays.
+func TestCachedFilesGetLog10Amplitudes(t *testing.T) {
+	models := newMemModels(t, []float64{1, 5}, 1)
+	files := fstest.MapFS{}
+	var lines []string
+	p := memPlan(models, files, &lines)
+	want, err := Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := p.path(SamplesDir, want[0].Model.File)
+	sf, err := ParseSamplesFile(files[path].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range sf.Samples {
+		if sf.Samples[i].Log10Amplitude == nil {
+			t.Fatalf("a fresh run's sample %d has no log10 amplitude", i)
+		}
+		sf.Samples[i].Log10Amplitude = nil // as written before they were measured
+	}
+	files[path] = &fstest.MapFile{Data: []byte(mustJSON(t, sf))}
+	lines = nil
+	got, err := Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count(lines, "log10 gradient amplitudes of 12 samples measured") != 1 || count(lines, "cached") != 4 {
+		t.Errorf("log %q", lines)
+	}
+	if a, b := mustJSON(t, untimed(want[0])), mustJSON(t, untimed(got[0])); a != b {
+		t.Error("the completed file's samples differ from a fresh run's")
+	}
+	if again, _ := ParseSamplesFile(files[path].Data); again.Samples[0].Log10Amplitude == nil {
+		t.Error("the completed file was not rewritten")
+	}
+	lines = nil
+	if _, err := Run(context.Background(), p); err != nil || count(lines, "measured") != 0 {
+		t.Errorf("a complete file was measured again: %q, %v", lines, err)
 	}
 }

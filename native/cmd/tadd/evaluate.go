@@ -115,7 +115,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	// One model, one shard: the code the reproduction runs for each model.
 	bar := progress{w: stderr, quiet: *quiet}
-	res, err := eval.Run(ctx, eval.Job{Model: m, Test: test, Samples: test.Len(), AttackSample: n, Attacks: names,
+	res, err := eval.Run(ctx, eval.Job{Model: m, Test: test, Samples: test.Len(), Attacked: eval.Counts{All: n}, Attacks: names,
 		Configs: attack.Defaults().WithMaxIterations(*iters), Goal: *target, Seed: *seed, Shard: eval.Shard{I: 0, N: 1},
 		Workers: *workers, Classifier: dev.classifier,
 		Progress: func(p eval.Progress) {
@@ -130,7 +130,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	sum := eval.Summarize(res, names, n)
+	sum := eval.Summarize(res, names, eval.Counts{All: n})
 	ev := evaluation{Model: path, Dataset: meta.Dataset, Role: meta.Role, Temperature: meta.Temperature, Samples: sum.Samples,
 		Accuracy: sum.Accuracy, Sensitivity: sensitivityJSON{sum.MeanAmplitude, sum.NearZero}, Confidence: sum.Confidence}
 	if len(names) > 0 {

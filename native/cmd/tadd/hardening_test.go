@@ -68,6 +68,8 @@ func TestBadFlagsRejectedUpFront(t *testing.T) {
 		{[]string{"attack", "--model", tinyModelFile, "--attack", "l2", "--max-iterations", "-1", "--offline"}, "--max-iterations -1"},
 		{reproduce("--samples", "-1"), "--samples -1"},
 		{reproduce("--attack-samples", "-1"), "--attack-samples -1"},
+		{reproduce("--attack-samples", "l0=5"), "l0 is not among --attacks"},
+		{reproduce("--min-epochs", "-1"), "--min-epochs -1"},
 		{reproduce("--max-iterations", "-1"), "--max-iterations -1"},
 		{reproduce("--workers", "-1"), "--workers -1"},
 		{reproduce("--train-missing", "--epochs", "0"), "--epochs 0"},

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/tadd-project/tadd/core/catalog"
 	"github.com/tadd-project/tadd/core/data"
@@ -26,9 +27,10 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	flags := newFlags("reproduce", stderr)
 	ds := flags.String("dataset", "mnist", "dataset: mnist or cifar10")
 	quick := flags.Bool("quick", false, "a fast look, not a result: attacks on 5 images per model with the quick budgets (the web demo's)")
-	standard := flags.Bool("standard", false, "the powered run: attacks on 200 images per model with the standard budgets, resumable by model and sample")
+	standard := flags.Bool("standard", false, "the powered run: attacks on the first 208 test images of each model with L2 and L∞ and the first 104 with L0 (at least 200 and 100 correctly classified), with the standard budgets (about 8 hours for the 49 shipped models on 2 quiet cores), resumable by model and sample")
 	samples := flags.Int("samples", 0, "test images for accuracy, sensitivity, confidence (default 10000: the whole test set)")
-	attackSamples := flags.Int("attack-samples", 0, "of those, how many are attacked (default: quick 5, standard 200, full all)")
+	attackSamples := flags.String("attack-samples", "", "of those, how many are attacked: N for every attack, or per attack as l0=100,l2=200 (default: quick 5; standard l2 208, linf 208, l0 104; full all)")
+	minEpochs := flags.Int("min-epochs", 0, "evaluate only the models trained for at least N epochs (as the manifest records); the others are named and left out (0: all)")
 	budget := flags.Bool("budget", false, "check the preset's budget first: attack --budget-images images of the T=1 teacher, T=40 teacher and T=40 student with it and with the paper's parameters, and compare the distances")
 	budgetImages := flags.Int("budget-images", 20, "images per model of the budget check")
 	resumeFrom := flags.String("resume-from", "", "a results folder (e.g. shipped results) whose per-model samples files of the same settings are reused")
@@ -48,11 +50,18 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := parse(flags, args); err != nil {
 		return err
 	}
-	if err := counts(flags, "samples", "attack-samples", "max-iterations", "workers"); err != nil {
+	if err := counts(flags, "samples", "max-iterations", "workers", "min-epochs"); err != nil {
 		return err
 	}
 	if *trainMissing && *epochs < 1 {
 		return usageError{fmt.Sprintf("--epochs %d: want at least 1", *epochs)}
+	}
+	if *trainMissing && *epochs < *minEpochs {
+		return usageError{fmt.Sprintf("--epochs %d < --min-epochs %d: the models --train-missing trains would not be evaluated", *epochs, *minEpochs)}
+	}
+	attacked, err := parseAttackCounts(*attackSamples)
+	if err != nil {
+		return usageError{err.Error()}
 	}
 	sh, err := eval.ParseShard(*shardFlag)
 	if err != nil {
@@ -86,7 +95,10 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	set := reproduce.Settings{Dataset: *ds, Preset: preset, Attacks: names, MaxIterations: *iters, Seed: *seed, Steps: *steps}
 	set.Samples = positiveOr(*samples, reproduce.MeasuredSamples)
-	set.AttackSamples = positiveOr(*attackSamples, reproduce.AttackedSamples(preset))
+	perAttack, err := attacked.of(preset, names)
+	if err != nil {
+		return usageError{err.Error()}
+	}
 	if *out == "" {
 		*out = "reproduce-" + *ds
 	}
@@ -130,7 +142,10 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	// The settings say how many samples there are, so that merging shards
 	// can check that every one of them is there once.
 	set.Samples = min(set.Samples, test.Len())
-	set.AttackSamples = min(set.AttackSamples, set.Samples)
+	for a, n := range perAttack {
+		perAttack[a] = min(n, set.Samples)
+	}
+	set = set.WithAttacked(perAttack)
 	dev, err := openDevice(*shared.device, stderr)
 	if err != nil {
 		return err
@@ -139,10 +154,17 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	store := modelfile.Chains{Given: modelFS, Manifest: man, Trained: filepath.Join(*out, "models"), Dataset: *ds, Arch: defaultArch(*ds), Kernels: dev.modelKernels()}
 	bar := progress{w: stderr, quiet: *quiet}
 	plan := reproduce.Plan{Settings: set, Shipped: shipped, ShippedName: *resumeFrom, Chunk: resumeChunk, Temperatures: ts, Shard: sh, Models: store, ModelsName: modelsName(*models),
-		Test: test, Workers: *workers, Cache: os.DirFS(*out), CacheName: *out, Write: func(path string, b []byte) error {
+		Test: test, Workers: *workers, MinEpochs: *minEpochs, Cache: os.DirFS(*out), CacheName: *out, Write: func(path string, b []byte) error {
 			return safefile.Write(filepath.Join(*out, filepath.FromSlash(path)), b)
 		},
+		Remove: func(path string) error {
+			if err := os.Remove(filepath.Join(*out, filepath.FromSlash(path))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			return nil
+		},
 		TrainMissing: *trainMissing, TrainInto: store.Trained, Epochs: *epochs, Train: dev.train, Kernels: dev.modelKernels(), Classifier: dev.classifier,
+		Machine: dev.machine(*workers),
 		TrainSet: func() (*data.Set, error) {
 			trainSet, _, err := loadDataset(ctx, *ds, shared.data, stderr)
 			return trainSet, err
@@ -163,10 +185,32 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 		fmt.Fprintln(stdout, c.Text())
+		if err := saveBudgetCheck(*out, c); err != nil {
+			return err
+		}
 		check = &c
+	} else if check, err = keptBudgetCheck([]string{*out}, set); err != nil {
+		return err
+	} else if check != nil {
+		if changed := check.Changed(plan); len(changed) > 0 {
+			fmt.Fprintf(stderr, "%s ignored: it was made on other versions of %s than the chains hold now; run with --budget to check again\n", reproduce.BudgetFile, strings.Join(changed, ", "))
+			check = nil
+		}
 	}
 	evaluated, err := reproduce.Run(ctx, plan)
 	if err != nil {
+		return err
+	}
+	leftOut, err := plan.LeftOut()
+	if err != nil {
+		return err
+	}
+	var notEvaluated []string
+	for _, l := range leftOut {
+		fmt.Fprintln(stdout, l)
+		notEvaluated = append(notEvaluated, l.String())
+	}
+	if err := saveLeftOut(*out, notEvaluated); err != nil {
 		return err
 	}
 	if sh.N > 1 {
@@ -174,9 +218,9 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return nil
 	}
 	res := results(set, test.ImageSize(), evaluated)
+	res.NotEvaluated = notEvaluated
 	if check != nil {
-		res.Budget += ". " + check.Text()
-		res.BudgetCheck = check
+		res.SetBudgetCheck(*check)
 	}
 	if err := report.Write(*out, res); err != nil {
 		return err
@@ -192,10 +236,10 @@ const resumeChunk = 50
 
 // results are a reproduction's models as the report takes them.
 func results(set reproduce.Settings, pixels int, models []reproduce.Evaluated) report.Results {
-	res := report.Results{Dataset: set.Dataset, Preset: set.Preset, Samples: set.Samples, AttackSamples: set.AttackSamples, Attacks: set.Attacks,
+	res := report.Results{Dataset: set.Dataset, Preset: set.Preset, Samples: set.Samples, AttackSamples: set.AttackSamples, AttackCounts: set.AttackCounts, Attacks: set.Attacks,
 		Budget: reproduce.BudgetText(set), MaxIterations: set.MaxIterations, Pixels: pixels, Seed: set.Seed}
 	for _, m := range models {
-		res.Models = append(res.Models, report.Model{Entry: m.Model, Summary: m.Summary, Samples: m.Samples})
+		res.Models = append(res.Models, report.Model{Entry: m.Model, Summary: m.Summary, Samples: m.Samples, Compute: m.Compute})
 	}
 	return res
 }
@@ -274,7 +318,7 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	whole := eval.Shard{I: 0, N: 1}
 	for _, m := range merged {
-		b, err := json.Marshal(reproduce.SamplesFile{Settings: set, Shard: whole, Model: m.Model, Samples: m.Samples})
+		b, err := json.Marshal(reproduce.SamplesFile{Settings: set, Shard: whole, Model: m.Model, Samples: m.Samples, Compute: m.Compute, TransferModels: m.TransferModels})
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.Model.File, err)
 		}
@@ -282,8 +326,29 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	// The shards' budget check (made unsharded, in one of them) stays
+	// with the merged results.
+	check, err := keptBudgetCheck(flags.Args(), set)
+	if err != nil {
+		return err
+	}
+	// So do the models the shards' runs left out.
+	notEvaluated, err := keptLeftOut(flags.Args())
+	if err != nil {
+		return err
+	}
+	if err := saveLeftOut(*out, notEvaluated); err != nil {
+		return err
+	}
 	in := arch.Input
 	res := results(set, in.H*in.W*in.C, merged)
+	res.NotEvaluated = notEvaluated
+	if check != nil {
+		if err := saveBudgetCheck(*out, *check); err != nil {
+			return err
+		}
+		res.SetBudgetCheck(*check)
+	}
 	if err := report.Write(*out, res); err != nil {
 		return err
 	}
