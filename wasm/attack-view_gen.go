@@ -72,7 +72,7 @@ func (c *AttackView) single() bool {
 }
 
 func (c *AttackView) table() bool {
-	return c.App.Ran != nil && (c.App.Compared || c.App.AllTargets || c.App.Ran.Baseline) && len(c.App.Outcomes) > 0
+	return c.App.Ran != nil && (c.App.Compared || c.App.AllTargets || c.App.Ran.Baseline) && len(c.App.Outcomes)+len(c.App.Unfinished) > 0
 }
 
 func (c *AttackView) resultText(o demo.Outcome) string {
@@ -106,6 +106,18 @@ func (c *AttackView) rowName(o demo.Outcome) string {
 		return fmt.Sprintf("class %d", o.Result.Goal.Target)
 	}
 	return o.Model.DisplayName()
+}
+
+// unfinishedName is the first column of an attack a Stop ended, as
+// rowName writes a finished one's.
+func (c *AttackView) unfinishedName(u demo.Unfinished) string {
+	if c.App.Ran != nil && c.App.Ran.Baseline {
+		return demo.AttackLabel(u.Attack)
+	}
+	if c.App.AllTargets {
+		return fmt.Sprintf("class %d", u.Goal.Target)
+	}
+	return u.Model.DisplayName()
 }
 
 func (c *AttackView) pressed(i int) string {
@@ -230,6 +242,11 @@ func (c *AttackView) baselineLegend() string {
 }
 
 func (c *AttackView) legend() string {
+	if n := len(c.App.Unfinished); n > 0 {
+		done := len(c.App.Outcomes)
+		return fmt.Sprintf("Stopped: %d of %d attacks had finished (open a row to see its images); the other %d are marked stopped. Nothing is highlighted: the comparison is incomplete.",
+			done, done+n, n)
+	}
 	n := 0
 	for _, m := range c.App.Marked() {
 		if m {
@@ -298,7 +315,7 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				_ = vgparent
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "orig"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "px"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: "the original digit"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("src", demo.PNG(c.orig()))
+				vgn.AddAttrInterface("src", c.App.Pictures.PNG(c.orig()))
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "figcaption", Attr: []vugu.VGAttribute(nil)}
 				vgparent.AppendChild(vgn)
 				vgn.SetInnerHTML(vugu.HTML("original"))
@@ -318,11 +335,11 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					_ = vgparent
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "px under"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: ""}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("src", demo.PNG(c.orig()))
+					vgn.AddAttrInterface("src", c.App.Pictures.PNG(c.orig()))
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "adv"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "px"}}}
 					vgparent.AppendChild(vgn)
 					vgn.AddAttrInterface("alt", c.App.ImageCaption())
-					vgn.AddAttrInterface("src", demo.PNG(c.adv()))
+					vgn.AddAttrInterface("src", c.App.Pictures.PNG(c.adv()))
 				}
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "figcaption", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "advcap"}}}
 				vgparent.AppendChild(vgn)
@@ -337,7 +354,7 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				_ = vgparent
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "heat"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "px"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: "the change: blue darker, red brighter"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("src", demo.HeatPNG(c.adv(), c.orig()))
+				vgn.AddAttrInterface("src", c.App.Pictures.HeatPNG(c.adv(), c.orig()))
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "figcaption", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "heatcap"}}}
 				vgparent.AppendChild(vgn)
 				vgn.SetInnerHTML(c.heatCaption())
@@ -401,7 +418,7 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "download"}, vugu.VGAttribute{Namespace: "", Key: "download", Val: "tadd-original-adversarial-change-28px.png"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("href", demo.StripPNG(c.orig(), c.adv(), 1))
+				vgn.AddAttrInterface("href", c.App.Pictures.StripPNG(c.orig(), c.adv(), 1))
 				{
 					vgparent := vgn
 					_ = vgparent
@@ -412,7 +429,7 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "download10"}, vugu.VGAttribute{Namespace: "", Key: "download", Val: "tadd-original-adversarial-change.png"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("href", demo.StripPNG(c.orig(), c.adv(), 10))
+				vgn.AddAttrInterface("href", c.App.Pictures.StripPNG(c.orig(), c.adv(), 10))
 				{
 					vgparent := vgn
 					_ = vgparent
@@ -635,6 +652,46 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								vgparent.AppendChild(vgn)
 							}
 						}
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+						vgparent.AppendChild(vgn)
+						for vgiterkeyt, u := range c.App.Unfinished {
+							var vgiterkey interface{} = vgiterkeyt
+							_ = vgiterkey
+							u := u
+							_ = u
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tr", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "unfinished"}}}
+							vgparent.AppendChild(vgn)
+							{
+								vgparent := vgn
+								_ = vgparent
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+								vgparent.AppendChild(vgn)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(c.unfinishedName(u))
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+								vgparent.AppendChild(vgn)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(vugu.HTML("stopped"))
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(vugu.HTML("—"))
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(vugu.HTML("—"))
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(vugu.HTML("—"))
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+								vgparent.AppendChild(vgn)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(u.Iteration)
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+								vgparent.AppendChild(vgn)
+							}
+						}
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 						vgparent.AppendChild(vgn)
 					}
@@ -736,7 +793,7 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	}
 	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Data: "style", Attr: []vugu.VGAttribute(nil)}
 	{
-		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.watching { font-size: .85rem; color: #2f3b52; margin: 0 0 6px; font-weight: 600; }\n.images { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }\n.images figure { margin: 0; text-align: center; }\n.images img { width: 100%; max-width: 220px; aspect-ratio: 1; outline: 1px solid #d5d9e2; }\n.images .stack { position: relative; display: block; width: 100%; max-width: 220px; margin: 0 auto; line-height: 0; }\n.images .stack .under { position: absolute; inset: 0; visibility: hidden; }\n.flicker .stack .under { visibility: visible; }\n.flicker #adv { animation: flick 1s steps(1) infinite; }\n@keyframes flick { 50% { opacity: 0; } }\n.images figcaption { font-size: .8rem; color: #4a5263; }\n.live { margin: 8px 0 2px; font-variant-numeric: tabular-nums; font-size: .9rem; }\n.note { margin: 6px 0; font-size: .85rem; color: #2f3b52; background: #eef1f7; border-left: 3px solid #8a94a8; padding: 6px 8px; border-radius: 4px; }\n.dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; background: #c0392b; margin-right: 6px; animation: blink 1s infinite; }\n@keyframes blink { 50% { opacity: .2; } }\n.result { margin-top: 8px; font-size: .9rem; }\n.ok { color: #1a7a42; margin-right: 8px; }\n.bad { color: #b03427; margin-right: 8px; }\ntable { border-collapse: collapse; margin-top: 10px; font-size: .88rem; width: 100%; }\ntd, th { padding: 4px 6px; border-bottom: 1px solid #e3e6ee; text-align: left; font-variant-numeric: tabular-nums; }\n#transfer h3 { font-size: .95rem; margin: 14px 0 2px; }\ntr.fooled td:nth-child(2) { color: #b03427; font-weight: 600; }\n.hint { margin-top: 8px; }\ntr.largest td { background: #e7f5ec; font-weight: 600; }\ntr.opened td:first-child { box-shadow: inset 4px 0 0 #2f5bd3; }\ntr.opened .rowbtn { background: #2f5bd3; border-color: #2f5bd3; color: #fff; }\n.rowbtn { padding: 2px 8px; font-weight: inherit; }\n.tablewrap { overflow-x: auto; }\n@media (max-width: 640px) { table { font-size: .8rem; } td, th { padding: 4px 3px; } .rowbtn { padding: 2px 5px; } }\n", Attr: []vugu.VGAttribute(nil)})
+		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.watching { font-size: .85rem; color: #2f3b52; margin: 0 0 6px; font-weight: 600; }\n.images { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }\n.images figure { margin: 0; text-align: center; }\n.images img { width: 100%; max-width: 220px; aspect-ratio: 1; outline: 1px solid #d5d9e2; }\n.images .stack { position: relative; display: block; width: 100%; max-width: 220px; margin: 0 auto; line-height: 0; }\n.images .stack .under { position: absolute; inset: 0; visibility: hidden; }\n.flicker .stack .under { visibility: visible; }\n.flicker #adv { animation: flick 1s steps(1) infinite; }\n@keyframes flick { 50% { opacity: 0; } }\n.images figcaption { font-size: .8rem; color: #4a5263; }\n.live { margin: 8px 0 2px; font-variant-numeric: tabular-nums; font-size: .9rem; }\n.note { margin: 6px 0; font-size: .85rem; color: #2f3b52; background: #eef1f7; border-left: 3px solid #8a94a8; padding: 6px 8px; border-radius: 4px; }\n.dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; background: #c0392b; margin-right: 6px; animation: blink 1s infinite; }\n@keyframes blink { 50% { opacity: .2; } }\n.result { margin-top: 8px; font-size: .9rem; }\n.ok { color: #1a7a42; margin-right: 8px; }\n.bad { color: #b03427; margin-right: 8px; }\ntable { border-collapse: collapse; margin-top: 10px; font-size: .88rem; width: 100%; }\ntd, th { padding: 4px 6px; border-bottom: 1px solid #e3e6ee; text-align: left; font-variant-numeric: tabular-nums; }\n#transfer h3 { font-size: .95rem; margin: 14px 0 2px; }\ntr.fooled td:nth-child(2) { color: #b03427; font-weight: 600; }\n.hint { margin-top: 8px; }\ntr.largest td { background: #e7f5ec; font-weight: 600; }\ntr.unfinished td { color: #4a5263; font-style: italic; }\ntr.opened td:first-child { box-shadow: inset 4px 0 0 #2f5bd3; }\ntr.opened .rowbtn { background: #2f5bd3; border-color: #2f5bd3; color: #fff; }\n.rowbtn { padding: 2px 8px; font-weight: inherit; }\n.tablewrap { overflow-x: auto; }\n@media (max-width: 640px) { table { font-size: .8rem; } td, th { padding: 4px 3px; } .rowbtn { padding: 2px 5px; } }\n", Attr: []vugu.VGAttribute(nil)})
 	}
 	vgout.AppendCSS(vgn)
 	return vgout

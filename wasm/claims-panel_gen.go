@@ -16,6 +16,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/tadd-project/tadd/core/eval"
 	"github.com/tadd-project/tadd/core/findings"
 	"github.com/tadd-project/tadd/core/stats"
 )
@@ -54,15 +55,33 @@ func (c *ClaimsPanel) Init(ctx vugu.InitCtx) {
 
 func (c *ClaimsPanel) runText() string {
 	r := c.sum.Run
-	s := fmt.Sprintf("Measured on %s with the %s preset: %d test images per model; attacks (%s) on the correctly classified of the first %d.",
-		r.Dataset, r.Preset, r.Samples, strings.Join(r.Attacks, ", "), r.AttackSamples)
+	attacked := eval.Counts{All: r.AttackSamples, Per: r.AttackCounts}
+	var counts []string
+	for _, a := range r.Attacks {
+		counts = append(counts, fmt.Sprintf("%s on the first %d", attackName(a), attacked.Of(a)))
+	}
+	s := fmt.Sprintf("Measured on %s with the %s preset: %d test images per model; attacks on the correctly classified of them: %s.",
+		r.Dataset, r.Preset, r.Samples, strings.Join(counts, ", "))
 	if r.Preset == "quick" {
 		s += " A quick look, not a result."
 	}
-	if r.Machine != "" {
-		s += " Ran on " + r.Machine + "."
+	s += fmt.Sprintf(" %d models in these results", len(c.sum.Models))
+	if n := len(r.NotEvaluated); n > 0 {
+		s += fmt.Sprintf("; %d more models of the chains not in them yet", n)
 	}
-	return s
+	return s + ". " + r.Provenance(len(c.sum.Models))
+}
+
+// budgetText gives the run's attack budgets and its budget check.
+func (c *ClaimsPanel) budgetText() string {
+	return "Attack budgets, the paper's in brackets: " + c.sum.Run.Budget
+}
+
+// interimText says that the results are not the whole run's.
+func (c *ClaimsPanel) interimText() string {
+	n := len(c.sum.Models)
+	return fmt.Sprintf("Interim: these results cover %d of the chains' %d models (the others are being retrained or evaluated, and are listed below); the verdicts are those of the models measured so far.",
+		n, n+len(c.sum.Run.NotEvaluated))
 }
 
 func (c *ClaimsPanel) meanCell(t float64, step int, attack string) string {
@@ -104,17 +123,6 @@ func attackName(a string) string {
 	}
 	return "L2"
 }
-
-func effectText(e findings.SummaryEffect) string {
-	v, lo, hi, unit := e.Mean.Value, e.Mean.CI.Lo, e.Mean.CI.Hi, ""
-	if e.Quantity == "accuracy" {
-		v, lo, hi, unit = 100*v, 100*lo, 100*hi, " pp"
-	}
-	if math.IsNaN(v) {
-		return e.Label + ": no pairs"
-	}
-	return fmt.Sprintf("%s: %+.3g%s [%+.3g, %+.3g], n = %d, p = %.2g", e.Label, v, unit, lo, hi, e.N, e.P)
-}
 func (c *ClaimsPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 
 	vgout = &vugu.BuildOut{}
@@ -152,7 +160,7 @@ func (c *ClaimsPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "No results are shipped yet: the standard-preset reproduction\n    over the shipped models has not been run, so this page states no measured answer to the paper's claims."}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "No results are shipped yet: the standard-preset reproduction\n    over the shipped models has not finished, so this page states no measured answer to the paper's claims."}
 				vgparent.AppendChild(vgn)
 			}
 		}
@@ -173,9 +181,57 @@ func (c *ClaimsPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				_ = vgparent
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
+				if len(c.sum.Run.NotEvaluated) > 0 {
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "interim"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "claims-interim"}}}
+					vgparent.AppendChild(vgn)
+					vgn.SetInnerHTML(c.interimText())
+				}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "small"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "claims-run"}}}
 				vgparent.AppendChild(vgn)
 				vgn.SetInnerHTML(c.runText())
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				if c.sum.Run.Budget != "" {
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "small"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "claims-budget"}}}
+					vgparent.AppendChild(vgn)
+					vgn.SetInnerHTML(c.budgetText())
+				}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
+				if len(c.sum.Run.NotEvaluated) > 0 {
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "details", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "claims-missing"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "small"}}}
+					vgparent.AppendChild(vgn)
+					{
+						vgparent := vgn
+						_ = vgparent
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+						vgparent.AppendChild(vgn)
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "summary", Attr: []vugu.VGAttribute(nil)}
+						vgparent.AppendChild(vgn)
+						vgn.SetInnerHTML(fmt.Sprintf("The %d models not in these results yet, and why", len(c.sum.Run.NotEvaluated)))
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+						vgparent.AppendChild(vgn)
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "ul", Attr: []vugu.VGAttribute(nil)}
+						vgparent.AppendChild(vgn)
+						{
+							vgparent := vgn
+							_ = vgparent
+							for vgiterkeyt, m := range c.sum.Run.NotEvaluated {
+								var vgiterkey interface{} = vgiterkeyt
+								_ = vgiterkey
+								m := m
+								_ = m
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute(nil)}
+								vgparent.AppendChild(vgn)
+								vgn.SetInnerHTML(m)
+							}
+						}
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+						vgparent.AppendChild(vgn)
+					}
+				}
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "table", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "verdicts"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "claims-verdicts"}}}
@@ -192,7 +248,7 @@ func (c *ClaimsPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						_ = vgparent
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tr", Attr: []vugu.VGAttribute(nil)}
 						vgparent.AppendChild(vgn)
-						vgn.SetInnerHTML(vugu.HTML("\x3Cth\x3EThe paper claims\x3C/th\x3E\x3Cth\x3EWe find (95%)\x3C/th\x3E\x3Cth\x3EEffect [95% interval], n, p\x3C/th\x3E"))
+						vgn.SetInnerHTML(vugu.HTML("\x3Cth\x3EThe paper claims\x3C/th\x3E\x3Cth\x3EWe find (95%)\x3C/th\x3E\x3Cth\x3EEffect [95% interval], n, p (Wilcoxon; accuracy: McNemar), the smallest difference detected with 80% power, and each test\x26#39;s own verdict\x3C/th\x3E"))
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 						vgparent.AppendChild(vgn)
 						for vgiterkeyt, cl := range c.sum.Claims {
@@ -230,10 +286,10 @@ func (c *ClaimsPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 										_ = e
 										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute(nil)}
 										vgparent.AppendChild(vgn)
-										vgn.SetInnerHTML(effectText(e))
+										vgn.SetInnerHTML(e.Text())
 									}
-									if len(cl.Effects) == 0 {
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute(nil)}
+									if cl.Note != "" {
+										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "note"}}}
 										vgparent.AppendChild(vgn)
 										vgn.SetInnerHTML(cl.Note)
 									}
@@ -323,6 +379,18 @@ func (c *ClaimsPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				}
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
+				if len(c.sum.Run.NotEvaluated) > 0 {
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "small"}}}
+					vgparent.AppendChild(vgn)
+					{
+						vgparent := vgn
+						_ = vgparent
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "—: not in these results yet (see the list above)."}
+						vgparent.AppendChild(vgn)
+					}
+				}
+				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute(nil)}
 				vgparent.AppendChild(vgn)
 				vgn.SetInnerHTML(vugu.HTML("The accuracy cost along the chain: test accuracy [95% Wilson interval]"))
@@ -388,7 +456,7 @@ func (c *ClaimsPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	}
 	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Data: "style", Attr: []vugu.VGAttribute(nil)}
 	{
-		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.claims { grid-column: 1 / -1; margin-top: 14px; font-size: .9rem; }\n.claims h3 { font-size: .92rem; margin: 14px 0 4px; color: #2f3b52; }\n.claims table { border-collapse: collapse; width: 100%; }\n.claims td, .claims th { border: 1px solid #e3e6ee; padding: 4px 6px; vertical-align: top; text-align: left; }\n.claims th { background: #f3f4f7; }\n.claims table.byT td { font-variant-numeric: tabular-nums; }\n.claims .verdict { white-space: nowrap; font-weight: 600; }\n.claims .supported { color: #1a7a42; }\n.claims .contradicted { color: #c0392b; }\n.claims .unresolved { color: #5b6478; }\n", Attr: []vugu.VGAttribute(nil)})
+		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.claims { grid-column: 1 / -1; margin-top: 14px; font-size: .9rem; }\n.claims h3 { font-size: .92rem; margin: 14px 0 4px; color: #2f3b52; }\n.claims table { border-collapse: collapse; width: 100%; }\n.claims td, .claims th { border: 1px solid #e3e6ee; padding: 4px 6px; vertical-align: top; text-align: left; }\n.claims th { background: #f3f4f7; }\n.claims table.byT td { font-variant-numeric: tabular-nums; }\n.claims .verdict { font-weight: 600; }\n.claims .note { margin-top: 4px; color: #3d4658; font-style: italic; }\n.claims .interim { background: #fff7e0; border-left: 4px solid #d99a00; padding: 6px 10px; margin: 6px 0; }\n.claims details ul { margin: 4px 0 0 18px; padding: 0; }\n@media (max-width: 640px) {\n  /* one claim per block: claim, verdict, effects under each other */\n  .claims table.verdicts, .claims table.verdicts tbody, .claims table.verdicts tr, .claims table.verdicts td { display: block; width: auto; }\n  .claims table.verdicts tr:first-child { display: none; }\n  .claims table.verdicts tr { border: 1px solid #e3e6ee; margin-bottom: 8px; }\n  .claims table.verdicts td { border: none; }\n  .claims table.byT { font-size: .8rem; }\n}\n.claims .supported { color: #1a7a42; }\n.claims .contradicted { color: #c0392b; }\n.claims .unresolved { color: #5b6478; }\n", Attr: []vugu.VGAttribute(nil)})
 	}
 	vgout.AppendCSS(vgn)
 	return vgout

@@ -153,7 +153,7 @@ func (c *DrawPad) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			if c.App.Base != nil {
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "px under"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: ""}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("src", demo.PNG(c.App.Base))
+				vgn.AddAttrInterface("src", c.App.Pictures.PNG(c.App.Base))
 			}
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
@@ -229,7 +229,7 @@ func (c *DrawPad) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgparent.AppendChild(vgn)
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "input28"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "px"}, vugu.VGAttribute{Namespace: "", Key: "width", Val: "56"}, vugu.VGAttribute{Namespace: "", Key: "height", Val: "56"}, vugu.VGAttribute{Namespace: "", Key: "alt", Val: "28×28 input"}}}
 			vgparent.AppendChild(vgn)
-			vgn.AddAttrInterface("src", demo.PNG(c.App.Input))
+			vgn.AddAttrInterface("src", c.App.Pictures.PNG(c.App.Input))
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 			vgparent.AppendChild(vgn)
 		}
@@ -271,7 +271,7 @@ func (c *DrawPad) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "px"}, vugu.VGAttribute{Namespace: "", Key: "width", Val: "28"}, vugu.VGAttribute{Namespace: "", Key: "height", Val: "28"}}}
 					vgparent.AppendChild(vgn)
 					vgn.AddAttrInterface("alt", fmt.Sprintf("MNIST test digit %d", c.App.Gallery.Labels[i]))
-					vgn.AddAttrInterface("src", demo.PNG(c.App.Gallery.Image(i)))
+					vgn.AddAttrInterface("src", c.App.Pictures.PNG(c.App.Gallery.Image(i)))
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "glabel"}}}

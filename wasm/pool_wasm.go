@@ -76,6 +76,8 @@ func startWorkers(boot js.Value, n int, onReady func(*workerPool), onError func(
 			default:
 				if m.typ != "progress" { // progress may be dropped, the end of a job not
 					go func() { w.msgs <- m }()
+				} else {
+					w.w.Call("postMessage", map[string]any{"type": "ack", "id": m.id})
 				}
 			}
 			return nil
@@ -145,6 +147,11 @@ func (p *workerPool) Run(ctx context.Context, job demo.Job, progress func(demo.L
 				var l demo.Live
 				if err := json.Unmarshal([]byte(m.data), &l); err == nil {
 					progress(l)
+				}
+				if m.typ == "progress" {
+					// The worker posts its next report only now (see
+					// worker_wasm.go), so the page's queue stays short.
+					w.w.Call("postMessage", map[string]any{"type": "ack", "id": id})
 				}
 			case "done":
 				var rs []attack.Result

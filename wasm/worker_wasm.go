@@ -17,11 +17,20 @@ import (
 
 // The page and its attack workers (site/static/attack-worker.js) exchange
 // plain objects {type, id, data}: the page posts "run" (data: a demo.Job as
-// JSON) and "stop"; a worker answers "ready" once (data: its kernels), then
-// "progress" (a demo.Live of the goal it watches; the page may drop some),
-// "finished" (a demo.Live marking one goal's end; never dropped), and
-// "done" (the job's []attack.Result, one per goal) or "error" (a message)
-// for each job.
+// JSON), "stop" and "ack"; a worker answers "ready" once (data: its
+// kernels), then "progress" (a demo.Live of the goal it watches; the page
+// may drop some), "finished" (a demo.Live marking one goal's end; never
+// dropped), and "done" (the job's []attack.Result, one per goal) or "error"
+// (a message) for each job.
+//
+// Progress is flow-controlled (demo.ProgressGate): a worker posts the next
+// "progress" only after the page has acknowledged the last one ("ack" with
+// the job's id; a late ack of an earlier job does not count), and skips the
+// reports in between. The page renders each report it takes, which can be
+// slower than a worker makes them (every 50 ms): without the ack its queue
+// of messages grew by seconds, so that the page showed "1 of 9 done" while
+// the worker had finished five, and a Stop was answered only after the
+// page had worked through that backlog.
 
 // inWorker says whether this instance runs in a Web Worker (no document).
 func inWorker() bool { return js.Global().Get("document").IsUndefined() }
@@ -58,6 +67,7 @@ func runWorker(kern kernel.Kernels) {
 		ctx context.Context
 	}
 	jobs := make(chan request, 8)
+	var gate demo.ProgressGate // a "progress" goes out once the page took the last one
 	onMessage := js.FuncOf(func(_ js.Value, args []js.Value) any {
 		d := args[0].Get("data")
 		if d.Type() != js.TypeObject {
@@ -82,6 +92,8 @@ func runWorker(kern kernel.Kernels) {
 				cancel()
 			}
 			mu.Unlock()
+		case "ack":
+			gate.Ack(id)
 		}
 		return nil
 	})
@@ -91,12 +103,16 @@ func runWorker(kern kernel.Kernels) {
 	models := catalog.NewCache[*nn.Model](0)
 	channel := js.Global().Get("MessageChannel").New()
 	for req := range jobs {
+		gate.Start(req.id)
 		res, err := workerJob(req.ctx, req.job, models, kern, func(l demo.Live) {
-			b, _ := json.Marshal(l)
-			typ := "progress"
-			if l.Finished {
-				typ = "finished"
+			typ := "finished"
+			if !l.Finished {
+				if !gate.Post() {
+					return
+				}
+				typ = "progress"
 			}
+			b, _ := json.Marshal(l)
 			post(typ, req.id, string(b))
 		}, func() { yieldToWorkerLoop(channel) })
 		mu.Lock()

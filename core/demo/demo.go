@@ -79,9 +79,11 @@ type Live struct {
 	// Goal is the index of the reported goal among its job's goals (a job
 	// attacks several goals on one network in one batch).
 	Goal int
-	// Finished says the goal's attack has ended; its result comes with
-	// the job's.
+	// Finished says the goal's attack has ended; Result is then its
+	// result (the same as the job's), so that a stopped job keeps the
+	// goals that had finished.
 	Finished bool
+	Result   *attack.Result
 }
 
 // GradientSign names the baseline attack of the kind defensive distillation
@@ -159,6 +161,15 @@ type Outcome struct {
 	Elapsed time.Duration
 }
 
+// Unfinished is an attack that a Stop ended before it finished: its
+// network, attack and goal, and the iterations it had reported.
+type Unfinished struct {
+	Model     catalog.Entry
+	Attack    string
+	Goal      attack.Goal
+	Iteration int
+}
+
 // Run is what a run of attacks was computed for: the input, the networks
 // and the settings. The page shows a run's results only while all of them
 // are still the page's.
@@ -187,6 +198,8 @@ type App struct {
 	Loading bool
 	Error   string
 	Gallery *data.Set
+	// Pictures draws the page's images, each once.
+	Pictures *Pictures
 	// Picked is the gallery digit drawn on (-1: none); Base is its image,
 	// under the strokes.
 	Picked  int
@@ -201,6 +214,9 @@ type App struct {
 	// Sensitivity is the input gradient's size for the chosen model at
 	// T = 1 (see sensitivity): what a gradient-following attack follows.
 	Sensitivity float64
+	// Log10Sensitivity is log10 of it, measured beyond float64's range
+	// (where Sensitivity is 0).
+	Log10Sensitivity float64
 	// Margin is the chosen model's logit margin for the input.
 	Margin  Margin
 	Attack  string // l2, l0, linf
@@ -212,6 +228,9 @@ type App struct {
 	// Outcomes are the run's finished attacks, in chain order then by
 	// target: one attack, a comparison or every target.
 	Outcomes []Outcome
+	// Unfinished are the attacks of a stopped run that had not ended, in
+	// the order of Outcomes.
+	Unfinished []Unfinished
 	// Ran says what the shown Live and Outcomes were computed for; nil
 	// when nothing is shown.
 	Ran *Run
@@ -256,7 +275,7 @@ type App struct {
 // New returns an App that reads the site through fetch.
 func New(fetch Fetcher) *App {
 	var mu sync.Mutex
-	return &App{fetch: fetch, models: catalog.NewCache[*nn.Model](0), Attack: "l2", Target: "untargeted", T: 1, Picked: -1, Opened: -1,
+	return &App{fetch: fetch, models: catalog.NewCache[*nn.Model](0), Attack: "l2", Target: "untargeted", T: 1, Picked: -1, Opened: -1, Pictures: &Pictures{},
 		Lock: mu.Lock, Unlock: mu.Unlock, Notify: func() {}, Yield: runtime.Gosched}
 }
 
@@ -395,7 +414,7 @@ func (a *App) classify(m *nn.Model) {
 	a.Probs = make([]float32, len(a.Logits))
 	nn.SoftmaxT(a.Probs, a.Logits, 1)
 	a.Margin = MarginOf(a.Logits)
-	a.Sensitivity = sensitivity(m, a.Input, nn.Argmax(a.Probs))
+	a.Sensitivity, a.Log10Sensitivity = sensitivity(m, a.Input, nn.Argmax(a.Probs))
 }
 
 // Margin is how far the top logit leads the runner-up: the distance from
@@ -427,11 +446,12 @@ func (m Margin) String() string {
 }
 
 // sensitivity is the seed paper's sensitivity (Fig. 4) of one input: the
-// mean |∂F_y/∂x_i| of the probability F_y of class y at T = 1, in float32
-// as the attacker computes it, so that it is 0 when the gradient vanished.
-func sensitivity(m *nn.Model, x []float32, y int) float64 {
+// mean |∂F_y/∂x_i| of the probability F_y of class y at T = 1 (0 below
+// float64's range), and log10 of it measured beyond that range.
+func sensitivity(m *nn.Model, x []float32, y int) (amp, log10 float64) {
 	one := &data.Set{H: 28, W: 28, C: 1, Images: x, Labels: []uint8{uint8(y)}}
-	return eval.Amplitudes(attack.NewClassifier(m, 1), one)[0]
+	a, l := eval.AmplitudesAndLog10(attack.NewClassifier(m, 1), one)
+	return a[0], l[0]
 }
 
 // probabilities is softmax(Z) of one input at T = 1.
@@ -553,7 +573,7 @@ func (a *App) discard() {
 	}
 	a.run++
 	a.cancel, a.Running = nil, false
-	a.Live, a.Outcomes, a.Ran, a.Opened, a.Stopped = nil, nil, nil, -1, false
+	a.Live, a.Outcomes, a.Unfinished, a.Ran, a.Opened, a.Stopped = nil, nil, nil, nil, -1, false
 	a.jobLive, a.jobDone = nil, nil
 	a.Error = ""
 }
@@ -581,27 +601,28 @@ func (a *App) Blank() bool {
 // liveJSON is Live on the wire between a Web Worker and the page: JSON has
 // no infinity, so a distance without an adversarial example yet is null.
 type liveJSON struct {
-	Model      string        `json:"model"`
-	Target     int           `json:"target"`
-	Attack     string        `json:"attack"`
-	Iteration  int           `json:"iteration"`
-	Const      float64       `json:"const"`
-	BinaryStep int           `json:"binary_step"`
-	Tau        float64       `json:"tau"`
-	Allowed    int           `json:"allowed"`
-	Distance   *float64      `json:"distance"`
-	Image      []float32     `json:"image"`
-	Probs      []float32     `json:"probs"`
-	Best       bool          `json:"best"`
-	Margin     Margin        `json:"margin"`
-	Elapsed    time.Duration `json:"elapsed_ns"`
-	Goal       int           `json:"goal"`
-	Finished   bool          `json:"finished"`
+	Model      string         `json:"model"`
+	Target     int            `json:"target"`
+	Attack     string         `json:"attack"`
+	Iteration  int            `json:"iteration"`
+	Const      float64        `json:"const"`
+	BinaryStep int            `json:"binary_step"`
+	Tau        float64        `json:"tau"`
+	Allowed    int            `json:"allowed"`
+	Distance   *float64       `json:"distance"`
+	Image      []float32      `json:"image"`
+	Probs      []float32      `json:"probs"`
+	Best       bool           `json:"best"`
+	Margin     Margin         `json:"margin"`
+	Elapsed    time.Duration  `json:"elapsed_ns"`
+	Goal       int            `json:"goal"`
+	Finished   bool           `json:"finished"`
+	Result     *attack.Result `json:"result,omitempty"`
 }
 
 // MarshalJSON encodes l, with an infinite Distance as null.
 func (l Live) MarshalJSON() ([]byte, error) {
-	w := liveJSON{l.Model, l.Target, l.Attack, l.Iteration, l.Const, l.BinaryStep, l.Tau, l.Allowed, nil, l.Image, l.Probs, l.Best, l.Margin, l.Elapsed, l.Goal, l.Finished}
+	w := liveJSON{l.Model, l.Target, l.Attack, l.Iteration, l.Const, l.BinaryStep, l.Tau, l.Allowed, nil, l.Image, l.Probs, l.Best, l.Margin, l.Elapsed, l.Goal, l.Finished, l.Result}
 	if !math.IsInf(l.Distance, 0) && !math.IsNaN(l.Distance) {
 		w.Distance = &l.Distance
 	}
@@ -614,7 +635,7 @@ func (l *Live) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*l = Live{w.Model, w.Target, w.Attack, w.Iteration, w.Const, w.BinaryStep, w.Tau, w.Allowed, math.Inf(1), w.Image, w.Probs, w.Best, w.Margin, w.Elapsed, w.Goal, w.Finished}
+	*l = Live{w.Model, w.Target, w.Attack, w.Iteration, w.Const, w.BinaryStep, w.Tau, w.Allowed, math.Inf(1), w.Image, w.Probs, w.Best, w.Margin, w.Elapsed, w.Goal, w.Finished, w.Result}
 	if w.Distance != nil {
 		l.Distance = *w.Distance
 	}

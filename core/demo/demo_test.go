@@ -170,6 +170,8 @@ func TestLiveJSONRoundTrip(t *testing.T) {
 	for _, l := range []Live{
 		{Model: "teacher", Attack: "l2", Iteration: 7, Const: 0.5, BinaryStep: 2, Distance: math.Inf(1), Image: []float32{0, 0.5}, Probs: []float32{1}},
 		{Model: "student", Attack: "linf", Tau: 0.25, Allowed: 3, Distance: 1.5, Elapsed: 3 * time.Millisecond},
+		{Model: "teacher", Attack: "l2", Goal: 4, Finished: true, Distance: math.Inf(1), Result: &attack.Result{Goal: attack.Goal{Label: 7, Target: 2},
+			Success: true, Adversarial: []float32{0.25, 1}, Predicted: 2, Logits: []float32{-1, 3}, L0: 1, L2: 0.5, LInf: 0.25, Iterations: 40}},
 	} {
 		b, err := json.Marshal(l)
 		if err != nil {

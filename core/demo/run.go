@@ -205,15 +205,24 @@ func RunJob(ctx context.Context, m *nn.Model, job Job, cfgs attack.Configs, prog
 		}
 		ended[j] = true
 		progress(Live{Model: job.Model.DisplayName(), Target: job.Goals[j].Target, Attack: job.Attack, Distance: math.Inf(1),
-			Goal: j, Finished: true, Elapsed: time.Since(start)})
+			Goal: j, Finished: true, Result: &r, Elapsed: time.Since(start)})
 		for watch < n && ended[watch] {
 			watch++
 		}
 	}
+	// A goal's first adversarial is reported at once: on a fast machine a
+	// whole attack can end within one reporting interval, and the live view
+	// should still switch to the best so far.
+	shownBest := make([]bool, n)
 	obs := func(s attack.Step) {
-		if s.Index != watch || s.Index >= n || time.Since(last) < 50*time.Millisecond {
+		if s.Index != watch || s.Index >= n {
 			return
 		}
+		first := s.Best != nil && !shownBest[s.Index]
+		if !first && time.Since(last) < 50*time.Millisecond {
+			return
+		}
+		shownBest[s.Index] = shownBest[s.Index] || s.Best != nil
 		last = time.Now()
 		img, z := s.Image, s.Logits
 		if s.Best != nil {
@@ -259,7 +268,9 @@ func (a *App) runner() Runner {
 
 // runJobs runs the jobs of run number run, as many at once as the runner
 // allows, and records each job's outcomes as it finishes, unless the run
-// was discarded meanwhile.
+// was discarded meanwhile. A Stop (ctx cancelled) keeps what had finished
+// when it was pressed: reports and results that arrive after it (a Web
+// Worker sees the stop message a little later) are not recorded.
 func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
 	began := time.Now()
 	r := a.runner()
@@ -270,18 +281,27 @@ func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
 		wg.Add(1)
 		go func(first int) {
 			defer wg.Done()
+			// kept are the job's goals that have finished, from their
+			// reports: what a Stop keeps of the job.
+			kept := make([]*Live, len(job.Goals))
 			select {
 			case slots <- struct{}{}:
 			case <-ctx.Done():
+				a.Lock()
+				defer func() { a.Unlock(); a.Notify() }()
+				a.stopped(run, job, first, kept)
 				return
 			}
 			defer func() { <-slots }()
 			start := time.Now()
 			res, err := r.Run(ctx, job, func(l Live) {
 				a.Lock()
-				if a.run == run && l.Goal >= 0 && l.Goal < len(job.Goals) {
+				if a.run == run && ctx.Err() == nil && l.Goal >= 0 && l.Goal < len(job.Goals) {
 					if l.Finished {
 						a.jobDone[first+l.Goal] = true
+						if l.Result != nil {
+							kept[l.Goal] = &l
+						}
 					} else {
 						a.jobLive[first+l.Goal] = &l
 					}
@@ -297,28 +317,19 @@ func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
 			if a.run != run {
 				return
 			}
+			if ctx.Err() != nil {
+				a.stopped(run, job, first, kept)
+				return
+			}
 			if err != nil {
-				if ctx.Err() == nil {
-					a.Error = err.Error()
-				}
+				a.Error = err.Error()
 				return
 			}
 			for i, res := range res {
-				p := make([]float32, len(res.Logits))
-				nn.SoftmaxT(p, res.Logits, 1)
 				a.jobDone[first+i] = true
-				a.Outcomes = append(a.Outcomes, Outcome{Model: job.Model, Attack: job.Attack, Result: res, Probs: p, Elapsed: time.Since(start)})
+				a.addOutcome(job, res, time.Since(start))
 			}
-			sort.Slice(a.Outcomes, func(i, j int) bool {
-				oi, oj := a.Outcomes[i], a.Outcomes[j]
-				if oi.Model.Step != oj.Model.Step {
-					return oi.Model.Step < oj.Model.Step
-				}
-				if oi.Attack != oj.Attack {
-					return oi.Attack == GradientSign // the baseline first
-				}
-				return oi.Result.Goal.Target < oj.Result.Goal.Target
-			})
+			a.sortOutcomes()
 			if w := a.watched(); w != nil {
 				a.Live = w
 			} else {
@@ -343,6 +354,58 @@ func (a *App) runJobs(ctx context.Context, run int, jobs []Job) {
 		a.Open(a.defaultRow())
 		go a.loadTransferModels(run)
 	}
+}
+
+// addOutcome records one goal's result. Call with the lock held.
+func (a *App) addOutcome(job Job, res attack.Result, elapsed time.Duration) {
+	p := make([]float32, len(res.Logits))
+	nn.SoftmaxT(p, res.Logits, 1)
+	a.Outcomes = append(a.Outcomes, Outcome{Model: job.Model, Attack: job.Attack, Result: res, Probs: p, Elapsed: elapsed})
+}
+
+// stopped records what a Stop left of job (of run number run, whose goals
+// start at first among the run's): the goals that had finished, from
+// their Finished reports (kept), as outcomes, and the others as unfinished. Call
+// with the lock held.
+func (a *App) stopped(run int, job Job, first int, kept []*Live) {
+	if a.run != run {
+		return
+	}
+	for i, g := range job.Goals {
+		if kept[i] != nil {
+			a.jobDone[first+i] = true
+			a.addOutcome(job, *kept[i].Result, kept[i].Elapsed)
+			continue
+		}
+		u := Unfinished{Model: job.Model, Attack: job.Attack, Goal: g}
+		if l := a.jobLive[first+i]; l != nil {
+			u.Iteration = l.Iteration
+		}
+		a.Unfinished = append(a.Unfinished, u)
+	}
+	a.sortOutcomes()
+}
+
+// sortOutcomes puts Outcomes and Unfinished in chain order, the baseline
+// first, then by target. Call with the lock held.
+func (a *App) sortOutcomes() {
+	less := func(mi, mj catalog.Entry, ai, aj string, ti, tj int) bool {
+		if mi.Step != mj.Step {
+			return mi.Step < mj.Step
+		}
+		if ai != aj {
+			return ai == GradientSign // the baseline first
+		}
+		return ti < tj
+	}
+	sort.SliceStable(a.Outcomes, func(i, j int) bool {
+		oi, oj := a.Outcomes[i], a.Outcomes[j]
+		return less(oi.Model, oj.Model, oi.Attack, oj.Attack, oi.Result.Goal.Target, oj.Result.Goal.Target)
+	})
+	sort.SliceStable(a.Unfinished, func(i, j int) bool {
+		ui, uj := a.Unfinished[i], a.Unfinished[j]
+		return less(ui.Model, uj.Model, ui.Attack, uj.Attack, ui.Goal.Target, uj.Goal.Target)
+	})
 }
 
 // transferModels are the networks Transfer classifies with: the chain at
@@ -474,9 +537,10 @@ func outcomeLive(o Outcome) *Live {
 // Marked says which rows of Outcomes the comparison highlights: the
 // networks that needed the largest perturbation (a failed attack counts
 // as infinite), or with every target on one network the nearest targets.
-// Ties are all marked.
+// Ties are all marked. Nothing is marked while some attacks of a stopped
+// run are unfinished: the comparison is incomplete.
 func (a *App) Marked() []bool {
-	if a.Ran == nil || len(a.Outcomes) < 2 || a.Ran.Baseline {
+	if a.Ran == nil || len(a.Outcomes) < 2 || a.Ran.Baseline || len(a.Unfinished) > 0 {
 		return nil
 	}
 	nearest := a.AllTargets && !a.Compared

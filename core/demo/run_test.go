@@ -294,7 +294,7 @@ func TestGradientSignFailsWhereCWSucceeds(t *testing.T) {
 		}
 		a.Lock()
 		a.UseGallery(0)
-		sens := a.Sensitivity
+		sens, logSens := a.Sensitivity, a.Log10Sensitivity
 		a.Attack, a.Target = "l2", "untargeted"
 		a.StartBaseline()
 		a.Unlock()
@@ -313,6 +313,11 @@ func TestGradientSignFailsWhereCWSucceeds(t *testing.T) {
 		if (sens == 0) == c.baselineWins {
 			t.Errorf("T=%g: sensitivity %g", c.temp, sens)
 		}
+		// Measured beyond float64 where the amplitude is 0, and agreeing
+		// with it where it is not.
+		if math.IsInf(logSens, 0) || math.IsNaN(logSens) || (sens > 0 && math.Abs(logSens-math.Log10(sens)) > 1e-6) || (sens == 0 && logSens > -300) {
+			t.Errorf("T=%g: log10 sensitivity %g, sensitivity %g", c.temp, logSens, sens)
+		}
 		if a.Live == nil || a.Live.Attack != "l2" || a.Marked() != nil {
 			t.Errorf("T=%g: the panel shows %+v after the baseline run; marked %v", c.temp, a.Live, a.Marked())
 		}
@@ -321,11 +326,15 @@ func TestGradientSignFailsWhereCWSucceeds(t *testing.T) {
 
 func TestSensitivityText(t *testing.T) {
 	for _, c := range []struct {
-		v    float64
-		want string
-	}{{0, "0: the gradient has vanished"}, {5.94e-14, "5.9×10⁻¹⁴"}, {1e-3, "1.0×10⁻³"}, {0.25, "2.5×10⁻¹"}, {3, "3.0×10⁰"}} {
-		if got := SensitivityText(c.v); got != c.want {
-			t.Errorf("%g: %q, want %q", c.v, got, c.want)
+		v, log10 float64
+		want     string
+	}{
+		{0, math.Inf(-1), "0: the gradient has vanished"},
+		{0, -352.6, "about 10⁻³⁵³: the gradient has vanished (below the smallest float64, 10⁻³⁰⁸; an attack that follows it sees 0)"},
+		{5.94e-14, math.Log10(5.94e-14), "5.9×10⁻¹⁴"}, {1e-3, -3, "1.0×10⁻³"}, {0.25, math.Log10(0.25), "2.5×10⁻¹"}, {3, math.Log10(3), "3.0×10⁰"},
+	} {
+		if got := SensitivityText(c.v, c.log10); got != c.want {
+			t.Errorf("%g (log10 %g): %q, want %q", c.v, c.log10, got, c.want)
 		}
 	}
 }
@@ -521,4 +530,129 @@ func (r *recordingRunner) Run(ctx context.Context, job Job, progress func(Live))
 	r.sizes = append(r.sizes, len(job.Goals))
 	r.mu.Unlock()
 	return r.local.Run(ctx, job, progress)
+}
+
+// stopOnFinish runs jobs locally and stops the app's run as soon as the
+// first goal reports its end.
+type stopOnFinish struct {
+	a       *App
+	local   Runner
+	stopped sync.Once
+}
+
+func (r *stopOnFinish) Parallel() int { return r.local.Parallel() }
+
+func (r *stopOnFinish) Run(ctx context.Context, job Job, progress func(Live)) ([]attack.Result, error) {
+	return r.local.Run(ctx, job, func(l Live) {
+		progress(l)
+		if l.Finished {
+			r.stopped.Do(func() { r.a.Lock(); r.a.Stop(); r.a.Unlock() })
+		}
+	})
+}
+
+// TestStopKeepsFinishedTargets: Stop during a batched run against every
+// other class keeps the targets that had finished (each the result it gets
+// alone) and lists the others as unfinished; nothing is highlighted, since
+// the comparison is incomplete.
+func TestStopKeepsFinishedTargets(t *testing.T) {
+	a := ready(t)
+	a.Runner = &stopOnFinish{a: a, local: localRunner{a, 1}}
+	a.UseGallery(1)
+	a.Lock()
+	a.Attack, a.Target = "l2", "all"
+	a.Start(false)
+	a.Unlock()
+	wait(t, a)
+	a.Lock()
+	defer a.Unlock()
+	if !a.Stopped || a.Error != "" {
+		t.Fatalf("stopped %v, error %q", a.Stopped, a.Error)
+	}
+	if len(a.Outcomes) == 0 || len(a.Unfinished) == 0 || len(a.Outcomes)+len(a.Unfinished) != 9 {
+		t.Fatalf("%d finished and %d unfinished targets, want some of each, 9 in all", len(a.Outcomes), len(a.Unfinished))
+	}
+	seen := map[int]bool{}
+	m := a.Model()
+	for _, o := range a.Outcomes {
+		seen[o.Result.Goal.Target] = true
+		single, err := RunJob(context.Background(), m.Replica(), Job{Attack: "l2", Input: a.Ran.Input, Goals: []attack.Goal{o.Result.Goal}}, Budgets(), func(Live) {}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(o.Result, single[0]) {
+			t.Fatalf("target %d: kept %+v\nalone %+v", o.Result.Goal.Target, o.Result, single[0])
+		}
+	}
+	for _, u := range a.Unfinished {
+		if seen[u.Goal.Target] || u.Attack != "l2" {
+			t.Fatalf("unfinished %+v is also finished, or of another attack", u)
+		}
+		seen[u.Goal.Target] = true
+	}
+	if len(seen) != 9 {
+		t.Fatalf("targets %v, want the 9 other classes", seen)
+	}
+	if a.Marked() != nil {
+		t.Fatal("a stopped, incomplete comparison highlights a row")
+	}
+	if note := a.StopNote(); !strings.Contains(note, fmt.Sprintf("%d of 9", len(a.Outcomes))) {
+		t.Fatalf("stop note %q does not count the finished targets", note)
+	}
+}
+
+// lateRunner reports its job's first goal finished, waits for a Stop, and
+// then, like a Web Worker that had not yet seen the stop message, reports
+// the other goals finished too and returns every result.
+type lateRunner struct{ started chan struct{} }
+
+func (r lateRunner) Parallel() int { return 1 }
+
+func (r lateRunner) Run(ctx context.Context, job Job, progress func(Live)) ([]attack.Result, error) {
+	var rs []attack.Result
+	for _, g := range job.Goals {
+		adv := append([]float32(nil), job.Input...)
+		rs = append(rs, attack.Result{Goal: g, Success: true, Adversarial: adv, Logits: make([]float32, 10), L2: 1, Iterations: 5})
+	}
+	report := func(j int) {
+		progress(Live{Model: job.Model.DisplayName(), Target: job.Goals[j].Target, Attack: job.Attack, Distance: math.Inf(1),
+			Goal: j, Finished: true, Result: &rs[j]})
+	}
+	report(0)
+	r.started <- struct{}{}
+	<-ctx.Done()
+	for j := 1; j < len(job.Goals); j++ {
+		report(j)
+	}
+	return rs, nil
+}
+
+// TestStopKeepsWhatHadFinished: a Stop keeps the targets that had finished
+// when it was pressed; reports and results that arrive after it (a worker
+// answers a stop message a little later) are not added.
+func TestStopKeepsWhatHadFinished(t *testing.T) {
+	a := ready(t)
+	r := lateRunner{started: make(chan struct{}, 1)}
+	a.Runner = r
+	a.UseGallery(1)
+	a.Lock()
+	a.Attack, a.Target = "l2", "all"
+	a.Start(false)
+	a.Unlock()
+	<-r.started
+	a.Lock()
+	a.Stop()
+	a.Unlock()
+	wait(t, a)
+	a.Lock()
+	defer a.Unlock()
+	if !a.Stopped || a.Error != "" {
+		t.Fatalf("stopped %v, error %q", a.Stopped, a.Error)
+	}
+	if len(a.Outcomes) != 1 || len(a.Unfinished) != 8 {
+		t.Fatalf("%d finished and %d unfinished targets after a Stop with 1 of 9 done, want 1 and 8", len(a.Outcomes), len(a.Unfinished))
+	}
+	if s := a.StatusLine(); !strings.Contains(s, "stopped: 1 of 9") {
+		t.Fatalf("status line %q", s)
+	}
 }

@@ -116,18 +116,28 @@ func (a *App) StopNote() string {
 	return s + ", before any adversarial example was found: the image is the search's last step, and it is not adversarial."
 }
 
-// SensitivityText writes a sensitivity for the page: in powers of ten, or
-// for 0 that the gradient vanished (every component rounded to 0 in float32).
-func SensitivityText(v float64) string {
-	if v == 0 {
+// SensitivityText writes a sensitivity for the page from its amplitude and
+// log10 of it (eval.Log10Amplitudes): in powers of ten; where the amplitude
+// is below float64's range (0), the power of ten its log gives, and that a
+// gradient-following attack sees it as 0; "0" only where even the log is
+// not finite.
+func SensitivityText(amp, log10 float64) string {
+	if amp > 0 && !math.IsInf(amp, 0) {
+		e := int(math.Floor(math.Log10(amp)))
+		return fmt.Sprintf("%.1f×10%s", amp/math.Pow(10, float64(e)), superscript(e))
+	}
+	if math.IsInf(log10, 0) || math.IsNaN(log10) {
 		return "0: the gradient has vanished"
 	}
-	e := int(math.Floor(math.Log10(v)))
-	m := v / math.Pow(10, float64(e))
+	return fmt.Sprintf("about 10%s: the gradient has vanished (below the smallest float64, 10⁻³⁰⁸; an attack that follows it sees 0)", superscript(int(math.Floor(log10))))
+}
+
+// superscript writes an integer in superscript digits.
+func superscript(e int) string {
 	sup := map[rune]rune{'-': '⁻', '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹'}
-	var exp []rune
+	var out []rune
 	for _, r := range fmt.Sprint(e) {
-		exp = append(exp, sup[r])
+		out = append(out, sup[r])
 	}
-	return fmt.Sprintf("%.1f×10%s", m, string(exp))
+	return string(out)
 }

@@ -38,8 +38,12 @@ func claimsSummary(t *testing.T) findings.Summary {
 			d.Models = append(d.Models, m)
 		}
 	}
+	// Two models' samples files do not record their compute time, and
+	// the per-attack count of L2 exceeds the attacked images (it is capped).
 	return findings.NewSummary(findings.Analyze(d), findings.Run{Dataset: "mnist", Preset: "standard", Budget: "the paper's attack parameters",
-		Samples: 30, AttackSamples: 30, Attacks: d.Attacks, Seed: 1})
+		Samples: 30, AttackSamples: 30, Attacks: d.Attacks, Seed: 1, AttackCounts: map[string]int{"l2": 50},
+		Machine: "2 × test cores", WallSeconds: 11160, Untimed: 2,
+		NotEvaluated: []string{"T=40 step3 (mnist-T40-step3-step3.safetensors): not evaluated: trained for 7 epochs < 50"}})
 }
 
 // TestClaimsPanelInChromium checks the page's "What the paper claims, and
@@ -83,7 +87,15 @@ func TestClaimsPanelInChromium(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(shipped.URL+"/")); err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, ctx, "#claims-run", "standard preset: 30 test images per model", 2*time.Minute)
+	run := waitText(t, ctx, "#claims-run", "standard preset: 30 test images per model", 2*time.Minute)
+	for _, want := range []string{
+		"L2 on the first 30.",
+		"Computing took 3h6m0s of wall time, summed over the samples files of 4 of the 6 models; the other 2 files do not record it (unknown); machine: 2 × test cores.",
+	} {
+		if !strings.Contains(run, want) {
+			t.Errorf("the run's description %q lacks %q", run, want)
+		}
+	}
 	rows := eval[[]string](t, ctx, `Array.from(document.querySelectorAll("#claims-verdicts tr")).slice(1).map(r => r.cells[0].textContent.trim() + " | " + r.cells[1].textContent.trim())`)
 	if len(rows) != len(s.Claims) {
 		t.Errorf("%d claims shown, want %d: %q", len(rows), len(s.Claims), rows)
@@ -91,6 +103,32 @@ func TestClaimsPanelInChromium(t *testing.T) {
 	for i, c := range s.Claims {
 		if want := c.Claim + " | " + string(c.Verdict); i < len(rows) && rows[i] != want {
 			t.Errorf("claim %d: the panel shows %q, want %q", i, rows[i], want)
+		}
+	}
+	if got := text(ctx, "#claims-budget"); !strings.Contains(got, s.Run.Budget) {
+		t.Errorf("the budgets %q lack the run's %q", got, s.Run.Budget)
+	}
+	// Interim results say so, and name the models they lack.
+	if got := text(ctx, "#claims-interim"); !strings.Contains(got, "Interim: these results cover 6 of the chains' 7 models") {
+		t.Errorf("interim note %q", got)
+	}
+	if got := text(ctx, "#claims-missing"); !strings.Contains(got, s.Run.NotEvaluated[0]) {
+		t.Errorf("the list of missing models %q lacks %q", got, s.Run.NotEvaluated[0])
+	}
+	// Each claim's effects are shown with their own verdicts, and its note
+	// beside them.
+	cells := eval[[]string](t, ctx, `Array.from(document.querySelectorAll("#claims-verdicts tr")).slice(1).map(r => r.cells[2].textContent)`)
+	for i, c := range s.Claims {
+		if i >= len(cells) {
+			break
+		}
+		for _, e := range c.Effects {
+			if !strings.Contains(cells[i], e.Text()) {
+				t.Errorf("claim %d: effects %q lack %q", i, cells[i], e.Text())
+			}
+		}
+		if !strings.Contains(cells[i], c.Note) {
+			t.Errorf("claim %d: effects %q lack the note %q", i, cells[i], c.Note)
 		}
 	}
 	l2 := text(ctx, "#claims-l2")
