@@ -11,7 +11,9 @@ import (
 	"testing"
 
 	"github.com/tadd-project/tadd/core/catalog"
+	"github.com/tadd-project/tadd/core/data"
 	"github.com/tadd-project/tadd/core/nn"
+	"github.com/tadd-project/tadd/core/reproduce"
 	"github.com/tadd-project/tadd/core/train"
 	"github.com/tadd-project/tadd/core/weights"
 	"github.com/tadd-project/tadd/native/dataset"
@@ -56,6 +58,21 @@ func TestShippedModelsMatchManifest(t *testing.T) {
 	}
 }
 
+// manifestAndTestSet reads the shipped manifest and the MNIST test set
+// (offline: from the Go module cache).
+func manifestAndTestSet(t *testing.T) (*catalog.Manifest, *data.Set) {
+	t.Helper()
+	man, err := catalog.Read(FS())
+	if err != nil || len(man.Models) == 0 {
+		t.Fatalf("manifest: %v", err)
+	}
+	_, test, err := dataset.Source{Offline: true}.MNIST(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return man, test
+}
+
 // TestShippedAccuracy re-measures, on the full MNIST test set, the test
 // accuracy of the first and the last shipped model and of the T = 20
 // assistant (once listed 0.01 % above what its F16 weights score): the
@@ -65,14 +82,7 @@ func TestShippedAccuracy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-measures accuracy on 10,000 images")
 	}
-	man, err := catalog.Read(FS())
-	if err != nil || len(man.Models) == 0 {
-		t.Fatalf("manifest: %v", err)
-	}
-	_, test, err := dataset.Source{Offline: true}.MNIST(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	man, test := manifestAndTestSet(t)
 	check := []catalog.Entry{man.Models[0], man.Models[len(man.Models)-1]}
 	if e, ok := man.Lookup("mnist-T20-step1-assistant.safetensors"); ok {
 		check = append(check, e)
@@ -147,5 +157,43 @@ func TestReadmeTable(t *testing.T) {
 	man.WriteTable(&want)
 	if table != want.String() {
 		t.Errorf("README.md's table of shipped models is out of date; put the output of ./bin/tadd models --table between its markers:\n%s\nit has:\n%s", want.String(), table)
+	}
+}
+
+// TestStandardAttacksEnoughImages checks the standard preset's counts
+// against the shipped models: an attack runs on the correctly classified
+// images among the first AttackedSamples test images, and the issue asks
+// for at least 200 attacked images per model with L2 and L∞ and 100 with
+// L0, so every shipped model must classify that many of them correctly.
+func TestStandardAttacksEnoughImages(t *testing.T) {
+	man, test := manifestAndTestSet(t)
+	want := map[string]int{"l2": 200, "linf": 200, "l0": 100}
+	n := 0
+	for a := range want {
+		n = max(n, reproduce.AttackedSamples(reproduce.Standard, a))
+	}
+	first := test.Subset(n)
+	for _, e := range man.Models {
+		b, err := catalog.ReadFile(FS(), e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := weights.Load(b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		z := nn.NewWorkers(m, 0).Logits(first.Images, first.Len())
+		k := m.Classes()
+		for a, least := range want {
+			correct := 0
+			for i := range reproduce.AttackedSamples(reproduce.Standard, a) {
+				if nn.Argmax(z[i*k:(i+1)*k]) == int(first.Labels[i]) {
+					correct++
+				}
+			}
+			if correct < least {
+				t.Errorf("%s: the standard preset attacks %d images with %s, want at least %d", e.File, correct, a, least)
+			}
+		}
 	}
 }
