@@ -78,6 +78,16 @@ type Transposer interface {
 	Transpose(dst, src []float32, rows, cols int)
 }
 
+// BitComparer is implemented by Kernels with their own SameBits (the
+// browser's SIMD kernels: Go's comparison there is a scalar loop, slower
+// than transposing the weights again, and the layers' cached weight
+// transposes are worth keeping only with a vector comparison).
+type BitComparer interface {
+	// SameBits reports whether a and b[:len(a)] hold the same bits, as
+	// the package's SameBits does.
+	SameBits(a, b []float32) bool
+}
+
 // TransposeWith writes the transpose of the rows×cols matrix src into dst
 // with kern's own Transpose when it has one, else with Transpose.
 func TransposeWith(kern Kernels, dst, src []float32, rows, cols int) {

@@ -20,21 +20,27 @@ type weightTranspose struct {
 }
 
 // reuseTranspose says whether comparing the weights with the copy is worth
-// it. In WebAssembly it is not: the compare is a scalar loop over every
-// weight, slower there than transposing again with the page's kernels (the
-// page's single attacks, headless Chromium, session 6: L2 1.9–2.3 s with the
-// compare, 1.5 s without; L0 7.0–7.4 s and 5.8 s; L∞ 2.6–2.8 s and 2.3 s).
+// it with Go's own comparison (kernel.SameBits). In WebAssembly it is not:
+// there that is a scalar loop over every weight, slower than transposing
+// again with the page's kernels (the page's single attacks, headless
+// Chromium, session 6: L2 1.9–2.3 s with the compare, 1.5 s without; L0
+// 7.0–7.4 s and 5.8 s; L∞ 2.6–2.8 s and 2.3 s); the page's SIMD kernels
+// bring their own vector comparison (kernel.BitComparer), which is.
 const reuseTranspose = runtime.GOARCH != "wasm"
 
 // of returns the transpose of the rows×cols matrix w, valid until the next
 // call.
 func (c *weightTranspose) of(kern kernel.Kernels, w []float32, rows, cols int) []float32 {
-	if reuseTranspose && len(c.src) == len(w) && kernel.SameBits(c.src, w) {
-		return c.t
+	cmp, vector := kern.(kernel.BitComparer)
+	reuse := reuseTranspose || vector
+	if reuse && len(c.src) == len(w) {
+		if vector && cmp.SameBits(c.src, w) || !vector && kernel.SameBits(c.src, w) {
+			return c.t
+		}
 	}
 	c.t = grow(c.t, rows*cols)
 	kernel.TransposeWith(kern, c.t, w, rows, cols)
-	if reuseTranspose {
+	if reuse {
 		c.src = append(c.src[:0], w...)
 	}
 	return c.t

@@ -25,6 +25,7 @@
 			gemm: (c, a, b, m, k, n, ars, acs, acc) => ex.gemm(c, a, b, m, k, n, ars, acs, acc),
 			col2im: (dimg, dcols, h, w, c) => ex.col2im(dimg, dcols, h, w, c),
 			transpose: (dst, src, rows, cols) => ex.transpose(dst, src, rows, cols),
+			samebits: (a, b, n) => ex.samebits(a, b, n),
 		};
 		return {
 			get kind() { return kind; },

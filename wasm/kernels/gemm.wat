@@ -10,6 +10,7 @@
 ;; transpose(dst, src, rows, cols): dst (cols×rows) = srcᵀ (rows×cols).
 ;; col2im(dimg, dcols, h, w, c): adds the ((h-2)*(w-2))×(9c) patch-matrix
 ;; gradient of a 3×3 valid convolution onto the h×w×c NHWC image gradient.
+;; samebits(a, b, n): 1 when the n floats at a and at b have the same bits.
 (module
   (import "env" "mem" (memory 0))
   (func (export "gemm") (param $c i32) (param $a i32) (param $b i32) (param $m i32) (param $k i32) (param $n i32)
@@ -446,5 +447,28 @@
   (func $tcol (param $dst i32) (param $src i32) (param $rows i32) (param $cols i32) (param $i i32) (param $j i32)
     (f32.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $rows)) (local.get $i)) (i32.const 2)))
       (f32.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $cols)) (local.get $j)) (i32.const 2)))))
+  )
+  (func (export "samebits") (param $a i32) (param $b i32) (param $n i32) (result i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $a) (i32.shl (local.get $n) (i32.const 2))))
+    (block $vdone (loop $v
+      (br_if $vdone (i32.gt_u (i32.add (local.get $a) (i32.const 64)) (local.get $end)))
+      (if (v128.any_true (v128.or
+            (v128.or (v128.xor (v128.load (local.get $a)) (v128.load (local.get $b)))
+              (v128.xor (v128.load offset=16 (local.get $a)) (v128.load offset=16 (local.get $b))))
+            (v128.or (v128.xor (v128.load offset=32 (local.get $a)) (v128.load offset=32 (local.get $b)))
+              (v128.xor (v128.load offset=48 (local.get $a)) (v128.load offset=48 (local.get $b))))))
+        (then (return (i32.const 0))))
+      (local.set $a (i32.add (local.get $a) (i32.const 64)))
+      (local.set $b (i32.add (local.get $b) (i32.const 64)))
+      (br $v)))
+    (block $sdone (loop $s
+      (br_if $sdone (i32.ge_u (local.get $a) (local.get $end)))
+      (if (i32.ne (i32.load (local.get $a)) (i32.load (local.get $b)))
+        (then (return (i32.const 0))))
+      (local.set $a (i32.add (local.get $a) (i32.const 4)))
+      (local.set $b (i32.add (local.get $b) (i32.const 4)))
+      (br $s)))
+    (i32.const 1)
   )
 )

@@ -18,6 +18,9 @@ func gemm(c, a, b unsafe.Pointer, m, k, n, ars, acs, acc int32)
 //go:wasmimport tadd_kernels transpose
 func transpose(dst, src unsafe.Pointer, rows, cols int32)
 
+//go:wasmimport tadd_kernels samebits
+func samebits(a, b unsafe.Pointer, n int32) int32
+
 //go:wasmimport tadd_kernels col2im
 func col2im(dimg, dcols unsafe.Pointer, h, w, c int32)
 
@@ -96,4 +99,18 @@ func (SIMD) Transpose(dst, src []float32, rows, cols int) {
 	transpose(unsafe.Pointer(unsafe.SliceData(dst)), unsafe.Pointer(unsafe.SliceData(src)), int32(rows), int32(cols))
 	runtime.KeepAlive(dst)
 	runtime.KeepAlive(src)
+}
+
+// SameBits implements kernel.BitComparer in the WebAssembly module.
+func (SIMD) SameBits(a, b []float32) bool {
+	if len(b) < len(a) {
+		panic("kernels: SameBits: b shorter than a")
+	}
+	if len(a) == 0 {
+		return true
+	}
+	same := samebits(unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b)), int32(len(a)))
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(b)
+	return same != 0
 }

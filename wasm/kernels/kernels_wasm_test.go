@@ -306,3 +306,73 @@ func TestTransposeMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// TestSameBitsMatchesGo checks the module's comparison against Go's on every
+// length up to a few vector rounds, with one bit changed at every position
+// (the mantissa's last, or the sign: 0 against −0), and a NaN against
+// itself (which has the same bits).
+func TestSameBitsMatchesGo(t *testing.T) {
+	fast, ok := Load().(SIMD)
+	if !ok {
+		t.Skip("no SIMD kernels loaded")
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	for n := 0; n <= 70; n++ {
+		a := randSlice(r, n)
+		if n > 0 {
+			a[n/2] = float32(math.NaN())
+			a[n/3] = 0
+		}
+		b := append(append([]float32(nil), a...), 1, 2) // longer b: only b[:len(a)] counts
+		if !fast.SameBits(a, b) || !kernel.SameBits(a, b) {
+			t.Fatalf("n %d: equal slices reported different", n)
+		}
+		for i := range n {
+			for _, flip := range []uint32{1, 1 << 31} { // the last bit of the mantissa; the sign (0 against −0)
+				c := append([]float32(nil), a...)
+				c[i] = math.Float32frombits(math.Float32bits(a[i]) ^ flip)
+				if got, want := fast.SameBits(a, c), kernel.SameBits(a, c); got != want || got {
+					t.Fatalf("n %d, position %d changed to %v: SIMD %v, Go %v", n, i, c[i], got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestInputGradientFollowsChangedWeights: with the module's comparison the
+// layers keep their weight transposes between input gradients, and must
+// still see a changed weight (dense or convolutional): after each change
+// the input gradient equals a fresh model's.
+func TestInputGradientFollowsChangedWeights(t *testing.T) {
+	fast := Load()
+	if _, ok := fast.(SIMD); !ok {
+		t.Skip("no SIMD kernels loaded")
+	}
+	m, _ := nn.New(nn.MNISTArch(), fast)
+	m.Init(5)
+	r := rand.New(rand.NewPCG(13, 14))
+	x := make([]float32, m.InputSize())
+	for i := range x {
+		x[i] = r.Float32()
+	}
+	dz := randSlice(r, 10)
+	grad := func(m *nn.Model) []float32 {
+		m.Forward(x, 1, false)
+		return append([]float32(nil), m.InputGradient(dz, 1)...)
+	}
+	grad(m)
+	for _, change := range []struct {
+		name  string
+		index int
+	}{{"the first conv weight", 0}, {"a dense weight", len(m.Params) - 5000}, {"a weight of the last dense layer", len(m.Params) - 20}} {
+		m.Params[change.index] += 0.5
+		fresh, _ := nn.New(nn.MNISTArch(), fast)
+		copy(fresh.Params, m.Params)
+		want, got := grad(fresh), grad(m)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("after changing %s: input gradient %d is %v, a fresh model's %v", change.name, i, got[i], want[i])
+			}
+		}
+	}
+}
