@@ -69,3 +69,37 @@ func TestPresetLineShort(t *testing.T) {
 		}
 	}
 }
+
+// TestBudgetNoteOncePerRun: a claim's note names the pooled budget ratio
+// and leaves the model-by-model ratios to the run's budget check, which the
+// page and the report show once, not under every claim.
+func TestBudgetNoteOncePerRun(t *testing.T) {
+	models := reproduce.BudgetModels()
+	check := reproduce.BudgetCheck{Dataset: "mnist", Preset: "standard", Images: 20, Models: models,
+		Ratios: []reproduce.BudgetRatio{{Attack: "l2", Pairs: 50, Mean: 1.3, Lo: 1.2, Hi: 1.4}}}
+	for i := range models {
+		check.ByModel = append(check.ByModel, []reproduce.BudgetRatio{{Attack: "l2", Pairs: 20, Mean: 1.1 + 0.2*float64(i), Lo: 1, Hi: 2}})
+	}
+	if !strings.Contains(check.Text(), "By model: l2 T=") {
+		t.Fatalf("the check's own text lacks its by-model ratios: %q", check.Text())
+	}
+	r := synthetic([]float64{1, 10}, 2, 20, 5)
+	r.SetBudgetCheck(check)
+	res, ok := r.Analysis()
+	if !ok {
+		t.Fatal("no analysis")
+	}
+	noted := 0
+	for _, cl := range res.Claims {
+		if !strings.Contains(cl.Note, "budget check") {
+			continue
+		}
+		noted++
+		if !strings.Contains(cl.Note, "×1.3 [1.2, 1.4]") || strings.Contains(cl.Note, "step 0 ×") {
+			t.Errorf("%q: note %q, want the pooled ratio only", cl.Claim, cl.Note)
+		}
+	}
+	if noted == 0 {
+		t.Error("no claim notes the overstating budget")
+	}
+}
