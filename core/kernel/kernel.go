@@ -88,6 +88,15 @@ type BitComparer interface {
 	SameBits(a, b []float32) bool
 }
 
+// SameBitsWith reports whether a and b[:len(a)] hold the same bits, with
+// kern's own SameBits when it has one, else with SameBits.
+func SameBitsWith(kern Kernels, a, b []float32) bool {
+	if c, ok := kern.(BitComparer); ok {
+		return c.SameBits(a, b)
+	}
+	return SameBits(a, b)
+}
+
 // TransposeWith writes the transpose of the rows×cols matrix src into dst
 // with kern's own Transpose when it has one, else with Transpose.
 func TransposeWith(kern Kernels, dst, src []float32, rows, cols int) {

@@ -31,12 +31,10 @@ const reuseTranspose = runtime.GOARCH != "wasm"
 // of returns the transpose of the rows×cols matrix w, valid until the next
 // call.
 func (c *weightTranspose) of(kern kernel.Kernels, w []float32, rows, cols int) []float32 {
-	cmp, vector := kern.(kernel.BitComparer)
+	_, vector := kern.(kernel.BitComparer)
 	reuse := reuseTranspose || vector
-	if reuse && len(c.src) == len(w) {
-		if vector && cmp.SameBits(c.src, w) || !vector && kernel.SameBits(c.src, w) {
-			return c.t
-		}
+	if reuse && len(c.src) == len(w) && kernel.SameBitsWith(kern, c.src, w) {
+		return c.t
 	}
 	c.t = grow(c.t, rows*cols)
 	kernel.TransposeWith(kern, c.t, w, rows, cols)
