@@ -58,6 +58,20 @@ func TestShippedModelsMatchManifest(t *testing.T) {
 	}
 }
 
+// loadShipped reads and loads one shipped model, failing the test on error.
+func loadShipped(t *testing.T, e catalog.Entry) *nn.Model {
+	t.Helper()
+	b, err := catalog.ReadFile(FS(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := weights.Load(b, nil)
+	if err != nil {
+		t.Fatalf("%s: %v", e.File, err)
+	}
+	return m
+}
+
 // manifestAndTestSet reads the shipped manifest and the MNIST test set
 // (offline: from the Go module cache).
 func manifestAndTestSet(t *testing.T) (*catalog.Manifest, *data.Set) {
@@ -88,14 +102,7 @@ func TestShippedAccuracy(t *testing.T) {
 		check = append(check, e)
 	}
 	for _, e := range check {
-		b, err := catalog.ReadFile(FS(), e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, _, err := weights.Load(b, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := loadShipped(t, e)
 		acc := train.Accuracy(nn.NewWorkers(m, 0), test)
 		if acc != e.TestAccuracy {
 			t.Errorf("%s: measured %.4f, manifest %.4f (./build.sh verify-models --fix rewrites it)", e.File, acc, e.TestAccuracy)
@@ -174,14 +181,7 @@ func TestStandardAttacksEnoughImages(t *testing.T) {
 	}
 	first := test.Subset(n)
 	for _, e := range man.Models {
-		b, err := catalog.ReadFile(FS(), e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, _, err := weights.Load(b, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := loadShipped(t, e)
 		z := nn.NewWorkers(m, 0).Logits(first.Images, first.Len())
 		k := m.Classes()
 		for a, least := range want {

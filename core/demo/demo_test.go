@@ -69,6 +69,43 @@ func ready(t *testing.T) *App {
 	return a
 }
 
+// readyDigit is ready with gallery digit i picked: the app, its model, the
+// label the model predicts and a copy of the input.
+func readyDigit(t *testing.T, i int) (a *App, m *nn.Model, label int, x []float32) {
+	t.Helper()
+	a = ready(t)
+	a.UseGallery(i)
+	a.Lock()
+	defer a.Unlock()
+	return a, a.Model(), a.Predicted(), append([]float32(nil), a.Input...)
+}
+
+// runEveryTarget runs the L2 attack on every other class and waits for it.
+func runEveryTarget(t *testing.T, a *App) {
+	t.Helper()
+	a.Lock()
+	a.Attack, a.Target = "l2", "all"
+	a.Start(false)
+	a.Unlock()
+	wait(t, a)
+}
+
+// sameAsAlone checks that every outcome is the result its goal gets when
+// attacked alone on the run's input.
+func sameAsAlone(t *testing.T, a *App) {
+	t.Helper()
+	m := a.Model()
+	for _, o := range a.Outcomes {
+		single, err := RunJob(context.Background(), m.Replica(), Job{Attack: "l2", Input: a.Ran.Input, Goals: []attack.Goal{o.Result.Goal}}, Budgets(), func(Live) {}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(o.Result, single[0]) {
+			t.Fatalf("target %d: in the run %+v\nalone %+v", o.Result.Goal.Target, o.Result, single[0])
+		}
+	}
+}
+
 func wait(t *testing.T, a *App) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
@@ -280,11 +317,7 @@ func TestEveryTarget(t *testing.T) {
 func TestEveryTargetShowsTheNearest(t *testing.T) {
 	a := ready(t)
 	a.UseGallery(1)
-	a.Lock()
-	a.Attack, a.Target = "l2", "all"
-	a.Start(false)
-	a.Unlock()
-	wait(t, a)
+	runEveryTarget(t, a)
 	a.Lock()
 	defer a.Unlock()
 	if len(a.Outcomes) != 9 || a.Live == nil {

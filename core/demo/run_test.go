@@ -200,12 +200,7 @@ func TestGalleryDigitIsEditable(t *testing.T) {
 // TestLiveShowsOneImage: every report's probabilities are those of its
 // image, and an image reported as the best adversarial is adversarial.
 func TestLiveShowsOneImage(t *testing.T) {
-	a := ready(t)
-	a.UseGallery(0)
-	a.Lock()
-	m := a.Model()
-	label := a.Predicted()
-	a.Unlock()
+	a, m, label, _ := readyDigit(t, 0)
 	check := m.Replica()
 	job := Job{Attack: "l2", Input: a.Input, Goals: []attack.Goal{{Label: label, Target: attack.Untargeted}}}
 	best, reports := 0, 0
@@ -410,13 +405,7 @@ func TestStripPNG(t *testing.T) {
 // gets alone; every goal is reported finished once, the first goal still
 // running is the one reported, and the reports carry their goal's target.
 func TestBatchedJobMatchesSingleRuns(t *testing.T) {
-	a := ready(t)
-	a.UseGallery(1)
-	a.Lock()
-	m := a.Model()
-	label := a.Predicted()
-	x := append([]float32(nil), a.Input...)
-	a.Unlock()
+	_, m, label, x := readyDigit(t, 1)
 	goals, err := attack.Goals("all", label, 10, nil, 1, 0)
 	if err != nil || len(goals) != 9 {
 		t.Fatalf("goals %v, %v", goals, err)
@@ -489,11 +478,7 @@ func TestEveryTargetBatched(t *testing.T) {
 			rec := &recordingRunner{local: localRunner{a, workers}}
 			a.Runner = rec
 			a.UseGallery(1)
-			a.Lock()
-			a.Attack, a.Target = "l2", "all"
-			a.Start(false)
-			a.Unlock()
-			wait(t, a)
+			runEveryTarget(t, a)
 			a.Lock()
 			defer a.Unlock()
 			if len(a.Outcomes) != 9 || a.Error != "" {
@@ -502,16 +487,7 @@ func TestEveryTargetBatched(t *testing.T) {
 			if len(rec.sizes) != workers || a.Ran.Batches != workers {
 				t.Fatalf("jobs of %v goals (%d batches), want %d", rec.sizes, a.Ran.Batches, workers)
 			}
-			m := a.Model()
-			for _, o := range a.Outcomes {
-				single, err := RunJob(context.Background(), m.Replica(), Job{Attack: "l2", Input: a.Ran.Input, Goals: []attack.Goal{o.Result.Goal}}, Budgets(), func(Live) {}, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !reflect.DeepEqual(o.Result, single[0]) {
-					t.Fatalf("target %d: in the run %+v\nalone %+v", o.Result.Goal.Target, o.Result, single[0])
-				}
-			}
+			sameAsAlone(t, a)
 		})
 	}
 }
@@ -572,17 +548,10 @@ func TestStopKeepsFinishedTargets(t *testing.T) {
 	if len(a.Outcomes) == 0 || len(a.Unfinished) == 0 || len(a.Outcomes)+len(a.Unfinished) != 9 {
 		t.Fatalf("%d finished and %d unfinished targets, want some of each, 9 in all", len(a.Outcomes), len(a.Unfinished))
 	}
+	sameAsAlone(t, a)
 	seen := map[int]bool{}
-	m := a.Model()
 	for _, o := range a.Outcomes {
 		seen[o.Result.Goal.Target] = true
-		single, err := RunJob(context.Background(), m.Replica(), Job{Attack: "l2", Input: a.Ran.Input, Goals: []attack.Goal{o.Result.Goal}}, Budgets(), func(Live) {}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(o.Result, single[0]) {
-			t.Fatalf("target %d: kept %+v\nalone %+v", o.Result.Goal.Target, o.Result, single[0])
-		}
 	}
 	for _, u := range a.Unfinished {
 		if seen[u.Goal.Target] || u.Attack != "l2" {

@@ -50,6 +50,16 @@ type Data struct {
 	// what it found in words: every claim compared under such an attack
 	// says that its differences may be the budget's.
 	Overstated map[string]string
+	// Uneven names the attacks whose bias the budget check finds
+	// differing between models (reproduce.BudgetCheck.Uneven), each with
+	// its spread in words: their paired differences may be the budget's
+	// alone, so they decide no claim (each such effect is not resolved).
+	Uneven map[string]string
+	// Alike names the overstated attacks whose bias the budget check finds
+	// the same on each model it checked (their by-model intervals overlap),
+	// each with its spread in words: it scales their differences between
+	// models rather than making them, and they still decide.
+	Alike map[string]string
 }
 
 // Budget is the largest perturbation an attack's norm allows on an image
@@ -99,6 +109,9 @@ type Effect struct {
 	stats.Comparison
 	Censored int           // pairs where at least one attack failed
 	Verdict  stats.Verdict // what this comparison alone says
+	// Excluded says why the comparison decides nothing ("" when it does):
+	// its attack's budget bias differs between models (Data.Uneven).
+	Excluded string `json:",omitempty"`
 }
 
 // Claim is one of the paper's claims and what the data say about it.
@@ -554,8 +567,18 @@ func disagreement(attacks []string, vs []stats.Verdict) string {
 func (a *analysis) budgetNote() string {
 	var parts []string
 	for _, atk := range a.d.Attacks {
-		if what, ok := a.d.Overstated[atk]; ok {
+		what, ok := a.d.Overstated[atk]
+		spread, uneven := a.d.Uneven[atk]
+		alike, even := a.d.Alike[atk]
+		switch {
+		case ok && even && !uneven:
+			parts = append(parts, fmt.Sprintf("The budget check finds the preset's %s distances %s, %s: alike on the models it checked, the bias scales %s differences between models rather than making them.", normLabel(atk), what, alike, normLabel(atk)))
+		case ok && uneven:
+			parts = append(parts, fmt.Sprintf("The budget check finds the preset's %s distances %s, %s: %s differences between models may be the cut budget's, not the models', and %s decides no verdict.", normLabel(atk), what, spread, normLabel(atk), normLabel(atk)))
+		case ok:
 			parts = append(parts, fmt.Sprintf("The budget check finds the preset's %s distances %s: %s differences between models may be the cut budget's, not the models'.", normLabel(atk), what, normLabel(atk)))
+		case uneven:
+			parts = append(parts, fmt.Sprintf("The budget check finds the preset's %s bias %s: %s decides no verdict.", normLabel(atk), spread, normLabel(atk)))
 		}
 	}
 	return strings.Join(parts, " ")
@@ -677,7 +700,7 @@ func (a *analysis) temperatureClaim() Claim {
 			}
 		}
 		label := fmt.Sprintf("%s: teachers at T > 1 − T = 1 teacher", normLabel(atk))
-		vs = append(vs, cl.addPooled(label, atk, all, cens, a.d.Seed))
+		vs = append(vs, a.addPooled(&cl, label, atk, all, cens))
 	}
 	cl.Verdict = combine(vs)
 	cl.addNote(disagreement(a.d.Attacks, vs))
@@ -710,7 +733,7 @@ func (a *analysis) chainClaim(claim string, lo, hi int) Claim {
 			}
 		}
 		label := fmt.Sprintf("%s: step %d − step %d, all T pooled", normLabel(atk), hi, lo)
-		vs = append(vs, cl.addPooled(label, atk, all, cens, a.d.Seed))
+		vs = append(vs, a.addPooled(&cl, label, atk, all, cens))
 	}
 	cl.Verdict = combine(vs)
 	if len(confounds) > 0 {
@@ -723,13 +746,28 @@ func (a *analysis) chainClaim(claim string, lo, hi int) Claim {
 
 // addPooled tests the pooled paired differences all of one attack's
 // distances (higher is more robust), cens of them censored, and records the
-// effect and its test line in cl; it returns the verdict.
-func (cl *Claim) addPooled(label, atk string, all []float64, cens int, seed uint64) stats.Verdict {
-	line, c := pooled(label, all, seed)
-	v := stats.Decide(c.MeanDiff.CI, true)
-	cl.Effects = append(cl.Effects, Effect{Label: label, Quantity: atk, Comparison: c, Censored: cens, Verdict: v})
-	cl.Tests = append(cl.Tests, fmt.Sprintf("%s (%d censored pairs): %s", line, cens, v))
+// effect and its test line in cl; it returns the verdict, not resolved
+// whatever the interval when the attack's budget bias differs between
+// models (Data.Uneven).
+func (a *analysis) addPooled(cl *Claim, label, atk string, all []float64, cens int) stats.Verdict {
+	line, c := pooled(label, all, a.d.Seed)
+	v, excluded := stats.Decide(c.MeanDiff.CI, true), ""
+	if spread, ok := a.d.Uneven[atk]; ok {
+		v, excluded = stats.NotResolved, unevenReason(atk, spread)
+	}
+	cl.Effects = append(cl.Effects, Effect{Label: label, Quantity: atk, Comparison: c, Censored: cens, Verdict: v, Excluded: excluded})
+	test := fmt.Sprintf("%s (%d censored pairs): %s", line, cens, v)
+	if excluded != "" {
+		test += " (" + excluded + ")"
+	}
+	cl.Tests = append(cl.Tests, test)
 	return v
+}
+
+// unevenReason is why an attack whose budget bias differs between models
+// (spread, as "×0.999 to ×2.57 between models") decides nothing.
+func unevenReason(atk, spread string) string {
+	return fmt.Sprintf("decides nothing: the budget check finds the preset's %s bias %s", normLabel(atk), spread)
 }
 
 func (a *analysis) multiStepClaim() Claim {
@@ -761,7 +799,7 @@ func (a *analysis) multiStepClaim() Claim {
 			}
 		}
 		label := fmt.Sprintf("%s: step k − step k−1 for k = 3..%d, all T pooled", normLabel(atk), a.maxStep)
-		vs = append(vs, cl.addPooled(label, atk, all, cens, a.d.Seed))
+		vs = append(vs, a.addPooled(&cl, label, atk, all, cens))
 	}
 	cl.Verdict = combine(vs)
 	if len(confounds) > 0 {

@@ -412,3 +412,56 @@ func TestOverstatedBudgetNoted(t *testing.T) {
 		t.Errorf("the accuracy claim gets the budget note %q", got.Note)
 	}
 }
+
+// TestUnevenBudgetDecidesNothing: an attack whose budget bias the check
+// finds differing between models decides no claim, whatever its interval
+// says, and the effect and the note say why; the same data without the
+// finding let it decide.
+func TestUnevenBudgetDecidesNothing(t *testing.T) {
+	w := world{n: 100, temps: []float64{1, 40}, steps: 2, noise: 0.1, shift: func(float64, int) float64 { return 0 },
+		l0Shift: func(_ float64, step int) float64 { return 5 * float64(step) }}
+	const prefix = "The student is more robust than the teacher"
+	over := map[string]string{"l0": "×1.86 [1.59, 2.15] the paper's parameters'"}
+	tests := []struct {
+		name        string
+		uneven      map[string]string
+		alike       map[string]string
+		l0, verdict stats.Verdict
+		alikeInNote bool
+	}{
+		{"no check by model", nil, nil, stats.Supported, stats.NotResolved, false},
+		{"alike", nil, map[string]string{"l0": "×1.86 on each model"}, stats.Supported, stats.NotResolved, true},
+		{"uneven", map[string]string{"l0": "×0.999 to ×2.57 between models"}, nil, stats.NotResolved, stats.NotResolved, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := w.data()
+			d.Overstated, d.Uneven, d.Alike = over, tc.uneven, tc.alike
+			if strings.Contains(claim(t, Analyze(d), prefix).Note, "alike on the models it checked") != tc.alikeInNote {
+				t.Errorf("note %q: alike %v", claim(t, Analyze(d), prefix).Note, tc.alikeInNote)
+			}
+			cl := claim(t, Analyze(d), prefix)
+			if len(cl.Effects) != 2 || cl.Effects[0].Quantity != "l0" {
+				t.Fatalf("effects %+v", cl.Effects)
+			}
+			e := cl.Effects[0]
+			if e.Verdict != tc.l0 || cl.Verdict != tc.verdict {
+				t.Errorf("L0 effect %s, claim %s; want %s, %s", e.Verdict, cl.Verdict, tc.l0, tc.verdict)
+			}
+			if e.MeanDiff.CI.Lo <= 0 {
+				t.Fatalf("the data's L0 effect %v should exclude 0", e.MeanDiff)
+			}
+			excluded := tc.uneven != nil
+			if (e.Excluded != "") != excluded || strings.Contains(cl.Tests[0], "decides nothing") != excluded ||
+				strings.Contains(cl.Note, "L0 decides no verdict") != excluded {
+				t.Errorf("excluded %q, test %q, note %q", e.Excluded, cl.Tests[0], cl.Note)
+			}
+			s := NewSummary(Analyze(d), Run{})
+			for _, c := range s.Claims {
+				if c.Claim == cl.Claim && strings.Contains(c.Effects[0].Text(), "×2.57 between models") != excluded {
+					t.Errorf("summary effect %q", c.Effects[0].Text())
+				}
+			}
+		})
+	}
+}

@@ -117,6 +117,9 @@ type SummaryEffect struct {
 	Censored int            `json:"censored"`
 	MDE      stats.Number   `json:"mde"` // the smallest mean difference detected at 95% with 80% power
 	Verdict  stats.Verdict  `json:"verdict"`
+	// Excluded says why the effect decides nothing whatever its interval
+	// (Effect.Excluded); "" when it decides.
+	Excluded string `json:"excluded,omitempty"`
 }
 
 // chainPairs are the paired differences a summary keeps for each chain:
@@ -168,7 +171,7 @@ func NewSummary(r Result, run Run) Summary {
 		}
 		sc := SummaryClaim{Claim: c.Claim, Verdict: c.Verdict, Note: c.Note, Effects: []SummaryEffect{}}
 		for _, e := range c.Effects {
-			sc.Effects = append(sc.Effects, SummaryEffect{Label: e.Label, Quantity: e.Quantity, N: e.N, Mean: e.MeanDiff, P: e.P, Censored: e.Censored, MDE: e.MDE, Verdict: e.Verdict})
+			sc.Effects = append(sc.Effects, SummaryEffect{Label: e.Label, Quantity: e.Quantity, N: e.N, Mean: e.MeanDiff, P: e.P, Censored: e.Censored, MDE: e.MDE, Verdict: e.Verdict, Excluded: e.Excluded})
 		}
 		s.Claims = append(s.Claims, sc)
 	}
@@ -298,6 +301,9 @@ func (e SummaryEffect) Text() string {
 	}
 	if e.Verdict != "" {
 		s += ": " + string(e.Verdict)
+	}
+	if e.Excluded != "" {
+		s += " (" + e.Excluded + ")"
 	}
 	return s
 }

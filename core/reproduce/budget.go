@@ -87,6 +87,54 @@ func (b BudgetCheck) Over() []BudgetRatio {
 	return out
 }
 
+// Uneven lists, in the check's order, the attacks whose bias the check
+// finds differing between models: the by-model intervals of two models do
+// not overlap. A bias common to all models (L∞ ×1.08 on each, say) scales
+// every paired difference alike and keeps its sign; an uneven one can
+// make, hide or reverse a difference between models, so no such attack
+// may decide a comparison of models (package findings).
+func (b BudgetCheck) Uneven() []string {
+	if len(b.ByModel) != len(b.Models) {
+		return nil
+	}
+	var out []string
+	for _, r := range b.Ratios {
+		lo, hi := math.Inf(-1), math.Inf(1) // the largest lower and the smallest upper bound
+		for _, rs := range b.ByModel {
+			for _, m := range rs {
+				if m.Attack == r.Attack && m.Pairs > 0 {
+					lo, hi = max(lo, m.Lo), min(hi, m.Hi)
+				}
+			}
+		}
+		if lo > hi {
+			out = append(out, r.Attack)
+		}
+	}
+	return out
+}
+
+// Spread is an attack's by-model ratios from the smallest mean to the
+// largest, as "×0.999 to ×2.57 between models", or "×1.08 on each model"
+// when they print alike ("" without by-model ratios).
+func (b BudgetCheck) Spread(attack string) string {
+	lo, hi, n := math.Inf(1), math.Inf(-1), 0
+	for _, rs := range b.ByModel {
+		for _, m := range rs {
+			if m.Attack == attack && m.Pairs > 0 {
+				lo, hi, n = min(lo, m.Mean), max(hi, m.Mean), n+1
+			}
+		}
+	}
+	if n < 2 {
+		return ""
+	}
+	if a, b := fmt.Sprintf("×%.3g", lo), fmt.Sprintf("×%.3g", hi); a != b {
+		return a + " to " + b + " between models"
+	}
+	return fmt.Sprintf("×%.3g on each model", lo)
+}
+
 // For reports whether the check was made for a run of these settings: the
 // same dataset, preset, cap on iterations, attacks and seed (a check file
 // from before it recorded the last two is for no run).

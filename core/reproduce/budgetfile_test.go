@@ -2,6 +2,7 @@ package reproduce
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -79,4 +80,48 @@ func FuzzParseBudgetCheck(f *testing.F) {
 			t.Fatalf("a parsed check does not read back: %v", err)
 		}
 	})
+}
+
+// TestBudgetUneven: an attack is uneven when two models' by-model
+// intervals do not overlap; a bias common to all models, ratios without
+// pairs and checks without by-model ratios are not.
+func TestBudgetUneven(t *testing.T) {
+	ratio := func(atk string, pairs int, mean, lo, hi float64) BudgetRatio {
+		return BudgetRatio{Attack: atk, Pairs: pairs, Mean: mean, Lo: lo, Hi: hi}
+	}
+	models := BudgetModels()
+	tests := []struct {
+		name    string
+		byModel [][]BudgetRatio
+		want    []string
+		spread  string // of l0
+	}{
+		{"the shipped check", [][]BudgetRatio{
+			{ratio("l0", 19, 0.999, 0.931, 1.07), ratio("linf", 20, 1.08, 1.06, 1.1)},
+			{ratio("l0", 20, 2.05, 1.68, 2.46), ratio("linf", 20, 1.08, 1.05, 1.11)},
+			{ratio("l0", 20, 2.57, 2.03, 3.19), ratio("linf", 19, 1.08, 1.05, 1.1)}},
+			[]string{"l0"}, "×0.999 to ×2.57 between models"},
+		{"overlapping", [][]BudgetRatio{
+			{ratio("l0", 19, 1.2, 1, 1.4)}, {ratio("l0", 19, 1.5, 1.3, 1.7)}, {ratio("l0", 19, 1.3, 1.1, 1.5)}},
+			nil, "×1.2 to ×1.5 between models"},
+		{"a model without pairs", [][]BudgetRatio{
+			{ratio("l0", 19, 1, 0.9, 1.1)}, {ratio("l0", 0, 0, 0, 0)}, {ratio("l0", 19, 1.05, 0.95, 1.15)}},
+			nil, "×1 to ×1.05 between models"},
+		{"no by-model ratios", nil, nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := BudgetCheck{Preset: Standard, Models: models, ByModel: tc.byModel,
+				Ratios: []BudgetRatio{ratio("l0", 58, 1.5, 1.2, 1.8), ratio("linf", 59, 1.08, 1.06, 1.09)}}
+			if got := c.Uneven(); !slices.Equal(got, tc.want) {
+				t.Errorf("uneven %v, want %v", got, tc.want)
+			}
+			if got := c.Spread("l0"); got != tc.spread {
+				t.Errorf("spread %q, want %q", got, tc.spread)
+			}
+			if got := c.Spread("linf"); tc.name == "the shipped check" && got != "×1.08 on each model" {
+				t.Errorf("linf spread %q, want ×1.08 on each model", got)
+			}
+		})
+	}
 }

@@ -81,6 +81,16 @@ func (r Results) Analysis() (findings.Result, bool) {
 			// beside the claims, gives it model by model.
 			d.Overstated[q.Attack] = fmt.Sprintf("×%.3g [%.3g, %.3g] the paper's parameters' (n = %d; the budget check gives it by model)", q.Mean, q.Lo, q.Hi, q.Pairs)
 		}
+		d.Uneven, d.Alike = map[string]string{}, map[string]string{}
+		uneven := c.Uneven()
+		for _, atk := range uneven {
+			d.Uneven[atk] = c.Spread(atk)
+		}
+		for _, q := range c.Over() {
+			if sp := c.Spread(q.Attack); sp != "" && !slices.Contains(uneven, q.Attack) {
+				d.Alike[q.Attack] = sp
+			}
+		}
 	}
 	for _, m := range r.Models {
 		if len(m.Samples) == 0 {
