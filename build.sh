@@ -146,6 +146,23 @@ test)
 	echo "== go vet"
 	go vet ./...
 	GOOS=js GOARCH=wasm go vet ./wasm/... ./core/...
+	if command -v node >/dev/null 2>&1; then
+		# Node has no relaxed SIMD by default: the relaxed kernels are
+		# tested in Chromium (site/e2e), these the other two modes.
+		echo "== page kernels in Node (js/wasm tests of wasm/kernels)"
+		kdir=$(mktemp -d)
+		go run ./wasm/kernels/watgen -wasm "$kdir"
+		for mode in simd128:wasm-simd128 portable:portable; do
+			TADD_KERNELS=${mode%%:*} TADD_WANT_KERNELS=${mode#*:} TADD_KERNELS_DIR=$kdir GOOS=js GOARCH=wasm \
+				go test -count=1 -exec "node $PWD/wasm/kernels/exec_node.js" ./wasm/kernels
+		done
+		rm -rf "$kdir"
+	elif [ -n "${CI:-}" ]; then
+		echo "CI lacks node for the page kernels' tests (.ci/run installs it)" >&2
+		exit 1
+	else
+		echo "== page kernels in Node skipped: needs node"
+	fi
 	echo "== tests, portable kernels"
 	go test -count=1 -timeout 30m ./...
 	if playground_deps; then
