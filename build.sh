@@ -151,12 +151,12 @@ test)
 		# tested in Chromium (site/e2e), these the other two modes.
 		echo "== page kernels in Node (js/wasm tests of wasm/kernels)"
 		kdir=$(mktemp -d)
+		trap 'rm -rf "$kdir"' EXIT
 		go run ./wasm/kernels/watgen -wasm "$kdir"
 		for mode in simd128:wasm-simd128 portable:portable; do
 			TADD_KERNELS=${mode%%:*} TADD_WANT_KERNELS=${mode#*:} TADD_KERNELS_DIR=$kdir GOOS=js GOARCH=wasm \
-				go test -count=1 -exec "node $PWD/wasm/kernels/exec_node.js" ./wasm/kernels
+				go test -count=1 -exec "node '$PWD/wasm/kernels/exec_node.js'" ./wasm/kernels
 		done
-		rm -rf "$kdir"
 	elif [ -n "${CI:-}" ]; then
 		echo "CI lacks node for the page kernels' tests (.ci/run installs it)" >&2
 		exit 1

@@ -48,17 +48,19 @@ type Data struct {
 	// Overstated names the attacks whose distances the run's budget check
 	// found more than the slack above the paper's parameters', each with
 	// what it found in words: every claim compared under such an attack
-	// says that its differences may be the budget's.
+	// says so, and, unless Alike names it, that its differences may be the
+	// budget's.
 	Overstated map[string]string
 	// Uneven names the attacks whose bias the budget check finds
-	// differing between models (reproduce.BudgetCheck.Uneven), each with
-	// its spread in words: their paired differences may be the budget's
-	// alone, so they decide no claim (each such effect is not resolved).
+	// differing between models (reproduce.BiasUneven), each with its spread
+	// in words: their paired differences may be the budget's alone, so
+	// they decide no claim (each such effect keeps its own verdict and says
+	// why it is left out: Effect.Excluded).
 	Uneven map[string]string
 	// Alike names the overstated attacks whose bias the budget check finds
-	// the same on each model it checked (their by-model intervals overlap),
-	// each with its spread in words: it scales their differences between
-	// models rather than making them, and they still decide.
+	// alike on the models it checked (reproduce.BiasAlike), each with its
+	// spread in words: it scales their differences between models rather
+	// than making them, and they still decide.
 	Alike map[string]string
 }
 
@@ -109,8 +111,9 @@ type Effect struct {
 	stats.Comparison
 	Censored int           // pairs where at least one attack failed
 	Verdict  stats.Verdict // what this comparison alone says
-	// Excluded says why the comparison decides nothing ("" when it does):
-	// its attack's budget bias differs between models (Data.Uneven).
+	// Excluded says why the comparison decides nothing whatever its
+	// Verdict ("" when it decides): its attack's budget bias differs
+	// between models (Data.Uneven).
 	Excluded string `json:",omitempty"`
 }
 
@@ -562,23 +565,24 @@ func disagreement(attacks []string, vs []stats.Verdict) string {
 	return "The attacks disagree: " + verb(sup, "supports the claim", "support the claim") + ", " + verb(con, "contradicts it", "contradict it") + "."
 }
 
-// budgetNote warns about the attacks whose budget overstates distances
-// ("" when none does).
+// budgetNote says, for each attack the budget check found overstating or
+// uneven between models, what that means for the claim ("" when none).
 func (a *analysis) budgetNote() string {
 	var parts []string
 	for _, atk := range a.d.Attacks {
-		what, ok := a.d.Overstated[atk]
+		n := normLabel(atk)
+		what, over := a.d.Overstated[atk]
 		spread, uneven := a.d.Uneven[atk]
-		alike, even := a.d.Alike[atk]
+		alike, isAlike := a.d.Alike[atk]
 		switch {
-		case ok && even && !uneven:
-			parts = append(parts, fmt.Sprintf("The budget check finds the preset's %s distances %s, %s: alike on the models it checked, the bias scales %s differences between models rather than making them.", normLabel(atk), what, alike, normLabel(atk)))
-		case ok && uneven:
-			parts = append(parts, fmt.Sprintf("The budget check finds the preset's %s distances %s, %s: %s differences between models may be the cut budget's, not the models', and %s decides no verdict.", normLabel(atk), what, spread, normLabel(atk), normLabel(atk)))
-		case ok:
-			parts = append(parts, fmt.Sprintf("The budget check finds the preset's %s distances %s: %s differences between models may be the cut budget's, not the models'.", normLabel(atk), what, normLabel(atk)))
+		case uneven && over:
+			parts = append(parts, fmt.Sprintf("The budget check finds the preset's %s distances %s and its bias differing between models (%s): %s differences between models may be the cut budget's, not the models', so %s decides no verdict.", n, what, spread, n, n))
 		case uneven:
-			parts = append(parts, fmt.Sprintf("The budget check finds the preset's %s bias %s: %s decides no verdict.", normLabel(atk), spread, normLabel(atk)))
+			parts = append(parts, fmt.Sprintf("The budget check finds the preset's %s bias differing between models (%s): %s decides no verdict.", n, spread, n))
+		case over && isAlike:
+			parts = append(parts, fmt.Sprintf("The budget check finds the preset's %s distances %s, %s: alike on the models it checked, the bias scales %s differences between them rather than making them.", n, what, alike, n))
+		case over:
+			parts = append(parts, fmt.Sprintf("The budget check finds the preset's %s distances %s: %s differences between models may be the cut budget's, not the models'.", n, what, n))
 		}
 	}
 	return strings.Join(parts, " ")
@@ -684,6 +688,7 @@ func (a *analysis) temperatureClaim() Claim {
 		return cl
 	}
 	var vs []stats.Verdict
+	var deciding []string // the attacks whose verdicts decide, in vs
 	for _, atk := range a.d.Attacks {
 		var all []float64
 		cens := 0
@@ -700,10 +705,12 @@ func (a *analysis) temperatureClaim() Claim {
 			}
 		}
 		label := fmt.Sprintf("%s: teachers at T > 1 − T = 1 teacher", normLabel(atk))
-		vs = append(vs, a.addPooled(&cl, label, atk, all, cens))
+		if v, decides := a.addPooled(&cl, label, atk, all, cens); decides {
+			deciding, vs = append(deciding, atk), append(vs, v)
+		}
 	}
 	cl.Verdict = combine(vs)
-	cl.addNote(disagreement(a.d.Attacks, vs))
+	cl.addNote(disagreement(deciding, vs))
 	cl.addNote(a.budgetNote())
 	return cl
 }
@@ -713,6 +720,7 @@ func (a *analysis) temperatureClaim() Claim {
 func (a *analysis) chainClaim(claim string, lo, hi int) Claim {
 	cl := Claim{Claim: claim}
 	var vs []stats.Verdict
+	var deciding []string // the attacks whose verdicts decide, in vs
 	var confounds []string
 	for _, atk := range a.d.Attacks {
 		var all []float64
@@ -733,41 +741,44 @@ func (a *analysis) chainClaim(claim string, lo, hi int) Claim {
 			}
 		}
 		label := fmt.Sprintf("%s: step %d − step %d, all T pooled", normLabel(atk), hi, lo)
-		vs = append(vs, a.addPooled(&cl, label, atk, all, cens))
+		if v, decides := a.addPooled(&cl, label, atk, all, cens); decides {
+			deciding, vs = append(deciding, atk), append(vs, v)
+		}
 	}
 	cl.Verdict = combine(vs)
 	if len(confounds) > 0 {
 		cl.Note = "Training length differs between the compared models (" + strings.Join(confounds, "; ") + "): the difference mixes the distillation step with the training schedule."
 	}
-	cl.addNote(disagreement(a.d.Attacks, vs))
+	cl.addNote(disagreement(deciding, vs))
 	cl.addNote(a.budgetNote())
 	return cl
 }
 
 // addPooled tests the pooled paired differences all of one attack's
 // distances (higher is more robust), cens of them censored, and records the
-// effect and its test line in cl; it returns the verdict, not resolved
-// whatever the interval when the attack's budget bias differs between
-// models (Data.Uneven).
-func (a *analysis) addPooled(cl *Claim, label, atk string, all []float64, cens int) stats.Verdict {
+// effect and its test line in cl; it returns the effect's verdict, and
+// whether it decides the claim: not when the attack's budget bias differs
+// between models (Data.Uneven), whatever the interval says.
+func (a *analysis) addPooled(cl *Claim, label, atk string, all []float64, cens int) (v stats.Verdict, decides bool) {
 	line, c := pooled(label, all, a.d.Seed)
 	v, excluded := stats.Decide(c.MeanDiff.CI, true), ""
 	if spread, ok := a.d.Uneven[atk]; ok {
-		v, excluded = stats.NotResolved, unevenReason(atk, spread)
+		excluded = unevenReason(atk, spread)
 	}
 	cl.Effects = append(cl.Effects, Effect{Label: label, Quantity: atk, Comparison: c, Censored: cens, Verdict: v, Excluded: excluded})
 	test := fmt.Sprintf("%s (%d censored pairs): %s", line, cens, v)
 	if excluded != "" {
-		test += " (" + excluded + ")"
+		test += ", but " + excluded
 	}
 	cl.Tests = append(cl.Tests, test)
-	return v
+	return v, excluded == ""
 }
 
 // unevenReason is why an attack whose budget bias differs between models
-// (spread, as "×0.999 to ×2.57 between models") decides nothing.
+// (spread, as "×0.999 to ×2.57 between models; their 95% intervals do not
+// overlap") decides nothing.
 func unevenReason(atk, spread string) string {
-	return fmt.Sprintf("decides nothing: the budget check finds the preset's %s bias %s", normLabel(atk), spread)
+	return fmt.Sprintf("decides nothing: the budget check finds the preset's %s bias differing between models (%s), so the difference may be the budget's", normLabel(atk), spread)
 }
 
 func (a *analysis) multiStepClaim() Claim {
@@ -777,6 +788,7 @@ func (a *analysis) multiStepClaim() Claim {
 		return cl
 	}
 	var vs []stats.Verdict
+	var deciding []string // the attacks whose verdicts decide, in vs
 	var confounds []string
 	for _, atk := range a.d.Attacks {
 		var all []float64
@@ -799,13 +811,15 @@ func (a *analysis) multiStepClaim() Claim {
 			}
 		}
 		label := fmt.Sprintf("%s: step k − step k−1 for k = 3..%d, all T pooled", normLabel(atk), a.maxStep)
-		vs = append(vs, a.addPooled(&cl, label, atk, all, cens))
+		if v, decides := a.addPooled(&cl, label, atk, all, cens); decides {
+			deciding, vs = append(deciding, atk), append(vs, v)
+		}
 	}
 	cl.Verdict = combine(vs)
 	if len(confounds) > 0 {
 		cl.Note = "Training length differs (" + strings.Join(confounds, "; ") + ")."
 	}
-	cl.addNote(disagreement(a.d.Attacks, vs))
+	cl.addNote(disagreement(deciding, vs))
 	cl.addNote(a.budgetNote())
 	return cl
 }

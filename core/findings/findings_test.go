@@ -415,52 +415,72 @@ func TestOverstatedBudgetNoted(t *testing.T) {
 
 // TestUnevenBudgetDecidesNothing: an attack whose budget bias the check
 // finds differing between models decides no claim, whatever its interval
-// says, and the effect and the note say why; the same data without the
-// finding let it decide.
+// says: its effect keeps its own verdict and says why it is left out, and
+// the claim follows the other attacks; the same data without the finding,
+// or with a bias alike on each model, let it decide.
 func TestUnevenBudgetDecidesNothing(t *testing.T) {
-	w := world{n: 100, temps: []float64{1, 40}, steps: 2, noise: 0.1, shift: func(float64, int) float64 { return 0 },
-		l0Shift: func(_ float64, step int) float64 { return 5 * float64(step) }}
 	const prefix = "The student is more robust than the teacher"
 	over := map[string]string{"l0": "×1.86 [1.59, 2.15] the paper's parameters'"}
+	uneven := map[string]string{"l0": "×0.999 to ×2.57 between models; their 95% intervals do not overlap"}
+	alike := map[string]string{"l0": "×1.86 on each model"}
+	per := func(d float64) func(float64, int) float64 {
+		return func(_ float64, step int) float64 { return d * float64(step) }
+	}
 	tests := []struct {
-		name        string
-		uneven      map[string]string
-		alike       map[string]string
-		l0, verdict stats.Verdict
-		alikeInNote bool
+		name          string
+		l0, l2        float64 // shift per step
+		uneven, alike map[string]string
+		l0Verdict     stats.Verdict
+		claim         stats.Verdict
 	}{
-		{"no check by model", nil, nil, stats.Supported, stats.NotResolved, false},
-		{"alike", nil, map[string]string{"l0": "×1.86 on each model"}, stats.Supported, stats.NotResolved, true},
-		{"uneven", map[string]string{"l0": "×0.999 to ×2.57 between models"}, nil, stats.NotResolved, stats.NotResolved, false},
+		{"both support", 5, 0.5, nil, nil, stats.Supported, stats.Supported},
+		{"L0 contradicts, L2 supports", -5, 0.5, nil, nil, stats.Contradicted, stats.Contradicted},
+		{"L0 contradicts uneven, L2 supports", -5, 0.5, uneven, nil, stats.Contradicted, stats.Supported},
+		{"L0 supports uneven, L2 no effect", 5, 0, uneven, nil, stats.Supported, stats.NotResolved},
+		{"L0 contradicts alike, L2 supports", -5, 0.5, nil, alike, stats.Contradicted, stats.Contradicted},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			w := world{n: 100, temps: []float64{1, 40}, steps: 2, noise: 0.1, shift: per(tc.l2), l0Shift: per(tc.l0)}
 			d := w.data()
 			d.Overstated, d.Uneven, d.Alike = over, tc.uneven, tc.alike
-			if strings.Contains(claim(t, Analyze(d), prefix).Note, "alike on the models it checked") != tc.alikeInNote {
-				t.Errorf("note %q: alike %v", claim(t, Analyze(d), prefix).Note, tc.alikeInNote)
-			}
-			cl := claim(t, Analyze(d), prefix)
+			r := Analyze(d)
+			cl := claim(t, r, prefix)
 			if len(cl.Effects) != 2 || cl.Effects[0].Quantity != "l0" {
 				t.Fatalf("effects %+v", cl.Effects)
 			}
 			e := cl.Effects[0]
-			if e.Verdict != tc.l0 || cl.Verdict != tc.verdict {
-				t.Errorf("L0 effect %s, claim %s; want %s, %s", e.Verdict, cl.Verdict, tc.l0, tc.verdict)
-			}
-			if e.MeanDiff.CI.Lo <= 0 {
-				t.Fatalf("the data's L0 effect %v should exclude 0", e.MeanDiff)
+			if e.Verdict != tc.l0Verdict || cl.Verdict != tc.claim {
+				t.Errorf("L0 effect %s, claim %s; want %s, %s", e.Verdict, cl.Verdict, tc.l0Verdict, tc.claim)
 			}
 			excluded := tc.uneven != nil
-			if (e.Excluded != "") != excluded || strings.Contains(cl.Tests[0], "decides nothing") != excluded ||
+			if (e.Excluded != "") != excluded || strings.Contains(cl.Tests[0], "but decides nothing") != excluded ||
 				strings.Contains(cl.Note, "L0 decides no verdict") != excluded {
 				t.Errorf("excluded %q, test %q, note %q", e.Excluded, cl.Tests[0], cl.Note)
 			}
-			s := NewSummary(Analyze(d), Run{})
-			for _, c := range s.Claims {
-				if c.Claim == cl.Claim && strings.Contains(c.Effects[0].Text(), "×2.57 between models") != excluded {
+			if excluded && strings.Contains(cl.Note, "attacks disagree") {
+				t.Errorf("note %q: an excluded attack enters the disagreement", cl.Note)
+			}
+			if strings.Contains(cl.Note, "alike on the models it checked") != (tc.alike != nil) ||
+				strings.Contains(cl.Note, "may be the cut budget's") == (tc.alike != nil) {
+				t.Errorf("note %q: alike %v", cl.Note, tc.alike != nil)
+			}
+			found := false
+			for _, c := range NewSummary(r, Run{}).Claims {
+				if c.Claim != cl.Claim {
+					continue
+				}
+				found = true
+				if strings.Contains(c.Effects[0].Text(), "×2.57 between models") != excluded || c.Effects[0].Verdict != tc.l0Verdict {
 					t.Errorf("summary effect %q", c.Effects[0].Text())
 				}
+				b, _ := json.Marshal(c.Effects[0])
+				if strings.Contains(string(b), `"excluded"`) != excluded {
+					t.Errorf("summary effect JSON %s", b)
+				}
+			}
+			if !found {
+				t.Error("the claim is not in the summary")
 			}
 		})
 	}

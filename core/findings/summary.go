@@ -117,7 +117,7 @@ type SummaryEffect struct {
 	Censored int            `json:"censored"`
 	MDE      stats.Number   `json:"mde"` // the smallest mean difference detected at 95% with 80% power
 	Verdict  stats.Verdict  `json:"verdict"`
-	// Excluded says why the effect decides nothing whatever its interval
+	// Excluded says why the effect decides nothing whatever its verdict
 	// (Effect.Excluded); "" when it decides.
 	Excluded string `json:"excluded,omitempty"`
 }
@@ -303,7 +303,7 @@ func (e SummaryEffect) Text() string {
 		s += ": " + string(e.Verdict)
 	}
 	if e.Excluded != "" {
-		s += " (" + e.Excluded + ")"
+		s += ", but " + e.Excluded
 	}
 	return s
 }

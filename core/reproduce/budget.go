@@ -87,52 +87,69 @@ func (b BudgetCheck) Over() []BudgetRatio {
 	return out
 }
 
-// Uneven lists, in the check's order, the attacks whose bias the check
-// finds differing between models: the by-model intervals of two models do
-// not overlap. A bias common to all models (L∞ ×1.08 on each, say) scales
-// every paired difference alike and keeps its sign; an uneven one can
-// make, hide or reverse a difference between models, so no such attack
-// may decide a comparison of models (package findings).
-func (b BudgetCheck) Uneven() []string {
-	if len(b.ByModel) != len(b.Models) {
-		return nil
-	}
-	var out []string
-	for _, r := range b.Ratios {
-		lo, hi := math.Inf(-1), math.Inf(1) // the largest lower and the smallest upper bound
-		for _, rs := range b.ByModel {
-			for _, m := range rs {
-				if m.Attack == r.Attack && m.Pairs > 0 {
-					lo, hi = max(lo, m.Lo), min(hi, m.Hi)
-				}
-			}
-		}
-		if lo > hi {
-			out = append(out, r.Attack)
-		}
-	}
-	return out
-}
+// Bias is how a preset's bias under one attack compares between the
+// models a budget check attacked.
+type Bias int
 
-// Spread is an attack's by-model ratios from the smallest mean to the
-// largest, as "×0.999 to ×2.57 between models", or "×1.08 on each model"
-// when they print alike ("" without by-model ratios).
-func (b BudgetCheck) Spread(attack string) string {
-	lo, hi, n := math.Inf(1), math.Inf(-1), 0
+const (
+	// BiasUnknown: the check has no by-model ratios for the attack, or
+	// fewer than two models with pairs, and neither of the others holds.
+	BiasUnknown Bias = iota
+	// BiasAlike: the models' mean ratios lie within BudgetSlack of each
+	// other (largest / smallest ≤ 1 + BudgetSlack) and their intervals
+	// overlap: the bias scales differences between models alike.
+	BiasAlike
+	// BiasMixed: neither alike nor shown to differ.
+	BiasMixed
+	// BiasUneven: it differs between models: two models' intervals do not
+	// overlap and their means lie more than BudgetSlack apart, or the
+	// preset never succeeds where the full budget does on one model while
+	// another has pairs. An uneven bias can make, hide or reverse a
+	// difference between models, so no comparison of models may rest on
+	// the attack (package findings).
+	BiasUneven
+)
+
+// Bias classifies the preset's bias under attack across the check's
+// models; spread says it in words, as "×0.999 to ×2.57 between models" or
+// "×1.08 on each model" ("" for BiasUnknown).
+func (b BudgetCheck) Bias(attack string) (bias Bias, spread string) {
+	if len(b.ByModel) != len(b.Models) {
+		return BiasUnknown, ""
+	}
+	lo, hi := math.Inf(-1), math.Inf(1)            // the largest lower and the smallest upper bound
+	least, most, n := math.Inf(1), math.Inf(-1), 0 // means
+	neverPreset := false
 	for _, rs := range b.ByModel {
 		for _, m := range rs {
-			if m.Attack == attack && m.Pairs > 0 {
-				lo, hi, n = min(lo, m.Mean), max(hi, m.Mean), n+1
+			switch {
+			case m.Attack != attack:
+			case m.Pairs > 0:
+				lo, hi = max(lo, m.Lo), min(hi, m.Hi)
+				least, most, n = min(least, m.Mean), max(most, m.Mean), n+1
+			case m.OnlyFull > 0:
+				neverPreset = true
 			}
 		}
 	}
-	if n < 2 {
-		return ""
+	if n == 0 {
+		return BiasUnknown, ""
 	}
-	if a, b := fmt.Sprintf("×%.3g", lo), fmt.Sprintf("×%.3g", hi); a != b {
-		return a + " to " + b + " between models"
+	spread = fmt.Sprintf("×%.3g to ×%.3g between models", least, most)
+	if fmt.Sprintf("%.3g", least) == fmt.Sprintf("%.3g", most) {
+		spread = fmt.Sprintf("×%.3g on each model", least)
 	}
-	return fmt.Sprintf("×%.3g on each model", lo)
+	switch {
+	case neverPreset:
+		return BiasUneven, spread + ", and on one model the preset never succeeds where the full budget does"
+	case n < 2:
+		return BiasUnknown, ""
+	case lo > hi && most > least*(1+BudgetSlack):
+		return BiasUneven, spread + "; their 95% intervals do not overlap"
+	case lo <= hi && most <= least*(1+BudgetSlack):
+		return BiasAlike, spread
+	}
+	return BiasMixed, spread
 }
 
 // For reports whether the check was made for a run of these settings: the

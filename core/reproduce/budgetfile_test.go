@@ -2,7 +2,6 @@ package reproduce
 
 import (
 	"encoding/json"
-	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -82,45 +81,45 @@ func FuzzParseBudgetCheck(f *testing.F) {
 	})
 }
 
-// TestBudgetUneven: an attack is uneven when two models' by-model
-// intervals do not overlap; a bias common to all models, ratios without
-// pairs and checks without by-model ratios are not.
-func TestBudgetUneven(t *testing.T) {
-	ratio := func(atk string, pairs int, mean, lo, hi float64) BudgetRatio {
-		return BudgetRatio{Attack: atk, Pairs: pairs, Mean: mean, Lo: lo, Hi: hi}
+// TestBudgetBias: an attack's bias is uneven when two models' intervals
+// do not overlap and their means differ by more than the slack, or when
+// the preset never succeeds on a model where the full budget does; alike
+// when the means lie within the slack and the intervals overlap; mixed
+// otherwise; unknown without by-model ratios or with one model's.
+func TestBudgetBias(t *testing.T) {
+	ratio := func(pairs int, mean, lo, hi float64) BudgetRatio {
+		return BudgetRatio{Attack: "l0", Pairs: pairs, Mean: mean, Lo: lo, Hi: hi}
 	}
-	models := BudgetModels()
 	tests := []struct {
 		name    string
 		byModel [][]BudgetRatio
-		want    []string
-		spread  string // of l0
+		want    Bias
+		spread  string
 	}{
-		{"the shipped check", [][]BudgetRatio{
-			{ratio("l0", 19, 0.999, 0.931, 1.07), ratio("linf", 20, 1.08, 1.06, 1.1)},
-			{ratio("l0", 20, 2.05, 1.68, 2.46), ratio("linf", 20, 1.08, 1.05, 1.11)},
-			{ratio("l0", 20, 2.57, 2.03, 3.19), ratio("linf", 19, 1.08, 1.05, 1.1)}},
-			[]string{"l0"}, "×0.999 to ×2.57 between models"},
-		{"overlapping", [][]BudgetRatio{
-			{ratio("l0", 19, 1.2, 1, 1.4)}, {ratio("l0", 19, 1.5, 1.3, 1.7)}, {ratio("l0", 19, 1.3, 1.1, 1.5)}},
-			nil, "×1.2 to ×1.5 between models"},
-		{"a model without pairs", [][]BudgetRatio{
-			{ratio("l0", 19, 1, 0.9, 1.1)}, {ratio("l0", 0, 0, 0, 0)}, {ratio("l0", 19, 1.05, 0.95, 1.15)}},
-			nil, "×1 to ×1.05 between models"},
-		{"no by-model ratios", nil, nil, ""},
+		{"the shipped L0", [][]BudgetRatio{{ratio(19, 0.999, 0.931, 1.07)}, {ratio(20, 2.05, 1.68, 2.46)}, {ratio(20, 2.57, 2.03, 3.19)}},
+			BiasUneven, "×0.999 to ×2.57 between models; their 95% intervals do not overlap"},
+		{"the shipped L∞", [][]BudgetRatio{{ratio(20, 1.08, 1.06, 1.1)}, {ratio(20, 1.08, 1.05, 1.11)}, {ratio(19, 1.08, 1.05, 1.1)}},
+			BiasAlike, "×1.08 on each model"},
+		{"disjoint but within the slack", [][]BudgetRatio{{ratio(20, 1.009, 1.004, 1.013)}, {ratio(20, 1.0, 0.994, 1.003)}, {ratio(20, 1.005, 1, 1.01)}},
+			BiasMixed, "×1 to ×1.01 between models"},
+		{"overlapping, means apart", [][]BudgetRatio{{ratio(19, 1.2, 1, 1.4)}, {ratio(19, 1.5, 1.3, 1.7)}, {ratio(19, 1.3, 1.1, 1.5)}},
+			BiasMixed, "×1.2 to ×1.5 between models"},
+		{"intervals touching", [][]BudgetRatio{{ratio(19, 1, 0.9, 1.2)}, {ratio(19, 1.4, 1.2, 1.6)}, {ratio(19, 1.1, 1, 1.2)}},
+			BiasMixed, "×1 to ×1.4 between models"},
+		{"the preset never succeeds on one model", [][]BudgetRatio{{ratio(19, 1, 0.9, 1.1)}, {{Attack: "l0", OnlyFull: 20}}, {ratio(19, 1.05, 0.95, 1.15)}},
+			BiasUneven, "×1 to ×1.05 between models, and on one model the preset never succeeds where the full budget does"},
+		{"no pairs on one model, nor success", [][]BudgetRatio{{ratio(19, 1, 0.9, 1.1)}, {ratio(0, 0, 0, 0)}, {ratio(19, 1.02, 0.95, 1.15)}},
+			BiasAlike, "×1 to ×1.02 between models"},
+		{"one model with pairs", [][]BudgetRatio{{ratio(19, 2, 1.8, 2.2)}, {ratio(0, 0, 0, 0)}, {ratio(0, 0, 0, 0)}}, BiasUnknown, ""},
+		{"the attack not checked by model", [][]BudgetRatio{{{Attack: "l2", Pairs: 3}}, {}, {}}, BiasUnknown, ""},
+		{"no by-model ratios", nil, BiasUnknown, ""},
+		{"by-model ratios of fewer models than checked", [][]BudgetRatio{{ratio(19, 1, 0.9, 1.1)}, {ratio(19, 3, 2.9, 3.1)}}, BiasUnknown, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := BudgetCheck{Preset: Standard, Models: models, ByModel: tc.byModel,
-				Ratios: []BudgetRatio{ratio("l0", 58, 1.5, 1.2, 1.8), ratio("linf", 59, 1.08, 1.06, 1.09)}}
-			if got := c.Uneven(); !slices.Equal(got, tc.want) {
-				t.Errorf("uneven %v, want %v", got, tc.want)
-			}
-			if got := c.Spread("l0"); got != tc.spread {
-				t.Errorf("spread %q, want %q", got, tc.spread)
-			}
-			if got := c.Spread("linf"); tc.name == "the shipped check" && got != "×1.08 on each model" {
-				t.Errorf("linf spread %q, want ×1.08 on each model", got)
+			c := BudgetCheck{Preset: Standard, Models: BudgetModels(), ByModel: tc.byModel}
+			if bias, spread := c.Bias("l0"); bias != tc.want || spread != tc.spread {
+				t.Errorf("bias %d %q, want %d %q", bias, spread, tc.want, tc.spread)
 			}
 		})
 	}

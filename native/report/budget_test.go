@@ -103,3 +103,41 @@ func TestBudgetNoteOncePerRun(t *testing.T) {
 		t.Error("no claim notes the overstating budget")
 	}
 }
+
+// TestBudgetBiasReachesTheFindings: a check whose by-model ratios differ
+// between models under one attack (l2 here) keeps that attack out of the
+// verdicts, and one whose bias is alike on each model (linf) says that it
+// scales the differences.
+func TestBudgetBiasReachesTheFindings(t *testing.T) {
+	models := reproduce.BudgetModels()
+	check := reproduce.BudgetCheck{Dataset: "mnist", Preset: "standard", Images: 20, Models: models,
+		Ratios: []reproduce.BudgetRatio{{Attack: "l2", Pairs: 60, Mean: 1.8, Lo: 1.5, Hi: 2.1}, {Attack: "linf", Pairs: 60, Mean: 1.3, Lo: 1.2, Hi: 1.4}}}
+	for i := range models {
+		m := 1 + float64(i)
+		check.ByModel = append(check.ByModel, []reproduce.BudgetRatio{
+			{Attack: "l2", Pairs: 20, Mean: m, Lo: m - 0.1, Hi: m + 0.1},
+			{Attack: "linf", Pairs: 20, Mean: 1.3, Lo: 1.2, Hi: 1.4}})
+	}
+	r := synthetic([]float64{1, 10}, 2, 20, 5)
+	r.SetBudgetCheck(check)
+	res, ok := r.Analysis()
+	if !ok {
+		t.Fatal("no analysis")
+	}
+	checked := 0
+	for _, cl := range res.Claims {
+		for _, e := range cl.Effects {
+			checked++
+			if (e.Excluded != "") != (e.Quantity == "l2") {
+				t.Errorf("%q, %s: excluded %q", cl.Claim, e.Quantity, e.Excluded)
+			}
+		}
+		if len(cl.Effects) > 0 && cl.Effects[0].Quantity == "l2" &&
+			(!strings.Contains(cl.Note, "L2 decides no verdict") || !strings.Contains(cl.Note, "alike on the models it checked, the bias scales L∞")) {
+			t.Errorf("%q: note %q", cl.Claim, cl.Note)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no robustness effects")
+	}
+}

@@ -77,18 +77,18 @@ func (r Results) Analysis() (findings.Result, bool) {
 	if c := r.BudgetCheck; c != nil {
 		d.Overstated = map[string]string{}
 		for _, q := range c.Over() {
-			// The pooled ratio only: the run's budget check, shown once
-			// beside the claims, gives it model by model.
+			// The pooled ratio, and below how it compares between models:
+			// the run's budget check, shown once beside the claims, gives
+			// it model by model.
 			d.Overstated[q.Attack] = fmt.Sprintf("×%.3g [%.3g, %.3g] the paper's parameters' (n = %d; the budget check gives it by model)", q.Mean, q.Lo, q.Hi, q.Pairs)
 		}
 		d.Uneven, d.Alike = map[string]string{}, map[string]string{}
-		uneven := c.Uneven()
-		for _, atk := range uneven {
-			d.Uneven[atk] = c.Spread(atk)
-		}
-		for _, q := range c.Over() {
-			if sp := c.Spread(q.Attack); sp != "" && !slices.Contains(uneven, q.Attack) {
-				d.Alike[q.Attack] = sp
+		for _, atk := range r.Attacks {
+			switch bias, spread := c.Bias(atk); {
+			case bias == reproduce.BiasUneven:
+				d.Uneven[atk] = spread
+			case bias == reproduce.BiasAlike && d.Overstated[atk] != "":
+				d.Alike[atk] = spread
 			}
 		}
 	}

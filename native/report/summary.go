@@ -77,7 +77,9 @@ func runLine(r findings.Run) string {
 	if r.Budget != "" {
 		s += " with " + r.Budget
 	}
-	s += "."
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
 	return s + notEvaluatedText(r.NotEvaluated)
 }
 
