@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tadd-project/tadd/core/findings"
 	"github.com/tadd-project/tadd/core/reproduce"
 )
 
@@ -83,12 +84,7 @@ func TestBudgetNoteOncePerRun(t *testing.T) {
 	if !strings.Contains(check.Text(), "By model: l2 T=") {
 		t.Fatalf("the check's own text lacks its by-model ratios: %q", check.Text())
 	}
-	r := synthetic([]float64{1, 10}, 2, 20, 5)
-	r.SetBudgetCheck(check)
-	res, ok := r.Analysis()
-	if !ok {
-		t.Fatal("no analysis")
-	}
+	res := analysedWith(t, check)
 	noted := 0
 	for _, cl := range res.Claims {
 		if !strings.Contains(cl.Note, "budget check") {
@@ -118,12 +114,7 @@ func TestBudgetBiasReachesTheFindings(t *testing.T) {
 			{Attack: "l2", Pairs: 20, Mean: m, Lo: m - 0.1, Hi: m + 0.1},
 			{Attack: "linf", Pairs: 20, Mean: 1.3, Lo: 1.2, Hi: 1.4}})
 	}
-	r := synthetic([]float64{1, 10}, 2, 20, 5)
-	r.SetBudgetCheck(check)
-	res, ok := r.Analysis()
-	if !ok {
-		t.Fatal("no analysis")
-	}
+	res := analysedWith(t, check)
 	checked := 0
 	for _, cl := range res.Claims {
 		for _, e := range cl.Effects {
@@ -140,4 +131,16 @@ func TestBudgetBiasReachesTheFindings(t *testing.T) {
 	if checked == 0 {
 		t.Fatal("no robustness effects")
 	}
+}
+
+// analysedWith is the analysis of a synthetic run with the budget check c.
+func analysedWith(t *testing.T, c reproduce.BudgetCheck) findings.Result {
+	t.Helper()
+	r := synthetic([]float64{1, 10}, 2, 20, 5)
+	r.SetBudgetCheck(c)
+	res, ok := r.Analysis()
+	if !ok {
+		t.Fatal("no analysis")
+	}
+	return res
 }
