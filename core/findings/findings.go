@@ -782,6 +782,7 @@ func unevenReason(atk, spread string) string {
 }
 
 func (a *analysis) multiStepClaim() Claim {
+	const lastStep = 6 // the claim's last step
 	cl := Claim{Claim: "Each further distillation step (3 to 6) raises robustness"}
 	if a.maxStep < 3 {
 		cl.Verdict, cl.Note = stats.NotResolved, "These results have no step beyond the student (a run with --steps 2, or steps 3 to 6 not evaluated yet): nothing to compare."
@@ -790,6 +791,35 @@ func (a *analysis) multiStepClaim() Claim {
 	var vs []stats.Verdict
 	var deciding []string // the attacks whose verdicts decide, in vs
 	var confounds []string
+	var compared, missing []string // "T=40 step 3" pairs with step − 1, and those the data lack
+	for _, t := range a.temps {
+		for step := 3; step <= lastStep; step++ {
+			name := fmt.Sprintf("T=%g step %d", t, step)
+			if a.model(t, step-1) != nil && a.model(t, step) != nil {
+				compared = append(compared, name)
+			} else {
+				missing = append(missing, name)
+			}
+		}
+	}
+	ks, pooledOver := fmt.Sprintf("3..%d", a.maxStep), "all T pooled"
+	if a.maxStep == 3 {
+		ks = "3"
+	}
+	var withPairs []string
+	for _, t := range a.temps {
+		for _, c := range compared {
+			if strings.HasPrefix(c, fmt.Sprintf("T=%g step", t)) && !slices.Contains(withPairs, fmt.Sprintf("T=%g", t)) {
+				withPairs = append(withPairs, fmt.Sprintf("T=%g", t))
+			}
+		}
+	}
+	switch {
+	case len(withPairs) == 1:
+		pooledOver = withPairs[0] + " only"
+	case len(withPairs) < len(a.temps):
+		pooledOver = strings.Join(withPairs, ", ") + " pooled"
+	}
 	for _, atk := range a.d.Attacks {
 		var all []float64
 		cens := 0
@@ -810,7 +840,7 @@ func (a *analysis) multiStepClaim() Claim {
 				}
 			}
 		}
-		label := fmt.Sprintf("%s: step k − step k−1 for k = 3..%d, all T pooled", normLabel(atk), a.maxStep)
+		label := fmt.Sprintf("%s: step k − step k−1 for k = %s, %s", normLabel(atk), ks, pooledOver)
 		if v, decides := a.addPooled(&cl, label, atk, all, cens); decides {
 			deciding, vs = append(deciding, atk), append(vs, v)
 		}
@@ -819,9 +849,33 @@ func (a *analysis) multiStepClaim() Claim {
 	if len(confounds) > 0 {
 		cl.Note = "Training length differs (" + strings.Join(confounds, "; ") + ")."
 	}
+	// The claim is about every step 3 to 6 of every chain: the pairs the
+	// data lack can contradict it, never support it.
+	if len(missing) > 0 {
+		what := fmt.Sprintf("These results compare %s with the step before; %d of the %d steps 3 to %d of their temperatures are not in them", listed(compared), len(missing), len(compared)+len(missing), lastStep)
+		if cl.Verdict == stats.Supported {
+			cl.Verdict = stats.NotResolved
+			what += ": supported on the steps compared, not resolved for the claim"
+		}
+		cl.addNote(what + ".")
+	}
 	cl.addNote(disagreement(deciding, vs))
 	cl.addNote(a.budgetNote())
 	return cl
+}
+
+// listed writes names as "a", "a and b" or "a, b and c", and "n steps" for
+// more than six (counted as steps).
+func listed(names []string) string {
+	switch n := len(names); {
+	case n > 6:
+		return fmt.Sprintf("%d steps", n)
+	case n > 1:
+		return strings.Join(names[:n-1], ", ") + " and " + names[n-1]
+	case n == 1:
+		return names[0]
+	}
+	return "no step"
 }
 
 func (a *analysis) normsClaim() Claim {

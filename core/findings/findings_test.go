@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -126,8 +127,14 @@ func TestVerdicts(t *testing.T) {
 			wrong: func(_ float64, s int) int { return 5 * s }, attackN: 50}, "Distillation changes test accuracy", stats.Supported},
 		{"accuracy lost", world{n: 10000, temps: []float64{20}, steps: 1, shift: flat,
 			wrong: func(_ float64, s int) int { return 100 * s }, attackN: 50}, "Distillation changes test accuracy", stats.Contradicted},
-		{"further steps more robust", world{n: 100, temps: []float64{10}, steps: 5, noise: 0.1,
+		{"further steps more robust", world{n: 100, temps: []float64{10}, steps: 6, noise: 0.1,
 			shift: func(_ float64, s int) float64 { return 0.1 * float64(s) }}, "Each further distillation", stats.Supported},
+		// Steps 3 to 5 support it, step 6 is not in the data: the claim is
+		// about every step, so it is not resolved.
+		{"further steps more robust up to 5", world{n: 100, temps: []float64{10}, steps: 5, noise: 0.1,
+			shift: func(_ float64, s int) float64 { return 0.1 * float64(s) }}, "Each further distillation", stats.NotResolved},
+		{"further steps less robust up to 5", world{n: 100, temps: []float64{10}, steps: 5, noise: 0.1,
+			shift: func(_ float64, s int) float64 { return -0.1 * float64(s) }}, "Each further distillation", stats.Contradicted},
 		{"no further steps", world{n: 10, temps: []float64{10}, steps: 2, shift: flat}, "Each further distillation", stats.NotResolved},
 		{"norms", world{n: 10, temps: []float64{10}, steps: 2, shift: flat}, "L2 is the most efficient", stats.NotResolved},
 	}
@@ -483,5 +490,26 @@ func TestUnevenBudgetDecidesNothing(t *testing.T) {
 				t.Error("the claim is not in the summary")
 			}
 		})
+	}
+}
+
+// TestMultiStepCoverage: with step 3 of one chain only (the shipped
+// results' state), the multi-step claim says which steps it compared and
+// how many it lacks, and does not call the claim supported.
+func TestMultiStepCoverage(t *testing.T) {
+	w := world{n: 100, temps: []float64{1, 40}, steps: 3, noise: 0.1, shift: func(_ float64, s int) float64 { return 0.1 * float64(s) }}
+	d := w.data()
+	d.Models = slices.DeleteFunc(d.Models, func(m Model) bool { return m.Temperature == 1 && m.Step == 3 })
+	cl := claim(t, Analyze(d), "Each further distillation")
+	if cl.Verdict != stats.NotResolved || len(cl.Effects) != 1 || cl.Effects[0].Verdict != stats.Supported {
+		t.Errorf("verdict %s, effects %+v; want not resolved over a supporting effect", cl.Verdict, cl.Effects)
+	}
+	if !strings.HasPrefix(cl.Tests[0], "L2: step k − step k−1 for k = 3, T=40 only:") {
+		t.Errorf("test %q: want it to say that it pools T=40 step 3 only", cl.Tests[0])
+	}
+	for _, want := range []string{"compare T=40 step 3 with the step before", "7 of the 8 steps 3 to 6", "supported on the steps compared, not resolved for the claim"} {
+		if !strings.Contains(cl.Note, want) {
+			t.Errorf("note %q lacks %q", cl.Note, want)
+		}
 	}
 }
