@@ -597,6 +597,12 @@ func Run(ctx context.Context, p Plan) ([]Evaluated, error) {
 	if err := p.logEstimate(total); err != nil {
 		return nil, err
 	}
+	if others, err := p.outside(); err != nil {
+		return nil, err
+	} else if len(others) > 0 {
+		p.log("%s holds the samples files of %d models outside this run (%s): the results, report and summary written now cover this run's models only; a run over all their temperatures (cached, no recomputing) includes them again",
+			p.CacheName, len(others), strings.Join(others, ", "))
+	}
 	started := time.Now()
 	done, computed := 0, 0 // models done, of them computed now
 	var out []Evaluated
@@ -636,6 +642,38 @@ func Run(ctx context.Context, p Plan) ([]Evaluated, error) {
 					done, total, t, info.Role, len(ev.samples), ev.timing, elapsed.Round(time.Second), eta.Round(time.Second))
 			}
 			out = append(out, Evaluated{Model: info, Summary: eval.Summarize(ev.samples, set.Attacks, set.Attacked()), Samples: ev.samples, Compute: ev.compute, TransferModels: ev.transfer})
+		}
+	}
+	return out, nil
+}
+
+// outside lists the samples files in the output folder (Cache) that no
+// model of the plan's chains writes: a run over fewer temperatures than an
+// earlier one there. Sharded runs, whose folders hold other shards' files,
+// list none.
+func (p Plan) outside() ([]string, error) {
+	if p.Cache == nil || p.Shard.N > 1 {
+		return nil, nil
+	}
+	planned := map[string]bool{}
+	for _, t := range p.Temperatures {
+		for step := 0; step <= p.Settings.Steps; step++ {
+			_, info, err := p.Models.Model(t, step)
+			if err != nil {
+				return nil, fmt.Errorf("T=%g step %d: %w", t, step, err)
+			}
+			planned[p.path(SamplesDir, info.File)] = true
+		}
+	}
+	dir := p.prefix + SamplesDir
+	entries, err := fs.ReadDir(p.Cache, dir)
+	if err != nil {
+		return nil, nil // no samples folder yet
+	}
+	var out []string
+	for _, e := range entries {
+		if name := e.Name(); !e.IsDir() && strings.HasSuffix(name, ".json") && !planned[dir+"/"+name] {
+			out = append(out, name)
 		}
 	}
 	return out, nil

@@ -507,3 +507,28 @@ func TestCachedFilesGetLog10Amplitudes(t *testing.T) {
 		t.Errorf("a complete file was measured again: %q, %v", lines, err)
 	}
 }
+
+// TestRunOverFewerTemperaturesSaysSo: a run over fewer temperatures than
+// the samples files in its output folder says that its results leave the
+// others out, naming them; a run over all of them says nothing.
+func TestRunOverFewerTemperaturesSaysSo(t *testing.T) {
+	models := newMemModels(t, []float64{1, 5}, 1)
+	files := fstest.MapFS{}
+	var lines []string
+	p := memPlan(models, files, &lines)
+	p.CacheName = "out"
+	if _, err := Run(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if count(lines, "outside this run") != 0 {
+		t.Fatalf("a run over every temperature warns: %q", lines)
+	}
+	lines = nil
+	p.Temperatures = []float64{5}
+	if _, err := Run(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if count(lines, "out holds the samples files of 2 models outside this run (bars-T1-step0-teacher.json, bars-T1-step1-assistant.json)") != 1 {
+		t.Fatalf("log %q", lines)
+	}
+}
