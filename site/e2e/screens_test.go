@@ -24,6 +24,9 @@ func TestScreenshots(t *testing.T) {
 	if os.Getenv("TADD_SCREENSHOTS") == "" {
 		t.Skip("set TADD_SCREENSHOTS=DIR to save screenshots")
 	}
+	if err := os.MkdirAll(os.Getenv("TADD_SCREENSHOTS"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	requireChromium(t)
 	siteDir := t.TempDir()
 	buildSite(t, siteDir)
