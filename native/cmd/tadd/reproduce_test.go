@@ -172,7 +172,7 @@ func TestReproduceShardAndMerge(t *testing.T) {
 
 	// A second run is served from the cache.
 	code, _, stderr = runCLI(t, context.Background(), append(base, "--out", whole)...)
-	if code != 0 || strings.Count(stderr, "cached") != 4 {
+	if code != 0 || strings.Count(stderr, ": cached in ") != 4 {
 		t.Fatalf("rerun: exit %d, %q", code, stderr)
 	}
 	// A fresh output folder resumes from the results folder's samples files
@@ -192,7 +192,8 @@ func TestReproduceShardAndMerge(t *testing.T) {
 	// A shorter chain measures transfer on fewer models: not served from the
 	// longer chain's cache (nor would a longer chain be from a shorter one's).
 	short := append(append([]string{}, base...), "--out", whole, "--steps", "0")
-	if code, _, stderr := runCLI(t, context.Background(), short...); code != 0 || strings.Contains(stderr, "cached") || strings.Count(stderr, "evaluated") != 2 {
+	if code, _, stderr := runCLI(t, context.Background(), short...); code != 0 || strings.Contains(stderr, ": cached in ") || strings.Count(stderr, "evaluated") != 2 ||
+		!strings.Contains(stderr, "samples files of 2 models outside this run") {
 		t.Fatalf("run with --steps 0: exit %d, %q", code, stderr)
 	}
 
@@ -227,7 +228,7 @@ func TestReproduceShardAndMerge(t *testing.T) {
 			t.Errorf("%s: transfer models %v, merged %v", name, one.TransferModels, both.TransferModels)
 		}
 	}
-	if code, _, stderr := runCLI(t, context.Background(), append(base, "--out", merged)...); code != 0 || strings.Contains(stderr, "dropped") || strings.Count(stderr, "cached") != 4 {
+	if code, _, stderr := runCLI(t, context.Background(), append(base, "--out", merged)...); code != 0 || strings.Contains(stderr, "dropped") || strings.Count(stderr, ": cached in ") != 4 {
 		t.Errorf("a run in the merged folder: exit %d, %s", code, stderr)
 	}
 	if again, _ := os.ReadFile(filepath.Join(merged, "results.json")); !bytes.Equal(again, b) {
