@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -202,6 +204,51 @@ func TestCorrectnessInChromium(t *testing.T) {
 		})
 	}
 
+	// Changing the network, the temperature, the attack or the target while
+	// an attack runs, or pressing R or G, either cancels the run or is
+	// refused: a result shown afterwards was computed with the settings the
+	// page shows.
+	key := func(t *testing.T, ctx context.Context, k string) {
+		t.Helper()
+		eval[bool](t, ctx, fmt.Sprintf(`document.body.dispatchEvent(new KeyboardEvent("keydown", {key: %q, bubbles: true})), true`, k))
+	}
+	for _, change := range []struct {
+		name string
+		do   func(t *testing.T, ctx context.Context)
+	}{
+		{"temperature", func(t *testing.T, ctx context.Context) { click(t, ctx, "#T20") }},
+		{"network", func(t *testing.T, ctx context.Context) { click(t, ctx, "#step1") }},
+		{"attack", func(t *testing.T, ctx context.Context) { click(t, ctx, "#atk-l0") }},
+		{"target", func(t *testing.T, ctx context.Context) {
+			// As a visitor can: only a select that is not disabled changes.
+			eval[bool](t, ctx, `(() => { const s = document.getElementById("target"); if (s.disabled) return false;
+				s.value = "3"; s.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`)
+		}},
+		{"key-r", func(t *testing.T, ctx context.Context) { key(t, ctx, "r") }},
+		{"key-g", func(t *testing.T, ctx context.Context) { key(t, ctx, "g") }},
+	} {
+		t.Run("settings-during-attack/"+change.name, func(t *testing.T) {
+			ctx := open(t)
+			startReal(t, ctx)
+			if !running(t, ctx) {
+				t.Fatal("the attack ended before the change")
+			}
+			change.do(t, ctx)
+			waitIdle(t, ctx, 2*time.Minute)
+			time.Sleep(200 * time.Millisecond)
+			// What the page's controls say now, in the Watch title's words.
+			now := eval[string](t, ctx, `(() => { const pressed = document.querySelector('[id^="atk-"][aria-pressed="true"]'), s = document.getElementById("target");
+				return document.getElementById("modelinfo").textContent.split(":")[0].trim() + " · " + (pressed ? pressed.textContent.trim() : "?") +
+					" · goal " + s.options[s.selectedIndex].textContent.trim(); })()`)
+			if exists(t, ctx, "#result") {
+				if shown := text(ctx, "#watching"); !strings.Contains(shown, now) {
+					t.Fatalf("the result shown is for %q while the page is set to %q", shown, now)
+				}
+			}
+			t.Logf("after a %s change during the attack: %q, result %q", change.name, now, strings.Join(strings.Fields(text(ctx, "#result")), " "))
+		})
+	}
+
 	// Results disappear when the model or the settings change.
 	t.Run("results-after-model-change", func(t *testing.T) {
 		ctx := open(t)
@@ -247,8 +294,43 @@ func TestCorrectnessInChromium(t *testing.T) {
 		click(t, ctx, "#g0")
 		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
 		setTarget(t, ctx, "3")
+		// Every status line of the run, as the page renders them.
+		eval[bool](t, ctx, `(() => { window.taddLive = [];
+			new MutationObserver(() => { const l = ((document.getElementById("live") || {}).textContent || "").replace(/\s+/g, " ").trim();
+				if (l && l !== window.taddLive[window.taddLive.length - 1]) window.taddLive.push(l); })
+				.observe(document.body, {subtree: true, childList: true, characterData: true});
+			return true; })()`)
 		click(t, ctx, "#compare")
 		waitIdle(t, ctx, 2*time.Minute)
+		// The panel stays on one network until it finishes: the watched
+		// networks, in order, never come back to one left before, and the
+		// count of those done never falls.
+		lines := eval[[]string](t, ctx, `window.taddLive`)
+		var order []string
+		lastDone := 0
+		for _, l := range lines {
+			if m := regexp.MustCompile(`(\d+) of 7 done`).FindStringSubmatch(l); m != nil {
+				d, _ := strconv.Atoi(m[1])
+				if d < lastDone {
+					t.Errorf("the status line went from %d of 7 done back to %q", lastDone, l)
+				}
+				lastDone = d
+			}
+			if m := regexp.MustCompile(`watching ([^:]+):`).FindStringSubmatch(l); m != nil && (len(order) == 0 || order[len(order)-1] != m[1]) {
+				if slices.Contains(order, m[1]) {
+					t.Errorf("the status line flipped back to %s after %q: %q", m[1], order, l)
+				}
+				order = append(order, m[1])
+			}
+		}
+		t.Logf("%d status lines; watched in turn: %q", len(lines), order)
+		if len(order) == 0 {
+			t.Errorf("no status line named the network watched: %q", lines)
+		}
+		// When it ends the panel shows the network the visitor chose.
+		if w := text(ctx, "#watching"); !strings.Contains(w, "step 6 at T=20") {
+			t.Errorf("after the comparison the Watch panel shows %q, not the chosen step 6", w)
+		}
 		rows := eval[[]string](t, ctx, `[...document.querySelectorAll("#comparison tbody tr")].map(r => r.cells[0].textContent)`)
 		want := []string{"teacher", "assistant", "student", "step 3", "step 4", "step 5", "step 6"}
 		if strings.Join(rows, ",") != strings.Join(want, ",") {
@@ -306,6 +388,9 @@ func TestCorrectnessInChromium(t *testing.T) {
 			time.Sleep(30 * time.Millisecond)
 		}
 		t.Logf("%d samples showed the best adversarial so far", seen)
+		if seen == 0 {
+			t.Error("no sample caught the attack with a best adversarial so far: the check above checked nothing")
+		}
 		if cap, top := text(ctx, "#advcap"), eval[int](t, ctx, watchTop); !strings.Contains(cap, "adversarial example") || top == 7 {
 			t.Fatalf("after the attack the image is captioned %q and the bars say %d", cap, top)
 		}
@@ -313,23 +398,54 @@ func TestCorrectnessInChromium(t *testing.T) {
 
 	// Stop: a neutral note in the Watch panel that says what the image is,
 	// gone with Clear or a new digit; not an error banner.
-	t.Run("stop", func(t *testing.T) {
-		ctx := open(t)
-		startReal(t, ctx)
-		eval[bool](t, ctx, `document.getElementById("stop").click(), true`)
-		waitIdle(t, ctx, 20*time.Second)
-		if s := text(ctx, "#status"); strings.Contains(strings.ToLower(s), "stopped") {
-			t.Errorf("Stop shows the error banner %q", s)
-		}
-		if note := text(ctx, "#stopnote"); !strings.Contains(note, "Stopped") || !strings.Contains(note, "adversarial") {
-			t.Errorf("stop note %q does not say what the image is", note)
-		}
-		click(t, ctx, "#g1")
-		time.Sleep(300 * time.Millisecond)
-		if exists(t, ctx, "#stopnote") || text(ctx, "#status") != "" {
-			t.Errorf("the stop note survives a new digit (%q)", text(ctx, "#status"))
-		}
-	})
+	// The note and the caption say whether the image is adversarial, and
+	// the bars (the image's own classes) agree: stopped at once (before
+	// any adversarial is found, as a rule) and after the first success.
+	for _, when := range []struct{ name, stopAt, then string }{
+		{"at-once", `/iteration \d+/`, "#g1"},
+		{"after-a-success", `/best distance/`, "#clear"},
+	} {
+		t.Run("stop/"+when.name, func(t *testing.T) {
+			ctx := open(t)
+			eval[bool](t, ctx, `(() => { window.taddStopped = "";
+				new MutationObserver(() => { const l = (document.getElementById("live") || {}).textContent || "";
+					if (!window.taddStopped && `+when.stopAt+`.test(l)) { window.taddStopped = l; document.getElementById("stop").click(); } })
+					.observe(document.body, {subtree: true, childList: true, characterData: true});
+				return true; })()`)
+			// Where the Watch panel's content begins, in the page (not the
+			// viewport, which clicks scroll), while the attack runs.
+			const below = `(() => { const r = document.getElementById("advcap").getBoundingClientRect(); return r.top + scrollY; })()`
+			startReal(t, ctx)
+			before := eval[float64](t, ctx, below)
+			waitIdle(t, ctx, 2*time.Minute)
+			time.Sleep(200 * time.Millisecond)
+			if eval[string](t, ctx, `window.taddStopped`) == "" {
+				t.Fatalf("the attack ended before the moment to stop (%q)", text(ctx, "#live"))
+			}
+			if s := text(ctx, "#status"); strings.Contains(strings.ToLower(s), "stopped") {
+				t.Errorf("Stop shows the error banner %q", s)
+			}
+			note, caption, top := text(ctx, "#stopnote"), text(ctx, "#advcap"), eval[int](t, ctx, watchTop)
+			t.Logf("stopped at %q: caption %q, bars' top class %d, note %q", strings.Join(strings.Fields(eval[string](t, ctx, `window.taddStopped`)), " "), caption, top, note)
+			adversarial := top != 7 // the attack is untargeted on a 7
+			switch {
+			case !strings.Contains(note, "Stopped"):
+				t.Errorf("stop note %q", note)
+			case adversarial && (strings.Contains(note, "not adversarial") || strings.Contains(caption, "not adversarial") || !strings.Contains(caption, "best adversarial")):
+				t.Errorf("the bars classify the image as %d, an adversarial, yet the caption says %q and the note %q", top, caption, note)
+			case !adversarial && (!strings.Contains(note, "not adversarial") || !strings.Contains(caption, "not adversarial")):
+				t.Errorf("the bars classify the image as 7, not adversarial, yet the caption says %q and the note %q", caption, note)
+			}
+			if now := eval[float64](t, ctx, below); now != before {
+				t.Errorf("Stop moved the Watch panel's images from %.0f to %.0f px", before, now)
+			}
+			click(t, ctx, when.then)
+			time.Sleep(300 * time.Millisecond)
+			if exists(t, ctx, "#stopnote") || text(ctx, "#status") != "" {
+				t.Errorf("the stop note survives %s (%q)", when.then, text(ctx, "#status"))
+			}
+		})
+	}
 
 	// Stop during a batched run against every other class keeps the
 	// targets that had finished, shown as finished rows that open, and
@@ -563,6 +679,26 @@ func TestCorrectnessInChromium(t *testing.T) {
 		if l := text(ctx, "#live"); strings.Contains(l, "linf") || !strings.Contains(l, "L∞") {
 			t.Errorf("status line %q: internal name instead of L∞", l)
 		}
+		// The knobs of the status line, explained beside it; the budgets
+		// beside the attack's controls.
+		knobs := map[string][]string{"linf": {"τ bounds", "κ = 0"}, "l2": {"c weighs", "binary-search step", "κ = 0"}, "l0": {"Pixels allowed", "κ = 0"}}
+		checkKnobs := func(atk string) {
+			t.Helper()
+			k := text(ctx, "#knobs")
+			for _, want := range knobs[atk] {
+				if !strings.Contains(k, want) {
+					t.Errorf("%s: the knobs line %q does not explain %q", atk, k, want)
+				}
+			}
+		}
+		checkKnobs("linf")
+		click(t, ctx, "#atk-l2")
+		click(t, ctx, "#run")
+		waitText(t, ctx, "#result", "classified", time.Minute)
+		checkKnobs("l2")
+		if b := eval[string](t, ctx, `(() => { const d = document.querySelector(".controls details"); d.open = true; return d.textContent; })()`); !strings.Contains(b, "the paper's") || !strings.Contains(b, "binary-search") {
+			t.Errorf("the budgets %q do not set the demo's against the paper's", b)
+		}
 		icon, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(async () => { const l = document.querySelector('link[rel~="icon"]'); return !!l && (await fetch(l.href)).ok; })()`, chromedp.EvalAwaitPromise))
 		if err != nil || !icon {
 			t.Error("no favicon (the browser's /favicon.ico is a 404)")
@@ -576,6 +712,7 @@ func TestCorrectnessInChromium(t *testing.T) {
 		click(t, ctx, "#atk-l0")
 		click(t, ctx, "#run")
 		waitText(t, ctx, "#live", "iteration", 10*time.Second)
+		checkKnobs("l0")
 		seen := ""
 		for running(t, ctx) && seen == "" {
 			if m := regexp.MustCompile(`best distance [^·]*`).FindString(text(ctx, "#live")); m != "" {
@@ -583,7 +720,9 @@ func TestCorrectnessInChromium(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		if seen != "" && !regexp.MustCompile(`^best distance \d+ pixels\s*$`).MatchString(seen) {
+		if seen == "" {
+			t.Error("no status line of the L0 attack showed a best distance")
+		} else if !regexp.MustCompile(`^best distance \d+ pixels\s*$`).MatchString(seen) {
 			t.Errorf("L0 distance written as %q", seen)
 		}
 		t.Logf("L0 mid-attack: %q", seen)
@@ -614,8 +753,11 @@ func TestCorrectnessInChromium(t *testing.T) {
 		t1 := waitText(t, ctx, "#sensitivity", "×10", 5*time.Second)
 		click(t, ctx, "#T40")
 		waitText(t, ctx, "#modelinfo", "teacher at T=40", 20*time.Second)
+		// A network distilled at T = 40: the shipped assistant.
+		click(t, ctx, "#step1")
+		waitText(t, ctx, "#modelinfo", "assistant at T=40", 20*time.Second)
 		t40 := waitText(t, ctx, "#sensitivity", "vanished", 5*time.Second)
-		t.Logf("sensitivity of gallery digit 0: %q at T=1, %q at T=40", strings.TrimSpace(t1), strings.TrimSpace(t40))
+		t.Logf("sensitivity of gallery digit 0: %q at T=1, %q on the T=40 assistant", strings.TrimSpace(t1), strings.TrimSpace(t40))
 		click(t, ctx, "#baseline")
 		waitIdle(t, ctx, 2*time.Minute)
 		rows := eval[[]string](t, ctx, `[...document.querySelectorAll("#comparison tbody tr")].map(r => r.cells[0].textContent + "|" + r.cells[1].textContent)`)
@@ -645,6 +787,33 @@ func TestCorrectnessInChromium(t *testing.T) {
 		// The test chain's networks are one file: all are fooled into a 3.
 		if n := strings.Count(text(ctx, "#transfer"), "3 (fooled)"); n != 8 {
 			t.Fatalf("transfer table %q", text(ctx, "#transfer"))
+		}
+		// At T=40 the networks are the shipped teacher and assistant, and
+		// the T=1 teacher is the tiny one: three different networks, each
+		// row classified by its own.
+		click(t, ctx, "#T40")
+		waitText(t, ctx, "#modelinfo", "teacher at T=40", 20*time.Second)
+		click(t, ctx, "#step1")
+		waitText(t, ctx, "#modelinfo", "assistant at T=40", 20*time.Second)
+		click(t, ctx, "#run")
+		waitText(t, ctx, "#result", "classified 3", 2*time.Minute)
+		rowsJS := `[...document.querySelectorAll("#transfer tbody tr")].map(r => [...r.cells].map(c => c.textContent.trim()).join(" | "))`
+		waitFor(t, ctx, "the three networks classified the adversarial image", 30*time.Second, func() bool {
+			return len(eval[[]string](t, ctx, rowsJS)) == 3 && !strings.Contains(text(ctx, "#transfer"), "loading")
+		})
+		rows := eval[[]string](t, ctx, rowsJS)
+		t.Logf("transfer at T=40: %q", rows)
+		for i, want := range []string{"teacher at T=1 |", "teacher at T=40 |", "assistant at T=40 |"} {
+			if !strings.HasPrefix(rows[i], want) {
+				t.Errorf("transfer row %d is %q, want %q", i, rows[i], want)
+			}
+		}
+		if !strings.Contains(rows[2], "3 (fooled)") {
+			t.Errorf("the attacked assistant's own row: %q", rows[2])
+		}
+		// Three networks do not give one image the same probabilities.
+		if rest := func(r string) string { return r[strings.Index(r, "|"):] }; rest(rows[0]) == rest(rows[1]) && rest(rows[1]) == rest(rows[2]) {
+			t.Errorf("every network gives the same answer: one network classified every row? %q", rows)
 		}
 	})
 
@@ -681,6 +850,13 @@ func TestCorrectnessInChromium(t *testing.T) {
 			if err != nil || img.Bounds().Dx() != d.w || img.Bounds().Dy() != d.h {
 				t.Fatalf("%s: %v, %v, want %dx%d", d.sel, err, img.Bounds(), d.w, d.h)
 			}
+		}
+		// The change amplified, with its colour scale.
+		if c := text(ctx, "#heatcap"); !regexp.MustCompile(`^change, amplified: full blue −\d\.\d\d, full red \+\d\.\d\d$`).MatchString(c) {
+			t.Errorf("the change map's caption %q does not give its scale", c)
+		}
+		if h := src(t, ctx, "#heat"); !strings.HasPrefix(h, "data:image/png") || h == src(t, ctx, "#orig") || h == src(t, ctx, "#adv") {
+			t.Error("the change map is not an image of its own")
 		}
 		dist := regexp.MustCompile(`L0 \d+ pixels · L2 \d+\.\d+ · L∞ \d+\.\d+`)
 		if n, r := dist.FindString(text(ctx, "#changenums")), dist.FindString(text(ctx, "#result")); n == "" || n != r {
@@ -785,12 +961,57 @@ func TestCorrectnessInChromium(t *testing.T) {
 		}
 		key("c")
 		waitText(t, ctx, "#prediction", "Draw a digit", 5*time.Second)
+		// U undoes the last stroke.
+		draw(t, ctx, [][2]float64{{0.3, 0.3}, {0.7, 0.7}})
+		waitText(t, ctx, "#prediction", "Prediction: ", 10*time.Second)
+		key("u")
+		waitText(t, ctx, "#prediction", "Draw a digit", 5*time.Second)
+		// S and Escape stop a run (the real T=40 teacher, whose attack
+		// takes seconds).
+		for _, k := range []string{"s", "Escape"} {
+			click(t, ctx, "#T40")
+			waitText(t, ctx, "#modelinfo", "teacher at T=40", 20*time.Second)
+			click(t, ctx, "#g0")
+			waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
+			key("r")
+			waitText(t, ctx, "#live", "iteration", 10*time.Second)
+			key(k)
+			waitIdle(t, ctx, 10*time.Second)
+			if !exists(t, ctx, "#stopnote") {
+				t.Errorf("key %q did not stop the run: %q", k, text(ctx, "#live"))
+			}
+		}
+		// G runs gradient sign against C&W.
+		key("g")
+		waitIdle(t, ctx, 2*time.Minute)
+		if rows := text(ctx, "#comparison"); !strings.Contains(rows, "gradient sign") {
+			t.Errorf("key g ran no gradient-sign comparison: %q", rows)
+		}
+		// Each gallery digit's alternative text names its digit, as its label does.
+		alts := eval[[]string](t, ctx, `[...document.querySelectorAll(".gallery button")].map(b => b.textContent.trim() + "|" + b.querySelector("img").alt)`)
+		if len(alts) == 0 {
+			t.Error("no gallery")
+		}
+		for _, a := range alts {
+			label, alt, _ := strings.Cut(a, "|")
+			if label == "" || !strings.HasSuffix(alt, " "+label) {
+				t.Errorf("gallery digit labelled %q has the alt text %q", label, alt)
+			}
+		}
 	})
 
 	// At 1024 px the Watch images stay readable; on a phone the attack's
 	// progress shows near the Run button.
 	t.Run("layout", func(t *testing.T) {
 		ctx := open(t)
+		// The first screen at 1280×900 says what the page is (the title,
+		// the paper, the question) and holds what to do: the chain, the
+		// gallery's first digits and the Run button.
+		for _, sel := range []string{"header h1", "header a", ".chain", "#g0", "#run"} {
+			if r := eval[[]float64](t, ctx, fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return [r.top, r.bottom, r.height]; })()`, sel)); r[2] == 0 || r[0] < 0 || r[1] > 900 {
+				t.Errorf("at 1280×900 %s is not on the first screen (top %.0f, bottom %.0f)", sel, r[0], r[1])
+			}
+		}
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1024, 768)); err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,8 @@ import (
 // TADD_SCREENSHOTS=DIR it opens the page with the shipped models at
 // 1280×900, 1024×768 and 390×844 and saves, at each size, the first
 // screen, an L2 attack on a gallery digit (while it runs and its result)
-// and a chain comparison at T=40 as PNGs in DIR.
+// and a chain comparison at T=40 as PNGs in DIR, with the shipped
+// summary in the claims panel.
 func TestScreenshots(t *testing.T) {
 	if os.Getenv("TADD_SCREENSHOTS") == "" {
 		t.Skip("set TADD_SCREENSHOTS=DIR to save screenshots")
@@ -30,6 +31,13 @@ func TestScreenshots(t *testing.T) {
 	requireChromium(t)
 	siteDir := t.TempDir()
 	buildSite(t, siteDir)
+	// The shipped reproduction's summary, as build.sh copies it, for the
+	// claims panel.
+	if b, err := os.ReadFile("../../pretrained/results/mnist-standard/summary.json"); err == nil {
+		if err := os.WriteFile(filepath.Join(siteDir, "summary.json"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	srv := httptest.NewServer(serve.New(os.DirFS(siteDir), pretrained.FS()))
 	defer srv.Close()
 	bctx, cancel := browser(t)
@@ -43,6 +51,17 @@ func TestScreenshots(t *testing.T) {
 		}
 		t.Logf("%s page ready %.2fs after navigation", name, time.Since(start).Seconds())
 		viewport(t, ctx, name+"first.png")
+		waitFor(t, ctx, "the claims panel", 30*time.Second, func() bool { return exists(t, ctx, "#claims-verdicts") || exists(t, ctx, "#claims-none") })
+		if w := eval[[]float64](t, ctx, `[document.documentElement.scrollWidth, innerWidth]`); w[0] > w[1] {
+			t.Errorf("%s the page is %.0f px wide", name, w[0])
+		}
+		claims, err := chromedp.Run(ctx, chromedp.Screenshot("#claims"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(os.Getenv("TADD_SCREENSHOTS"), name+"claims.png"), claims, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		click(t, ctx, "#g0")
 		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
 		click(t, ctx, "#run")
