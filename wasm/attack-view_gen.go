@@ -294,6 +294,11 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		_ = vgparent
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "announce"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "sronly"}, vugu.VGAttribute{Namespace: "", Key: "aria-live", Val: "polite"}}}
+		vgparent.AppendChild(vgn)
+		vgn.SetInnerHTML(c.App.Announcement())
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
 		if c.App.Live != nil && c.App.Ran != nil {
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "watching"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "watching"}}}
 			vgparent.AppendChild(vgn)
@@ -365,7 +370,7 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
 		if c.App.Ran != nil && c.App.Live != nil {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "live"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "live"}, vugu.VGAttribute{Namespace: "", Key: "aria-live", Val: "polite"}}}
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "live"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "live"}}}
 			vgparent.AppendChild(vgn)
 			{
 				vgparent := vgn
@@ -497,7 +502,7 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
 		if c.single() {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "result"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "result"}, vugu.VGAttribute{Namespace: "", Key: "aria-live", Val: "polite"}}}
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "result"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "result"}}}
 			vgparent.AppendChild(vgn)
 			{
 				vgparent := vgn
@@ -793,7 +798,7 @@ func (c *AttackView) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	}
 	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Data: "style", Attr: []vugu.VGAttribute(nil)}
 	{
-		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.watching { font-size: .85rem; color: #2f3b52; margin: 0 0 6px; font-weight: 600; }\n.images { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }\n.images figure { margin: 0; text-align: center; }\n.images img { width: 100%; max-width: 220px; aspect-ratio: 1; outline: 1px solid #d5d9e2; }\n.images .stack { position: relative; display: block; width: 100%; max-width: 220px; margin: 0 auto; line-height: 0; }\n.images .stack .under { position: absolute; inset: 0; visibility: hidden; }\n.flicker .stack .under { visibility: visible; }\n.flicker #adv { animation: flick 1s steps(1) infinite; }\n@keyframes flick { 50% { opacity: 0; } }\n.images figcaption { font-size: .8rem; color: #4a5263; }\n.live { margin: 8px 0 2px; font-variant-numeric: tabular-nums; font-size: .9rem; }\n.note { margin: 6px 0; font-size: .85rem; color: #2f3b52; background: #eef1f7; border-left: 3px solid #8a94a8; padding: 6px 8px; border-radius: 4px; }\n.dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; background: #c0392b; margin-right: 6px; animation: blink 1s infinite; }\n@keyframes blink { 50% { opacity: .2; } }\n.result { margin-top: 8px; font-size: .9rem; }\n.ok { color: #1a7a42; margin-right: 8px; }\n.bad { color: #b03427; margin-right: 8px; }\ntable { border-collapse: collapse; margin-top: 10px; font-size: .88rem; width: 100%; }\ntd, th { padding: 4px 6px; border-bottom: 1px solid #e3e6ee; text-align: left; font-variant-numeric: tabular-nums; }\n#transfer h3 { font-size: .95rem; margin: 14px 0 2px; }\ntr.fooled td:nth-child(2) { color: #b03427; font-weight: 600; }\n.hint { margin-top: 8px; }\ntr.largest td { background: #e7f5ec; font-weight: 600; }\ntr.unfinished td { color: #4a5263; font-style: italic; }\ntr.opened td:first-child { box-shadow: inset 4px 0 0 #2f5bd3; }\ntr.opened .rowbtn { background: #2f5bd3; border-color: #2f5bd3; color: #fff; }\n.rowbtn { padding: 2px 8px; font-weight: inherit; }\n.tablewrap { overflow-x: auto; }\n@media (max-width: 640px) { table { font-size: .8rem; } td, th { padding: 4px 3px; } .rowbtn { padding: 2px 5px; } }\n", Attr: []vugu.VGAttribute(nil)})
+		vgn.AppendChild(&vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n.sronly { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }\n.watching { font-size: .85rem; color: #2f3b52; margin: 0 0 6px; font-weight: 600; }\n.images { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }\n.images figure { margin: 0; text-align: center; }\n.images img { width: 100%; max-width: 220px; aspect-ratio: 1; outline: 1px solid #d5d9e2; }\n.images .stack { position: relative; display: block; width: 100%; max-width: 220px; margin: 0 auto; line-height: 0; }\n.images .stack .under { position: absolute; inset: 0; visibility: hidden; }\n.flicker .stack .under { visibility: visible; }\n.flicker #adv { animation: flick 1s steps(1) infinite; }\n@keyframes flick { 50% { opacity: 0; } }\n.images figcaption { font-size: .8rem; color: #4a5263; }\n.live { margin: 8px 0 2px; font-variant-numeric: tabular-nums; font-size: .9rem; }\n.note { margin: 6px 0; font-size: .85rem; color: #2f3b52; background: #eef1f7; border-left: 3px solid #8a94a8; padding: 6px 8px; border-radius: 4px; }\n.dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; background: #c0392b; margin-right: 6px; animation: blink 1s infinite; }\n@keyframes blink { 50% { opacity: .2; } }\n.result { margin-top: 8px; font-size: .9rem; }\n.ok { color: #1a7a42; margin-right: 8px; }\n.bad { color: #b03427; margin-right: 8px; }\ntable { border-collapse: collapse; margin-top: 10px; font-size: .88rem; width: 100%; }\ntd, th { padding: 4px 6px; border-bottom: 1px solid #e3e6ee; text-align: left; font-variant-numeric: tabular-nums; }\n#transfer h3 { font-size: .95rem; margin: 14px 0 2px; }\ntr.fooled td:nth-child(2) { color: #b03427; font-weight: 600; }\n.hint { margin-top: 8px; }\ntr.largest td { background: #e7f5ec; font-weight: 600; }\ntr.unfinished td { color: #4a5263; font-style: italic; }\ntr.opened td:first-child { box-shadow: inset 4px 0 0 #2f5bd3; }\ntr.opened .rowbtn { background: #2f5bd3; border-color: #2f5bd3; color: #fff; }\n.rowbtn { padding: 2px 8px; font-weight: inherit; }\n.tablewrap { overflow-x: auto; }\n@media (max-width: 640px) { table { font-size: .8rem; } td, th { padding: 4px 3px; } .rowbtn { padding: 2px 5px; } }\n", Attr: []vugu.VGAttribute(nil)})
 	}
 	vgout.AppendCSS(vgn)
 	return vgout

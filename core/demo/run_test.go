@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -254,6 +255,49 @@ func TestStopNote(t *testing.T) {
 	a.UseGallery(1)
 	if a.Stopped || a.StopNote() != "" {
 		t.Fatal("the stop note survives a new digit")
+	}
+}
+
+// TestAnnouncement checks what the live region says: nothing before a
+// run, one line while it runs (not a progress report), then the result.
+func TestAnnouncement(t *testing.T) {
+	a := ready(t)
+	a.UseGallery(0)
+	if s := a.Announcement(); s != "" {
+		t.Fatalf("before any run: %q", s)
+	}
+	r := newHeldRunner()
+	a.Runner = r
+	a.Lock()
+	a.Start(false)
+	a.Unlock()
+	<-r.started
+	a.Lock()
+	running := a.Announcement()
+	a.Stop()
+	a.Unlock()
+	wait(t, a)
+	if running != "L2 attack running on teacher at T=1." {
+		t.Errorf("while running: %q", running)
+	}
+	a.Lock()
+	stopped, note := a.Announcement(), a.StopNote()
+	a.Unlock()
+	if stopped != note || note == "" {
+		t.Errorf("after Stop: %q, want the stop note %q", stopped, note)
+	}
+	a = ready(t)
+	a.UseGallery(0)
+	a.Lock()
+	a.Target = "3"
+	a.Start(false)
+	a.Unlock()
+	wait(t, a)
+	a.Lock()
+	done := a.Announcement()
+	a.Unlock()
+	if !regexp.MustCompile(`^Adversarial example found: classified 3 · L0 \d+ pixels · L2 \d+\.\d{3} · L∞ \d\.\d{3}\.$`).MatchString(done) {
+		t.Errorf("after the attack: %q", done)
 	}
 }
 

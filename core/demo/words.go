@@ -141,3 +141,31 @@ func superscript(e int) string {
 	}
 	return string(out)
 }
+
+// Announcement is what the page's live region says to a screen reader:
+// once when a run starts and once when it ends (its result, its stop or
+// the comparison's totals), never each progress report. "" before any
+// run. Call with the lock held.
+func (a *App) Announcement() string {
+	switch {
+	case a.Ran == nil || a.Live == nil:
+		return ""
+	case a.Running:
+		who := a.Ran.Models[0].DisplayName()
+		if n := len(a.Ran.Models); n > 1 {
+			who = fmt.Sprintf("%d networks", n)
+		}
+		return fmt.Sprintf("%s attack running on %s at T=%g.", AttackLabel(a.Ran.Attack), who, a.Ran.T)
+	case a.Stopped:
+		return a.StopNote()
+	case len(a.jobLive) > 1 || a.Ran.Baseline:
+		return a.StatusLine() + "."
+	case len(a.Outcomes) != 1:
+		return ""
+	}
+	r := a.Outcomes[0].Result
+	if !r.Success {
+		return fmt.Sprintf("Attack failed within its budget: the image is still classified %d.", r.Predicted)
+	}
+	return fmt.Sprintf("Adversarial example found: classified %d · L0 %d pixels · L2 %.3f · L∞ %.3f.", r.Predicted, r.L0, r.L2, r.LInf)
+}
