@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"image/png"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -370,9 +371,13 @@ func TestCorrectnessInChromium(t *testing.T) {
 	t.Run("mid-attack-display", func(t *testing.T) {
 		ctx := open(t)
 		startReal(t, ctx)
-		seen := 0
+		seen, margins := 0, map[string]bool{}
 		for running(t, ctx) {
 			cap, top := text(ctx, "#advcap"), eval[int](t, ctx, watchTop)
+			// The logits' margin follows the attack's image.
+			if m := regexp.MustCompile(`\d leads \d by -?[\d.]+`).FindString(text(ctx, "#livemargin")); m != "" {
+				margins[m] = true
+			}
 			switch {
 			case strings.Contains(cap, "best adversarial"):
 				if top == 7 {
@@ -390,6 +395,9 @@ func TestCorrectnessInChromium(t *testing.T) {
 		t.Logf("%d samples showed the best adversarial so far", seen)
 		if seen == 0 {
 			t.Error("no sample caught the attack with a best adversarial so far: the check above checked nothing")
+		}
+		if len(margins) < 2 {
+			t.Errorf("the logits' margin did not change along the attack: %q", slices.Collect(maps.Keys(margins)))
 		}
 		if cap, top := text(ctx, "#advcap"), eval[int](t, ctx, watchTop); !strings.Contains(cap, "adversarial example") || top == 7 {
 			t.Fatalf("after the attack the image is captioned %q and the bars say %d", cap, top)
@@ -644,6 +652,13 @@ func TestCorrectnessInChromium(t *testing.T) {
 		draw(t, ctx, [][2]float64{{0.1, 0.9}, {0.3, 0.9}})
 		time.Sleep(300 * time.Millisecond)
 		edited := eval[[]float64](t, ctx, `taddInput()`)
+		defer func() {
+			// Another pick moves the mark.
+			click(t, ctx, "#g1")
+			waitFor(t, ctx, "the mark moves to thumbnail 1", 5*time.Second, func() bool {
+				return eval[string](t, ctx, `document.getElementById("g0").getAttribute("aria-pressed")+" "+document.getElementById("g1").getAttribute("aria-pressed")`) == "false true"
+			})
+		}()
 		for i, v := range base {
 			if v > 0.5 && edited[i] < v {
 				t.Errorf("a stroke on a gallery digit erased it (pixel %d: %.2f → %.2f)", i, v, edited[i])
@@ -1030,6 +1045,9 @@ func TestCorrectnessInChromium(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2))); err != nil {
 			t.Fatal(err)
 		}
+		// The real T=40 teacher, whose attack still runs 1.5 s after Run.
+		click(t, ctx, "#T40")
+		waitText(t, ctx, "#modelinfo", "teacher at T=40", 20*time.Second)
 		click(t, ctx, "#g0")
 		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
 		eval[bool](t, ctx, `document.getElementById("run").scrollIntoView({block: "center"}), true`)
