@@ -202,6 +202,9 @@ type Result struct {
 	Curves    []Curve
 	Claims    []Claim
 	Power     []Power
+	// BudgetNote says, once for every robustness claim, what the budget
+	// check's findings mean for them ("" when it found nothing to say).
+	BudgetNote string
 }
 
 // Analyze computes every summary and claim of d.
@@ -285,6 +288,7 @@ func Analyze(d Data) Result {
 		a.chainClaim("The student is more robust than the teacher", 0, 2),
 		a.multiStepClaim(), a.normsClaim()}
 	r.Power = a.power()
+	r.BudgetNote = a.budgetNote()
 	return r
 }
 
@@ -566,7 +570,8 @@ func disagreement(attacks []string, vs []stats.Verdict) string {
 }
 
 // budgetNote says, for each attack the budget check found overstating or
-// uneven between models, what that means for the claim ("" when none).
+// uneven between models, what that means for the robustness claims (""
+// when none).
 func (a *analysis) budgetNote() string {
 	var parts []string
 	for _, atk := range a.d.Attacks {
@@ -711,7 +716,6 @@ func (a *analysis) temperatureClaim() Claim {
 	}
 	cl.Verdict = combine(vs)
 	cl.addNote(disagreement(deciding, vs))
-	cl.addNote(a.budgetNote())
 	return cl
 }
 
@@ -750,7 +754,6 @@ func (a *analysis) chainClaim(claim string, lo, hi int) Claim {
 		cl.Note = "Training length differs between the compared models (" + strings.Join(confounds, "; ") + "): the difference mixes the distillation step with the training schedule."
 	}
 	cl.addNote(disagreement(deciding, vs))
-	cl.addNote(a.budgetNote())
 	return cl
 }
 
@@ -860,7 +863,6 @@ func (a *analysis) multiStepClaim() Claim {
 		cl.addNote(what + ".")
 	}
 	cl.addNote(disagreement(deciding, vs))
-	cl.addNote(a.budgetNote())
 	return cl
 }
 

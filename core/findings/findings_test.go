@@ -410,13 +410,20 @@ func TestOverstatedBudgetNoted(t *testing.T) {
 	d.Overstated = map[string]string{"l0": "×2 [1.9, 2.1] the paper's parameters'"}
 	r := Analyze(d)
 	const want = "The budget check finds the preset's L0 distances ×2 [1.9, 2.1] the paper's parameters': L0 differences between models may be the cut budget's, not the models'."
-	for _, prefix := range []string{"Robustness (the minimal", "The student (teacher", "The assistant is more"} {
-		if got := claim(t, r, prefix); !strings.Contains(got.Note, want) {
-			t.Errorf("%s: note %q lacks %q", prefix, got.Note, want)
+	if r.BudgetNote != want {
+		t.Errorf("budget note %q, want %q", r.BudgetNote, want)
+	}
+	// Said once, not in every claim's note.
+	for _, c := range r.Claims {
+		if strings.Contains(c.Note, "budget check") {
+			t.Errorf("%s: the note repeats the budget note: %q", c.Claim, c.Note)
 		}
 	}
-	if got := claim(t, r, "Distillation changes test accuracy"); strings.Contains(got.Note, "budget check") {
-		t.Errorf("the accuracy claim gets the budget note %q", got.Note)
+	if s := NewSummary(r, Run{}); s.BudgetNote != want {
+		t.Errorf("the summary's budget note %q", s.BudgetNote)
+	}
+	if r := Analyze(w.data()); r.BudgetNote != "" {
+		t.Errorf("with no budget finding: budget note %q", r.BudgetNote)
 	}
 }
 
@@ -462,15 +469,15 @@ func TestUnevenBudgetDecidesNothing(t *testing.T) {
 			}
 			excluded := tc.uneven != nil
 			if (e.Excluded != "") != excluded || strings.Contains(cl.Tests[0], "but decides nothing") != excluded ||
-				strings.Contains(cl.Note, "L0 decides no verdict") != excluded {
-				t.Errorf("excluded %q, test %q, note %q", e.Excluded, cl.Tests[0], cl.Note)
+				strings.Contains(r.BudgetNote, "L0 decides no verdict") != excluded {
+				t.Errorf("excluded %q, test %q, budget note %q", e.Excluded, cl.Tests[0], r.BudgetNote)
 			}
 			if excluded && strings.Contains(cl.Note, "attacks disagree") {
 				t.Errorf("note %q: an excluded attack enters the disagreement", cl.Note)
 			}
-			if strings.Contains(cl.Note, "alike on the models it checked") != (tc.alike != nil) ||
-				strings.Contains(cl.Note, "may be the cut budget's") == (tc.alike != nil) {
-				t.Errorf("note %q: alike %v", cl.Note, tc.alike != nil)
+			if strings.Contains(r.BudgetNote, "alike on the models it checked") != (tc.alike != nil) ||
+				strings.Contains(r.BudgetNote, "may be the cut budget's") == (tc.alike != nil) {
+				t.Errorf("budget note %q: alike %v", r.BudgetNote, tc.alike != nil)
 			}
 			found := false
 			for _, c := range NewSummary(r, Run{}).Claims {

@@ -62,6 +62,9 @@ type Summary struct {
 	Differences []Difference   `json:"differences"`
 	Claims      []SummaryClaim `json:"claims"`
 	Power       []Power        `json:"power"`
+	// BudgetNote is Result.BudgetNote: what the budget check means for
+	// the robustness claims, said once.
+	BudgetNote string `json:"budget_note,omitempty"`
 }
 
 // SummaryModel is one model's numbers.
@@ -128,7 +131,7 @@ var chainPairs = [][2]int{{1, 2}, {0, 1}, {0, 2}}
 
 // NewSummary condenses an analysis and how its run was made.
 func NewSummary(r Result, run Run) Summary {
-	s := Summary{Version: SummaryVersion, Run: run, Models: []SummaryModel{}, Differences: []Difference{}, Claims: []SummaryClaim{}, Power: r.Power}
+	s := Summary{Version: SummaryVersion, Run: run, Models: []SummaryModel{}, Differences: []Difference{}, Claims: []SummaryClaim{}, Power: r.Power, BudgetNote: r.BudgetNote}
 	if s.Power == nil {
 		s.Power = []Power{}
 	}

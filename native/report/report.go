@@ -912,6 +912,9 @@ func findingsText(r Results, an findings.Result, ok bool) []string {
 			}
 			out = append(out, line)
 		}
+		if an.BudgetNote != "" {
+			out = append(out, an.BudgetNote)
+		}
 		out = append(out, findings.PowerText(an.Power)...)
 	} else {
 		out = append(out, "No per-sample results: the paper's claims are not judged.")

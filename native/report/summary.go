@@ -158,6 +158,9 @@ func WriteSummary(w io.Writer, s findings.Summary) {
 			fmt.Fprintf(w, "    %s\n", c.Note)
 		}
 	}
+	if s.BudgetNote != "" {
+		fmt.Fprintf(w, "  %s\n", s.BudgetNote)
+	}
 }
 
 // NoShippedResults is what the README's findings table says while no
@@ -206,5 +209,8 @@ func WriteFindingsTable(w io.Writer, s *findings.Summary) {
 			es = append(es, "*"+cell(c.Note)+"*")
 		}
 		fmt.Fprintf(w, "| %s | %s | %s |\n", cell(c.Claim), c.Verdict, strings.Join(es, "<br>"))
+	}
+	if s.BudgetNote != "" {
+		fmt.Fprintf(w, "\n**Budgets.** %s\n", s.BudgetNote)
 	}
 }

@@ -26,7 +26,8 @@ import (
 func claimsSummary(t *testing.T) findings.Summary {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
-	d := findings.Data{Attacks: []string{"l2"}, AttackSamples: 30, Pixels: 784, Seed: 1}
+	d := findings.Data{Attacks: []string{"l2"}, AttackSamples: 30, Pixels: 784, Seed: 1,
+		Overstated: map[string]string{"l2": "×1.2 [1.1, 1.3] the paper's parameters'"}}
 	for _, temp := range []float64{1, 40} {
 		for step := range 3 {
 			m := findings.Model{Identity: catalog.Identity{Temperature: temp, Step: step, Role: catalog.Role(step), Epochs: 50}}
@@ -107,6 +108,13 @@ func TestClaimsPanelInChromium(t *testing.T) {
 	}
 	if got := text(ctx, "#claims-budget"); !strings.Contains(got, s.Run.Budget) {
 		t.Errorf("the budgets %q lack the run's %q", got, s.Run.Budget)
+	}
+	// What the budget check means for the claims, said once.
+	if got := text(ctx, "#claims-budgetnote"); s.BudgetNote == "" || got != s.BudgetNote {
+		t.Errorf("the budget note %q, want the summary's %q", got, s.BudgetNote)
+	}
+	if n := eval[int](t, ctx, `(document.getElementById("claims").textContent.match(/The budget check finds/g) || []).length`); n != 1 {
+		t.Errorf("the budget check's note is said %d times, want once", n)
 	}
 	// Interim results say so, and name the models they lack.
 	if got := text(ctx, "#claims-interim"); !strings.Contains(got, "Interim: these results cover 6 of the chains' 7 models") {
