@@ -242,6 +242,7 @@ type App struct {
 	// run counts runs and discards: a report of an older run is dropped.
 	run     int
 	jobLive []*Live // the run's jobs' last reports
+	watch   int     // the job the Watch panel follows (-1: none yet)
 	jobDone []bool
 	// Transfer's last rows, for transferFor with transferLoaded networks.
 	transferFor    *Live
@@ -574,7 +575,7 @@ func (a *App) discard() {
 	a.run++
 	a.cancel, a.Running = nil, false
 	a.Live, a.Outcomes, a.Unfinished, a.Ran, a.Opened, a.Stopped = nil, nil, nil, nil, -1, false
-	a.jobLive, a.jobDone = nil, nil
+	a.jobLive, a.jobDone, a.watch = nil, nil, -1
 	a.Error = ""
 }
 

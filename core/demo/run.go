@@ -97,7 +97,7 @@ func (a *App) start(models []catalog.Entry, attacks []string, compare, baseline 
 	}
 	a.Ran = &Run{Input: x, T: a.T, Step: a.Step, Attack: a.Attack, Target: a.Target, Models: models, Baseline: baseline,
 		Parallel: min(len(jobs), parallel), Batches: len(jobs)}
-	a.jobLive, a.jobDone = make([]*Live, tasks), make([]bool, tasks)
+	a.jobLive, a.jobDone, a.watch = make([]*Live, tasks), make([]bool, tasks), -1
 	a.Live = &Live{Model: models[0].DisplayName(), Target: goals[0].Target, Attack: jobs[0].Attack, Distance: math.Inf(1), Image: x, Probs: a.Probs}
 	go a.runJobs(ctx, a.run, jobs)
 }
@@ -489,11 +489,17 @@ func (a *App) Transfer() []TransferRow {
 }
 
 // watched is the report the Watch panel follows while a run goes on: the
-// first unfinished job that has reported, so that the panel stays on one
-// network until it finishes. Call with the lock held.
+// job it followed until that job finishes, then the first unfinished job
+// that has reported, so that the panel stays on one network until it
+// finishes (a job that reports later does not take the panel over). Call
+// with the lock held.
 func (a *App) watched() *Live {
+	if a.watch >= 0 && a.watch < len(a.jobLive) && !a.jobDone[a.watch] {
+		return a.jobLive[a.watch]
+	}
 	for i, l := range a.jobLive {
 		if l != nil && !a.jobDone[i] {
+			a.watch = i
 			return l
 		}
 	}
