@@ -82,6 +82,12 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	return v
 }
 
+// press sends the page a key press, as a visitor's keyboard does.
+func press(t *testing.T, ctx context.Context, k string) {
+	t.Helper()
+	eval[bool](t, ctx, fmt.Sprintf(`document.body.dispatchEvent(new KeyboardEvent("keydown", {key: %q, bubbles: true})), true`, k))
+}
+
 // src is an image's data URL ("" without the element).
 func src(t *testing.T, ctx context.Context, sel string) string {
 	return eval[string](t, ctx, fmt.Sprintf(`(document.querySelector(%q)||{}).src||""`, sel))
@@ -209,10 +215,6 @@ func TestCorrectnessInChromium(t *testing.T) {
 	// an attack runs, or pressing R or G, either cancels the run or is
 	// refused: a result shown afterwards was computed with the settings the
 	// page shows.
-	key := func(t *testing.T, ctx context.Context, k string) {
-		t.Helper()
-		eval[bool](t, ctx, fmt.Sprintf(`document.body.dispatchEvent(new KeyboardEvent("keydown", {key: %q, bubbles: true})), true`, k))
-	}
 	for _, change := range []struct {
 		name string
 		do   func(t *testing.T, ctx context.Context)
@@ -225,8 +227,8 @@ func TestCorrectnessInChromium(t *testing.T) {
 			eval[bool](t, ctx, `(() => { const s = document.getElementById("target"); if (s.disabled) return false;
 				s.value = "3"; s.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`)
 		}},
-		{"key-r", func(t *testing.T, ctx context.Context) { key(t, ctx, "r") }},
-		{"key-g", func(t *testing.T, ctx context.Context) { key(t, ctx, "g") }},
+		{"key-r", func(t *testing.T, ctx context.Context) { press(t, ctx, "r") }},
+		{"key-g", func(t *testing.T, ctx context.Context) { press(t, ctx, "g") }},
 	} {
 		t.Run("settings-during-attack/"+change.name, func(t *testing.T) {
 			ctx := open(t)
@@ -972,9 +974,7 @@ func TestCorrectnessInChromium(t *testing.T) {
 		if live := eval[int](t, ctx, `document.querySelectorAll("#watch [aria-live]").length`); live != 1 {
 			t.Errorf("%d live regions in the Watch panel, want the announcer only", live)
 		}
-		key := func(k string) {
-			eval[bool](t, ctx, fmt.Sprintf(`document.body.dispatchEvent(new KeyboardEvent("keydown", {key: %q, bubbles: true})), true`, k))
-		}
+		key := func(k string) { press(t, ctx, k) }
 		click(t, ctx, "#g0")
 		waitText(t, ctx, "#prediction", "Prediction: 7", 10*time.Second)
 		key("r")
