@@ -73,3 +73,14 @@ func CheckName(name string) error {
 	_, err := Defaults().Attack(name)
 	return err
 }
+
+// Params describes each attack's parameters in c, by name: the identity
+// of a computed distance's budget, which cached results record so that a
+// change of one attack's parameters recomputes that attack alone.
+func (c Configs) Params() map[string]string {
+	out := map[string]string{}
+	for _, a := range c.Attacks() {
+		out[a.Name()] = fmt.Sprintf("%+v", a)
+	}
+	return out
+}

@@ -65,3 +65,29 @@ func TestSearchWords(t *testing.T) {
 		}
 	}
 }
+
+// TestParams: each attack's parameter description changes with that
+// attack's parameters only, and tells apart values that differ in the
+// last digit.
+func TestParams(t *testing.T) {
+	base := Defaults().Params()
+	if len(base) != 3 || base["l0"] == "" || base["l2"] == base["linf"] {
+		t.Fatalf("Params() = %v", base)
+	}
+	for name, change := range map[string]func(*Configs){
+		"l0":   func(c *Configs) { c.L0.InitialConst = 0.1 },
+		"l2":   func(c *Configs) { c.L2.LearningRate = 0.010000001 },
+		"linf": func(c *Configs) { c.LInf.DecreaseFactor = 0.85 },
+	} {
+		c := Defaults()
+		change(&c)
+		for a, p := range c.Params() {
+			if (p != base[a]) != (a == name) {
+				t.Errorf("changing %s: %s's parameters %q, before %q", name, a, p, base[a])
+			}
+		}
+	}
+	if got := Defaults().WithMaxIterations(5).Params()["l0"]; got == base["l0"] {
+		t.Errorf("an iteration cap leaves L0's parameters %q", got)
+	}
+}

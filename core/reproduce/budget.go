@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -54,14 +55,18 @@ func (r BudgetRatio) Above() bool { return r.Mean > 1+BudgetSlack }
 
 // BudgetCheck is the budget check of a preset.
 type BudgetCheck struct {
-	Dataset       string     `json:"dataset"`
-	Preset        string     `json:"preset"`
-	MaxIterations int        `json:"max_iterations"` // the preset's cap on iterations per constant (0: none)
-	Images        int        `json:"images"`         // test images attacked per model
-	Attacks       []string   `json:"attacks"`        // the run's attacks, one ratio each
-	Seed          uint64     `json:"seed"`           // the run's seed, which picks the goals
-	Models        []ModelRef `json:"models"`
-	Ratios        []BudgetRatio
+	Dataset       string   `json:"dataset"`
+	Preset        string   `json:"preset"`
+	MaxIterations int      `json:"max_iterations"` // the preset's cap on iterations per constant (0: none)
+	Images        int      `json:"images"`         // test images attacked per model
+	Attacks       []string `json:"attacks"`        // the run's attacks, one ratio each
+	Seed          uint64   `json:"seed"`           // the run's seed, which picks the goals
+	// AttackParams are the preset's parameters of each attack
+	// (Settings.AttackParams); a file from before they were recorded gets
+	// those of then (legacyConfigs) when parsed.
+	AttackParams map[string]string `json:"attack_params,omitempty"`
+	Models       []ModelRef        `json:"models"`
+	Ratios       []BudgetRatio
 	// ByModel are the same ratios per model of Models, in its order: a
 	// preset can overstate one network's distances and not another's.
 	ByModel [][]BudgetRatio `json:"by_model,omitempty"`
@@ -153,11 +158,12 @@ func (b BudgetCheck) Bias(attack string) (bias Bias, spread string) {
 }
 
 // For reports whether the check was made for a run of these settings: the
-// same dataset, preset, cap on iterations, attacks and seed (a check file
-// from before it recorded the last two is for no run).
+// same dataset, preset, cap on iterations, attacks, seed and attack
+// parameters (a check file from before it recorded attacks and seed is
+// for no run).
 func (b BudgetCheck) For(s Settings) bool {
 	return b.Dataset == s.Dataset && b.Preset == s.Preset && b.MaxIterations == s.MaxIterations &&
-		slices.Equal(b.Attacks, s.Attacks) && b.Seed == s.Seed
+		slices.Equal(b.Attacks, s.Attacks) && b.Seed == s.Seed && maps.Equal(b.AttackParams, s.params())
 }
 
 // Changed lists the check's models that the plan's chains hold in another
@@ -188,6 +194,9 @@ func ParseBudgetCheck(b []byte) (BudgetCheck, error) {
 	}
 	if c.Preset == "" || c.Images < 0 || c.MaxIterations < 0 {
 		return c, fmt.Errorf("budget check: preset %q, %d images, at most %d iterations", c.Preset, c.Images, c.MaxIterations)
+	}
+	if c.AttackParams == nil {
+		c.AttackParams = paramsOf(legacyConfigs(Settings{Dataset: c.Dataset, Preset: c.Preset, MaxIterations: c.MaxIterations}), c.Attacks)
 	}
 	if len(c.ByModel) > 0 && len(c.ByModel) != len(c.Models) {
 		return c, fmt.Errorf("budget check: ratios of %d models, %d models", len(c.ByModel), len(c.Models))
@@ -317,7 +326,7 @@ func CheckBudget(ctx context.Context, p Plan, images int, refs []ModelRef) (Budg
 		preset.Chunk, full.Chunk = min(p.Chunk, BudgetChunk), min(p.Chunk, BudgetChunk)
 	}
 	check := BudgetCheck{Dataset: p.Settings.Dataset, Preset: p.Settings.Preset, MaxIterations: p.Settings.MaxIterations, Images: images,
-		Attacks: slices.Clone(p.Settings.Attacks), Seed: p.Settings.Seed}
+		Attacks: slices.Clone(p.Settings.Attacks), Seed: p.Settings.Seed, AttackParams: preset.settings().AttackParams}
 	var all ratioSet
 	for _, ref := range refs {
 		m, info, err := p.Models.Model(ref.Temperature, ref.Step)

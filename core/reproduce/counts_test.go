@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -62,15 +63,26 @@ func TestSettingsAttackCounts(t *testing.T) {
 			t.Errorf("old file: %s count %d, want 200", a, sf.Settings.Attacked().Of(a))
 		}
 	}
-	if !sf.Settings.Same(one) || sf.Settings.Same(std) {
-		t.Errorf("old file's settings: same as one count %v (want true), as the standard counts %v (want false)", sf.Settings.Same(one), sf.Settings.Same(std))
+	// It was computed with the standard L0 budget of then (initial c
+	// 0.1): the same as one count but for its L0 distances.
+	if stale, ok := sf.Settings.Stale(one); !ok || !slices.Equal(stale, []string{"l0"}) || sf.Settings.Same(one) {
+		t.Errorf("old file's settings against one count: stale %v, %v (want [l0], true)", stale, ok)
+	}
+	if _, ok := one.Stale(sf.Settings); !ok {
+		t.Errorf("Stale is not symmetric in what it accepts")
+	}
+	if _, ok := sf.Settings.Stale(std); ok {
+		t.Errorf("old file's settings: same but for parameters as the standard counts")
+	}
+	if !strings.Contains(sf.Settings.AttackParams["l0"], "InitialConst:0.1 ") || sf.Settings.AttackParams["l2"] != StandardConfigs().Params()["l2"] {
+		t.Errorf("old file's parameters %v", sf.Settings.AttackParams)
 	}
 	// Written out and read back, the per-attack counts are kept.
 	b, err := json.Marshal(SamplesFile{Settings: std, Shard: eval.Shard{I: 0, N: 1}, Model: sf.Model})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), `"attack_counts":{"l0":100,"l2":200,"linf":200}`) {
+	if !strings.Contains(string(b), `"attack_counts":{"l0":100,"l2":200,"linf":200}`) || !strings.Contains(string(b), `"attack_params":{"l0":"{MaxIterations:150 `) {
 		t.Fatalf("written settings %s", b)
 	}
 	back, err := ParseSamplesFile(b)

@@ -451,6 +451,41 @@ func TestTransferFollowsRetrainedModels(t *testing.T) {
 		}
 	}
 
+	// With MeasureTransfer, the files that lack a transfer rate run their
+	// L2 attacks again: the teacher and assistant of T=1 (to the retrained
+	// step 2), their L2 distances unchanged, the rates measured as when
+	// first computed (the teacher's to steps 1 and 2).
+	lines = nil
+	measure := p
+	measure.MeasureTransfer = true
+	full, err := Run(context.Background(), measure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count(lines, "its L2 attacks run again to measure them") != 2 || count(lines, "no transfer rates to steps [2]") != 2 {
+		t.Fatalf("log %q", lines)
+	}
+	for i := range 2 {
+		if len(full[i].Summary.TransferRate) != len(first[i].Summary.TransferRate) || i == 0 && len(full[i].Summary.TransferRate) != 2 {
+			t.Errorf("%s: transfer rates %v after measuring, %v when first computed", full[i].Model.Role, full[i].Summary.TransferRate, first[i].Summary.TransferRate)
+		}
+		if i == 0 && full[i].Summary.TransferRate[1] != again[i].Summary.TransferRate[1] {
+			t.Errorf("teacher: its transfer rate to step 1 changed from %v to %v", again[i].Summary.TransferRate[1], full[i].Summary.TransferRate[1])
+		}
+		for k, smp := range full[i].Samples {
+			if a, b := smp.Distance["l2"], again[i].Samples[k].Distance["l2"]; a != b && !(a != a && b != b) {
+				t.Fatalf("%s sample %d: L2 %v, before %v: the attack again is not the same attack", full[i].Model.Role, smp.Index, a, b)
+			}
+		}
+	}
+	lines = nil
+	if _, err := Run(context.Background(), measure); err != nil {
+		t.Fatal(err)
+	}
+	if count(lines, "run again") != 0 || count(lines, "cached") != 6 {
+		t.Fatalf("measured once, the next run computes again: %q", lines)
+	}
+
 	// A file that names no transfer models (written before they were
 	// recorded) keeps no transfer entries.
 	sf.TransferModels = nil
