@@ -433,7 +433,9 @@ const Measured = "measured with `tadd reproduce --standard` on the shipped MNIST
 
 // StandardSeconds is the wall time one attacked image took with an
 // attack and the standard budgets (Measured): L2 0.6 s, L∞ 1.1 s, L0
-// 2.1 s; 0 for an unknown attack.
+// 2.1 s; 0 for an unknown attack. The L0 figure predates the L0 budget's
+// initial c of 0.001 (2026-12-04), with which L0 took 2.7–3.2 s per image
+// beside a retraining: to be measured again on a quiet machine.
 func StandardSeconds(attack string) float64 {
 	switch attack {
 	case "l2":
@@ -882,6 +884,15 @@ type chainModels struct {
 	hashes map[int]string
 }
 
+// replicas are replicas of the chain's models, for one evaluation.
+func (c chainModels) replicas() map[int]*nn.Model {
+	out := map[int]*nn.Model{}
+	for k, o := range c.models {
+		out[k] = o.Replica()
+	}
+	return out
+}
+
 // transferModels is what a samples file records of the chain: its
 // models' SHA-256 by step, nil for none.
 func (c chainModels) transferModels() map[int]string {
@@ -944,27 +955,15 @@ func (p Plan) evaluate(ctx context.Context, m *nn.Model, chain chainModels, info
 		spent.Machine = joinMachines(sf.Machine, p.Machine)
 	}
 	chunks := p.chunks()
-	seconds, attacked := map[string]float64{}, map[string]int{}
+	times := attackTimes{}
 	for c, only := range chunks {
 		if chunkDone(have, only, set.Samples, p.Shard) {
 			continue
 		}
-		others := map[int]*nn.Model{}
-		for k, o := range chain.models {
-			others[k] = o.Replica()
-		}
 		began := time.Now()
-		samples, err := eval.Run(ctx, eval.Job{Model: m, Chain: others, Test: p.Test, Samples: set.Samples, Classifier: p.Classifier,
+		samples, err := eval.Run(ctx, eval.Job{Model: m, Chain: chain.replicas(), Test: p.Test, Samples: set.Samples, Classifier: p.Classifier,
 			Attacked: set.Attacked(), Attacks: set.Attacks, Configs: p.configs(), Seed: set.Seed, Shard: p.Shard, Only: only, Workers: p.Workers,
-			Progress: func(pr eval.Progress) {
-				if p.Attack != nil {
-					p.Attack(info.Temperature, info.Role, pr)
-				}
-				if pr.Done == pr.Total {
-					seconds[pr.Attack] += pr.Elapsed.Seconds()
-					attacked[pr.Attack] += pr.Total
-				}
-			}})
+			Progress: p.progress(info, times)})
 		if err != nil {
 			return evaluation{}, err
 		}
@@ -991,11 +990,46 @@ func (p Plan) evaluate(ctx context.Context, m *nn.Model, chain chainModels, info
 			return evaluation{}, fmt.Errorf("removing the finished model's partial file: %w", err)
 		}
 	}
-	perSample := map[string]float64{}
-	for a, n := range attacked {
-		perSample[a] = seconds[a] / float64(n)
+	return evaluation{samples: all, compute: spent, transfer: chain.transferModels(), timing: times.text(set.Attacks)}, nil
+}
+
+// attackTimes are, per attack, the seconds its finished runs took and the
+// samples they attacked.
+type attackTimes map[string]struct {
+	seconds  float64
+	attacked int
+}
+
+// progress passes a model's attack progress on to the plan's Attack and
+// adds each finished run to times.
+func (p Plan) progress(info Model, times attackTimes) func(eval.Progress) {
+	return func(pr eval.Progress) {
+		if p.Attack != nil {
+			p.Attack(info.Temperature, info.Role, pr)
+		}
+		if pr.Done == pr.Total {
+			t := times[pr.Attack]
+			t.seconds, t.attacked = t.seconds+pr.Elapsed.Seconds(), t.attacked+pr.Total
+			times[pr.Attack] = t
+		}
 	}
-	return evaluation{samples: all, compute: spent, transfer: chain.transferModels(), timing: timingText(set.Attacks, perSample)}, nil
+}
+
+// text says how many seconds each attack took per attacked sample, for
+// sizing a run from its output.
+func (times attackTimes) text(attacks []string) string {
+	if len(attacks) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, a := range attacks {
+		if t, ok := times[a]; ok {
+			parts = append(parts, fmt.Sprintf("%s %.3gs", a, t.seconds/float64(t.attacked)))
+		} else {
+			parts = append(parts, a+" – (no sample attacked)")
+		}
+	}
+	return "; attack seconds per sample: " + strings.Join(parts, ", ")
 }
 
 // known is c, its seconds unknown (0) unless timed.
@@ -1080,23 +1114,6 @@ func sorted(have map[int]eval.Sample) []eval.Sample {
 	return out
 }
 
-// timingText says how many seconds each attack took per attacked sample,
-// for sizing a run from its output.
-func timingText(attacks []string, perSample map[string]float64) string {
-	if len(attacks) == 0 {
-		return ""
-	}
-	var parts []string
-	for _, a := range attacks {
-		if s, ok := perSample[a]; ok {
-			parts = append(parts, fmt.Sprintf("%s %.3gs", a, s))
-		} else {
-			parts = append(parts, a+" – (no sample attacked)")
-		}
-	}
-	return "; attack seconds per sample: " + strings.Join(parts, ", ")
-}
-
 // cached returns the samples file at path of fsys when it holds this
 // run's settings and shard and the model, but for the attacks it lists as
 // stale: those whose parameters were others than the run's (Stale).
@@ -1166,24 +1183,12 @@ func (p Plan) reattack(ctx context.Context, m *nn.Model, chain chainModels, info
 	for _, a := range stale {
 		n = max(n, set.Attacked().Of(a))
 	}
+	times := attackTimes{}
 	job := eval.Job{Model: m, Test: p.Test, Samples: min(n, set.Samples), Classifier: p.Classifier, Attacked: set.Attacked(), Attacks: stale,
-		Configs: p.configs(), Seed: set.Seed, Shard: p.Shard, Workers: p.Workers}
+		Configs: p.configs(), Seed: set.Seed, Shard: p.Shard, Workers: p.Workers, Progress: p.progress(info, times)}
 	l2 := slices.Contains(stale, "l2")
 	if l2 {
-		job.Chain = map[int]*nn.Model{}
-		for k, o := range chain.models {
-			job.Chain[k] = o.Replica()
-		}
-	}
-	seconds, attacked := map[string]float64{}, map[string]int{}
-	job.Progress = func(pr eval.Progress) {
-		if p.Attack != nil {
-			p.Attack(info.Temperature, info.Role, pr)
-		}
-		if pr.Done == pr.Total {
-			seconds[pr.Attack] += pr.Elapsed.Seconds()
-			attacked[pr.Attack] += pr.Total
-		}
+		job.Chain = chain.replicas()
 	}
 	began := time.Now()
 	fresh, err := eval.Run(ctx, job)
@@ -1222,11 +1227,7 @@ func (p Plan) reattack(ctx context.Context, m *nn.Model, chain chainModels, info
 	}
 	sf.Settings = set
 	sf.Compute = sf.Compute.add(Compute{Seconds: time.Since(began).Seconds(), Machine: p.Machine})
-	perSample := map[string]float64{}
-	for a, k := range attacked {
-		perSample[a] = seconds[a] / float64(k)
-	}
-	return sf, timingText(stale, perSample), nil
+	return sf, times.text(stale), nil
 }
 
 // readSized reads a file of fsys that is at most limit bytes.
