@@ -116,13 +116,13 @@ func TestSettingsAttackCounts(t *testing.T) {
 }
 
 // TestStandardEstimate: the estimate is the measured per-image times
-// scaled to the run: 49 models of the standard counts take 575 s each,
-// about 7.8 h, within the 8 hours the preset is sized for.
+// scaled to the run: 49 models of the standard counts take 443 s each,
+// about 6.0 h, within the 8 hours the preset is sized for.
 func TestStandardEstimate(t *testing.T) {
 	set := Settings{Preset: Standard, Samples: MeasuredSamples, Attacks: []string{"l0", "l2", "linf"}}
 	set = set.WithAttacked(map[string]int{"l0": 100, "l2": 200, "linf": 200})
 	d, ok := StandardEstimate(set, 49, 1)
-	if want := 49 * 575 * time.Second; !ok || d != want || d > 8*time.Hour {
+	if want := 49 * 443 * time.Second; !ok || d != want || d > 8*time.Hour {
 		t.Fatalf("estimate %v, %v; want %v", d, ok, want)
 	}
 	if half, _ := StandardEstimate(set, 49, 2); half != d/2 {
@@ -131,22 +131,22 @@ func TestStandardEstimate(t *testing.T) {
 	small := set
 	small.Samples, small.Attacks = 1000, []string{"l2"}
 	small = small.WithAttacked(map[string]int{"l2": 10})
-	if got, _ := StandardEstimate(small, 2, 1); got != time.Duration(2*(2.5+6)*float64(time.Second)) {
+	if got, _ := StandardEstimate(small, 2, 1); got != time.Duration(2*(2.5+4.3)*float64(time.Second)) {
 		t.Errorf("2 models, 10 L2 images, 1000 measured: %v", got)
 	}
 	if _, ok := StandardEstimate(Settings{Preset: Quick, Samples: 10}, 1, 1); ok {
 		t.Error("an estimate for the quick preset, whose times were not measured")
 	}
 	// The preset's own counts (208, 208, 104: at least 200 and 100
-	// correctly classified images for every shipped model) cost 597 s a
-	// model, about 8.1 h.
+	// correctly classified images for every shipped model) cost 459.72 s a
+	// model, about 6.3 h.
 	preset := Settings{Preset: Standard, Samples: MeasuredSamples, Attacks: []string{"l0", "l2", "linf"}}
 	preset = preset.WithAttacked(map[string]int{"l0": AttackedSamples(Standard, "l0"), "l2": AttackedSamples(Standard, "l2"), "linf": AttackedSamples(Standard, "linf")})
-	if got, _ := StandardEstimate(preset, 49, 1); got.Round(time.Second) != 49*597*time.Second {
-		t.Errorf("the preset's counts: %v, want 49 × 597 s", got)
+	if got, _ := StandardEstimate(preset, 49, 1); got.Round(time.Second) != 22526*time.Second {
+		t.Errorf("the preset's counts: %v, want 49 × 459.72 s", got)
 	}
 	txt := EstimateText(set, d, 49, 49, eval.Shard{I: 0, N: 1})
-	for _, want := range []string{"about 7.8 h for 49 models", "l0 100, l2 200, linf 200", "2026-12-02", "2-core", "estimate"} {
+	for _, want := range []string{"about 6.0 h for 49 models", "l0 100, l2 200, linf 200", "2026-12-04", "L2 0.43 s", "2-core", "estimate"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("estimate text lacks %q: %s", want, txt)
 		}
@@ -226,8 +226,8 @@ func TestEstimateLogged(t *testing.T) {
 	if _, err := Run(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
-	// 4 models of 12 measured samples, 4 L2 images each: 4 × (0.03 + 2.4) s.
-	if len(lines) == 0 || !strings.HasPrefix(lines[0], "expected wall time: about 10 s for 4 models, with l2 4 attacked images each and 12 measured") {
+	// 4 models of 12 measured samples, 4 L2 images each: 4 × (0.03 + 1.72) s.
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "expected wall time: about 7 s for 4 models, with l2 4 attacked images each and 12 measured") {
 		t.Fatalf("log %q", lines)
 	}
 	delete(files, SamplesPath(models.mustFile(t, 5, 1), p.Shard))

@@ -149,7 +149,7 @@ func TestReproduceMinEpochs(t *testing.T) {
 		t.Fatalf("output does not name the model left out:\n%s\n%s", stdout, stderr)
 	}
 	if i := strings.Index(stderr, "expected wall time: about "); i < 0 || i > strings.Index(stderr, "model 1 of 3") ||
-		!strings.Contains(stderr, "for 3 models, with l2 3 attacked images each and 16 measured") || !strings.Contains(stderr, "2026-12-02") {
+		!strings.Contains(stderr, "for 3 models, with l2 3 attacked images each and 16 measured") || !strings.Contains(stderr, "2026-12-04") {
 		t.Fatalf("no estimate before the first model:\n%s", stderr)
 	}
 	var res report.Results
