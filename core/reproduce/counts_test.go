@@ -242,6 +242,20 @@ func TestEstimateLogged(t *testing.T) {
 	if d, _ := StandardEstimate(p.Settings, 1, 1); math.Abs(float64(d-want)) > float64(time.Millisecond) {
 		t.Fatalf("estimate %v, want %v", d, want)
 	}
+
+	// Once T=1's assistant is retrained, a run measuring transfer computes
+	// the assistant and runs the teacher's L2 attacks again for its
+	// transfer rate to it: the estimate counts both.
+	models.hashes[key(1, 1)] = "retrained"
+	p.MeasureTransfer = true
+	lines = nil
+	if _, err := Run(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(lines[0], "for the 1 of 4 models not cached") || len(lines) < 2 ||
+		!strings.Contains(lines[1], "lack transfer rates to retrained models (l2 on 1 models)") {
+		t.Fatalf("log %q", lines)
+	}
 }
 
 func (s memModels) mustFile(t *testing.T, temp float64, step int) string {

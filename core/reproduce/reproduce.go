@@ -427,18 +427,18 @@ func AttackedSamples(preset, attack string) int {
 	return MeasuredSamples
 }
 
-// Measured is when and where StandardSeconds and MeasureSeconds were
-// measured, in words.
+// Measured is when and where StandardSeconds were measured, in words.
+// MeasureSeconds dates from an earlier run (MeasureSecondsMeasured).
 const Measured = "measured with `tadd reproduce --standard` on the shipped MNIST models on a 2-core machine (SIMD kernels) on 2026-12-04, alone or beside a training at autogroup nice 19"
 
 // StandardSeconds is the wall time one attacked image took with an
 // attack and the standard budgets (Measured): L2 0.43 s, L∞ 0.76 s, L0
 // 1.8 s; 0 for an unknown attack. On 2026-12-04 the four models evaluated
 // that day took L2 0.41–0.43 s, L∞ 0.73–0.78 s and L0 1.71–1.81 s per
-// image beside a training at autogroup nice 19 (it got about a third of
-// one core), and L0 alone on the T = 1 and T = 40 teachers, assistants and
-// students 1.72–2.01 s with the training stopped. (2026-12-02: L2 0.6 s,
-// L∞ 1.1 s, L0 2.1 s with initial c 0.1.)
+// image beside a training at autogroup nice 19 (which ran at about a
+// tenth of its speed alone), and L0 alone on the T = 1 and T = 40
+// teachers, assistants and students 1.72–2.01 s with the training
+// stopped. (2026-12-02: L2 0.6 s, L∞ 1.1 s, L0 2.1 s with initial c 0.1.)
 func StandardSeconds(attack string) float64 {
 	switch attack {
 	case "l2":
@@ -452,8 +452,12 @@ func StandardSeconds(attack string) float64 {
 }
 
 // MeasureSeconds is the wall time of one model's accuracy, sensitivity and
-// confidence on MeasuredSamples test images (Measured): about 25 s.
+// confidence on MeasuredSamples test images: about 25 s
+// (MeasureSecondsMeasured).
 const MeasureSeconds = 25
+
+// MeasureSecondsMeasured is when and where MeasureSeconds was measured.
+const MeasureSecondsMeasured = "on 2026-12-02 on the same machine, quiet"
 
 // StandardEstimate is the expected wall time of evaluating models models
 // with the settings on one shard of shards, from the per-image times of
@@ -784,28 +788,41 @@ func (p Plan) outside() ([]string, error) {
 }
 
 // logEstimate logs, on the standard preset, the expected wall time of the
-// run's models (total of them) that no cached samples file holds.
+// run's models (total of them) that no cached samples file holds, and of
+// the attacks of cached models to run again (Plan.rerun).
 func (p Plan) logEstimate(total int) error {
 	set := p.Settings
 	if set.Preset != Standard || p.full != nil {
 		return nil
 	}
-	toCompute, again := 0, map[string]int{} // models to compute; cached models per stale attack
+	toCompute, again := 0, map[string]int{} // models to compute; cached models per attack to run again
 	for _, t := range p.Temperatures {
+		infos := map[int]Model{}
 		for step := 0; step <= set.Steps; step++ {
 			_, info, err := p.Models.Model(t, step)
 			if err != nil {
 				return fmt.Errorf("T=%g step %d: %w", t, step, err)
 			}
-			path := p.path(SamplesDir, info.File)
+			infos[step] = info
+		}
+		for step := 0; step <= set.Steps; step++ {
+			info := infos[step]
 			if p.leftOut(info) != "" {
 				continue
 			}
+			hashes := map[int]string{}
+			for k, o := range infos {
+				if k != step {
+					hashes[k] = o.SHA256
+				}
+			}
+			path := p.path(SamplesDir, info.File)
 			cached := false
 			for _, fsys := range []fs.FS{p.Cache, p.Shipped} {
-				if _, stale, ok := p.cached(fsys, path, info); ok {
+				if sf, stale, ok := p.cached(fsys, path, info); ok {
 					cached = true
-					for _, a := range stale {
+					rerun, _ := p.rerun(sf, stale, hashes)
+					for _, a := range rerun {
 						again[a]++
 					}
 					break
@@ -827,7 +844,7 @@ func (p Plan) logEstimate(total int) error {
 				which = append(which, fmt.Sprintf("%s on %d", a, again[a]))
 			}
 		}
-		p.log("and about %s to run again the attacks of cached models that ran with other parameters (%s models)", hours(time.Duration(seconds*float64(time.Second))), strings.Join(which, ", "))
+		p.log("and about %s to run again the attacks of cached models that ran with other parameters or lack transfer rates to retrained models (%s models)", hours(time.Duration(seconds*float64(time.Second))), strings.Join(which, ", "))
 	}
 	return nil
 }
@@ -847,10 +864,10 @@ func EstimateText(set Settings, d time.Duration, toCompute, total int, sh eval.S
 		what += fmt.Sprintf(" (shard %d/%d: its share)", sh.I, sh.N)
 	}
 	return fmt.Sprintf("expected wall time: about %s for %s, with %s attacked images each and %d measured. "+
-		"An estimate from the standard budgets' times per attacked image (L2 %g s, L∞ %g s, L0 %g s; %d s per model for %d measured images), %s; "+
-		"another machine or load, or --max-iterations, changes it.",
+		"An estimate from the standard budgets' times per attacked image (L2 %g s, L∞ %g s, L0 %g s), %s, "+
+		"and %d s per model for %d measured images, %s; another machine or load, or --max-iterations, changes it.",
 		hours(d), what, strings.Join(counts, ", "), set.Samples,
-		StandardSeconds("l2"), StandardSeconds("linf"), StandardSeconds("l0"), MeasureSeconds, MeasuredSamples, Measured)
+		StandardSeconds("l2"), StandardSeconds("linf"), StandardSeconds("l0"), Measured, MeasureSeconds, MeasuredSamples, MeasureSecondsMeasured)
 }
 
 // hours writes a duration as "7.8 h", in minutes below an hour and in
@@ -1149,18 +1166,28 @@ func (p Plan) cachedFor(fsys fs.FS, path string, info Model, chain chainModels) 
 	return sf, stale, ok
 }
 
-// again lists the attacks of a cached samples file to run again: the
-// stale ones (said in the log), and L2 when the plan measures transfer
-// and the file lacks some (MeasureTransfer).
+// again lists the attacks of a cached samples file to run again (rerun),
+// said in the log.
 func (p Plan) again(path string, sf SamplesFile, stale []string, chain chainModels) []string {
 	if len(stale) > 0 {
 		p.log("%s: its %s attacks ran with other parameters than this run's; attacking again", path, strings.Join(stale, ", "))
 	}
-	if missing := sf.missingTransfer(chain.hashes); p.MeasureTransfer && len(missing) > 0 && slices.Contains(p.Settings.Attacks, "l2") && !slices.Contains(stale, "l2") {
+	again, missing := p.rerun(sf, stale, chain.hashes)
+	if len(again) > len(stale) {
 		p.log("%s: no transfer rates to steps %v: its L2 attacks run again to measure them", path, missing)
-		stale = append(stale, "l2")
 	}
-	return stale
+	return again
+}
+
+// rerun lists the attacks of a cached samples file to run again: the
+// stale ones, and L2 when the plan measures transfer and the file lacks
+// transfer rates to some steps of the chain (missing; MeasureTransfer).
+func (p Plan) rerun(sf SamplesFile, stale []string, chain map[int]string) (again []string, missing []int) {
+	again = slices.Clone(stale)
+	if missing = sf.missingTransfer(chain); p.MeasureTransfer && len(missing) > 0 && slices.Contains(p.Settings.Attacks, "l2") && !slices.Contains(stale, "l2") {
+		again = append(again, "l2")
+	}
+	return again, missing
 }
 
 // missingTransfer lists the steps of the chain (each step's SHA-256) that
