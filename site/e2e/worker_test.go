@@ -59,7 +59,7 @@ func TestWorkerUnderWrangler(t *testing.T) {
 	for _, need := range []string{wrangler, filepath.Join(worker, "build/app.wasm"), filepath.Join(worker, "dist/tadd.wasm")} {
 		if _, err := os.Stat(need); err != nil {
 			if os.Getenv("CI") != "" {
-				t.Fatalf("%s missing: ./build.sh test builds the Worker and installs wrangler (npm ci in site/worker)", need)
+				t.Fatalf("%s missing: ./build.sh test builds the Worker; .ci/run installs wrangler (npm ci in site/worker)", need)
 			}
 			t.Skipf("%s missing (run ./build.sh worker and npm ci in site/worker)", need)
 		}
