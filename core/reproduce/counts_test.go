@@ -3,6 +3,8 @@ package reproduce
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/eval"
 	"github.com/tadd-project/tadd/core/nn"
 )
@@ -212,6 +215,59 @@ func TestMinEpochs(t *testing.T) {
 	delete(models.epochs, key(1, 1))
 	if lo, err := p.LeftOut(); err != nil || len(lo) != 2 || !strings.Contains(lo[0].Why, "unknown number of epochs, want at least 50") {
 		t.Fatalf("LeftOut %v, %v", lo, err)
+	}
+}
+
+// TestCachedOnly: a run of cached models only evaluates the models whose
+// finished samples files hold its settings, exactly as the run that wrote
+// them, and names the others (no file, or one whose attacks ran with other
+// parameters) as not computed yet, computing and writing nothing; it
+// refuses to measure transfer rates.
+func TestCachedOnly(t *testing.T) {
+	models := newMemModels(t, []float64{1, 5}, 1)
+	files := fstest.MapFS{}
+	var lines []string
+	all, err := Run(context.Background(), memPlan(models, files, &lines))
+	if err != nil || len(all) != 4 {
+		t.Fatalf("the full run: %d models, %v", len(all), err)
+	}
+	delete(files, SamplesPath(models.mustFile(t, 5, 1), eval.Shard{I: 0, N: 1}))
+	before := maps.Clone(files)
+	lines = nil
+	p := memPlan(models, files, &lines)
+	p.CachedOnly = true
+	p.Write = func(path string, _ []byte) error { return fmt.Errorf("wrote %s", path) }
+	p.Classifier = func(*nn.Model, int) (attack.Classifier, func()) { panic("a run of cached models only attacked") }
+	got, err := Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d models evaluated, want 3", len(got))
+	}
+	for i, m := range got {
+		if a, b := mustJSON(t, m), mustJSON(t, all[i]); a != b {
+			t.Fatalf("%s: differs from the run that computed it", m.Model.File)
+		}
+	}
+	const left = "T=5 assistant (bars-T5-step1-assistant.safetensors): not evaluated: not computed yet: no finished samples file of this run's settings"
+	if count(lines, left) != 1 || count(lines, "model 3 of 3: T=5 teacher: cached") != 1 || count(lines, "expected wall time") != 0 {
+		t.Fatalf("log %q", lines)
+	}
+	if !maps.EqualFunc(files, before, func(a, b *fstest.MapFile) bool { return string(a.Data) == string(b.Data) }) {
+		t.Fatal("the output folder changed")
+	}
+	// Other attack parameters: every file is stale, every model left out.
+	p.Settings.MaxIterations = 7
+	if got, err := Run(context.Background(), p); err != nil || len(got) != 0 {
+		t.Fatalf("other parameters: %d models, %v", len(got), err)
+	}
+	if lo, err := p.LeftOut(); err != nil || len(lo) != 4 {
+		t.Fatalf("LeftOut %v, %v", lo, err)
+	}
+	p.MeasureTransfer = true
+	if _, err := Run(context.Background(), p); err == nil || !strings.Contains(err.Error(), "cannot measure transfer rates") {
+		t.Fatalf("with MeasureTransfer: %v", err)
 	}
 }
 

@@ -592,6 +592,14 @@ type Plan struct {
 	// L2 distances come out the same, the transfer rates are measured.
 	// Without it they stay missing, and the log says so.
 	MeasureTransfer bool
+	// CachedOnly computes no attack: the models that no finished samples
+	// file of the plan's settings holds (in Cache or Shipped) are left out
+	// (see LeftOut), and the cached ones are taken as their files hold
+	// them. It gives the results of a run interrupted before its last
+	// model (at the end of a session) over the models finished by then;
+	// the interrupted model's partial file stays for the run that resumes
+	// it. Not with MeasureTransfer or TrainMissing, which compute.
+	CachedOnly bool
 	// Classifier wraps a model for the measurements (see eval.Job).
 	Classifier func(m *nn.Model, workers int) (attack.Classifier, func())
 	// Machine is where the plan computes, in words, recorded in every
@@ -651,17 +659,33 @@ func (l LeftOut) String() string {
 // leftOut says why a model is left out of the plan's run ("": it is not).
 func (p Plan) leftOut(info Model) string {
 	switch {
-	case p.MinEpochs <= 0 || info.Epochs >= p.MinEpochs:
-		return ""
-	case info.Epochs == 0:
+	case p.MinEpochs > 0 && info.Epochs == 0:
 		return fmt.Sprintf("trained for an unknown number of epochs, want at least %d", p.MinEpochs)
+	case p.MinEpochs > 0 && info.Epochs < p.MinEpochs:
+		return fmt.Sprintf("trained for %d epochs < %d", info.Epochs, p.MinEpochs)
+	case p.CachedOnly && !p.finished(info):
+		return "not computed yet: no finished samples file of this run's settings"
 	}
-	return fmt.Sprintf("trained for %d epochs < %d", info.Epochs, p.MinEpochs)
+	return ""
+}
+
+// finished says whether the output folder (Cache) or the shipped results
+// hold a samples file of the model with the plan's settings, none of its
+// attacks to run again for other parameters.
+func (p Plan) finished(info Model) bool {
+	path := p.path(SamplesDir, info.File)
+	for _, fsys := range []fs.FS{p.Cache, p.Shipped} {
+		if _, stale, ok := p.cached(fsys, path, info); ok && len(stale) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // LeftOut lists, in chain order, the models of the plan's chains that Run
-// does not evaluate: those trained for fewer than MinEpochs epochs. The
-// chains must be complete (as after Run).
+// does not evaluate: those trained for fewer than MinEpochs epochs, and
+// with CachedOnly those not computed yet. The chains must be complete
+// (as after Run).
 func (p Plan) LeftOut() ([]LeftOut, error) {
 	var out []LeftOut
 	for _, t := range p.Temperatures {
@@ -690,6 +714,9 @@ func Run(ctx context.Context, p Plan) ([]Evaluated, error) {
 	set := p.Settings
 	if err := p.Shard.Validate(); err != nil {
 		return nil, err
+	}
+	if p.CachedOnly && (p.MeasureTransfer || p.TrainMissing) {
+		return nil, errors.New("a run of cached models only computes nothing: it cannot measure transfer rates or train models")
 	}
 	if err := p.complete(ctx); err != nil {
 		return nil, err
@@ -792,7 +819,7 @@ func (p Plan) outside() ([]string, error) {
 // the attacks of cached models to run again (Plan.rerun).
 func (p Plan) logEstimate(total int) error {
 	set := p.Settings
-	if set.Preset != Standard || p.full != nil {
+	if set.Preset != Standard || p.full != nil || p.CachedOnly {
 		return nil
 	}
 	toCompute, again := 0, map[string]int{} // models to compute; cached models per attack to run again

@@ -179,3 +179,47 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestReproduceCached: --cached writes the results, report and summary
+// over the models whose samples files are finished, names the others as
+// not computed yet, keeps the interrupted model's partial file and the
+// folder's budget check, and refuses the flags that compute.
+func TestReproduceCached(t *testing.T) {
+	models := tinyChains(t)
+	out := filepath.Join(t.TempDir(), "out")
+	common := []string{"reproduce", "--models", models, "--temperatures", "1,5", "--steps", "1", "--standard",
+		"--samples", "16", "--attack-samples", "3", "--attacks", "l2", "--max-iterations", "20", "--quiet", "--offline", "--out", out}
+	if code, stdout, stderr := runCLI(t, context.Background(), common...); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	name := catalog.ModelName("mnist", 5, 1)
+	samples := filepath.Join(out, "samples", strings.TrimSuffix(name, ".safetensors")+".json")
+	partial := filepath.Join(out, "partial", filepath.Base(samples))
+	if err := os.Rename(samples, partial); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, context.Background(), append(common, "--cached")...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	left := "T=5 assistant (" + name + "): not evaluated: not computed yet: no finished samples file of this run's settings"
+	if !strings.Contains(stdout, left) || strings.Contains(stderr, "expected wall time") {
+		t.Fatalf("output:\n%s\n%s", stdout, stderr)
+	}
+	var res report.Results
+	if err := json.Unmarshal(mustRead(t, filepath.Join(out, "results.json")), &res); err != nil || len(res.Models) != 3 ||
+		len(res.NotEvaluated) != 1 || res.NotEvaluated[0] != left {
+		t.Fatalf("results.json: %v, %d models, not evaluated %q", err, len(res.Models), res.NotEvaluated)
+	}
+	if _, err := os.Stat(samples); err == nil {
+		t.Fatal("--cached computed the model left out")
+	}
+	if _, err := os.Stat(partial); err != nil {
+		t.Fatalf("the partial file: %v", err)
+	}
+	for _, flag := range []string{"--budget", "--transfer", "--train-missing"} {
+		if code, _, stderr := runCLI(t, context.Background(), append(common, "--cached", flag)...); code != 2 || !strings.Contains(stderr, "--cached computes no attack") {
+			t.Fatalf("--cached %s: exit %d, %q", flag, code, stderr)
+		}
+	}
+}

@@ -40,6 +40,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	out := flags.String("out", "", "output folder (default reproduce-DATASET)")
 	models := flags.String("models", "", "model folder with manifest.json (default: the shipped MNIST models)")
 	transfer := flags.Bool("transfer", false, "run the L2 attacks of cached models again where their transfer rates to some model of the chain are missing (a model retrained since): the L2 distances stay, the rates are measured")
+	cached := flags.Bool("cached", false, "compute no attack: write the results, report and summary over the models whose samples files of these settings are finished (in --out or --resume-from), naming the others not evaluated; for a run interrupted before its last model, whose partial file stays for the run that resumes it")
 	trainMissing := flags.Bool("train-missing", false, "train the models the chains lack (from the last one given, --epochs each) into OUT/models")
 	epochs := flags.Int("epochs", 10, "epochs for models trained with --train-missing")
 	iters := flags.Int("max-iterations", 0, "cap attack iterations per constant (default: none)")
@@ -90,6 +91,9 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if *budget && (*budgetImages < 1) {
 		return usageError{fmt.Sprintf("--budget-images %d: want at least 1", *budgetImages)}
+	}
+	if *cached && (*budget || *transfer || *trainMissing) {
+		return usageError{"--cached computes no attack: not with --budget (the folder's budget check is kept), --transfer or --train-missing"}
 	}
 	if *budget && sh.N > 1 {
 		return usageError{"--budget runs unsharded: run it without --shard"}
@@ -155,7 +159,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	store := modelfile.Chains{Given: modelFS, Manifest: man, Trained: filepath.Join(*out, "models"), Dataset: *ds, Arch: defaultArch(*ds), Kernels: dev.modelKernels()}
 	bar := progress{w: stderr, quiet: *quiet}
 	plan := reproduce.Plan{Settings: set, Shipped: shipped, ShippedName: *resumeFrom, Chunk: resumeChunk, Temperatures: ts, Shard: sh, Models: store, ModelsName: modelsName(*models),
-		Test: test, Workers: *workers, MinEpochs: *minEpochs, MeasureTransfer: *transfer, Cache: os.DirFS(*out), CacheName: *out, Write: func(path string, b []byte) error {
+		Test: test, Workers: *workers, MinEpochs: *minEpochs, MeasureTransfer: *transfer, CachedOnly: *cached, Cache: os.DirFS(*out), CacheName: *out, Write: func(path string, b []byte) error {
 			return safefile.Write(filepath.Join(*out, filepath.FromSlash(path)), b)
 		},
 		Remove: func(path string) error {
