@@ -729,9 +729,11 @@ func Run(ctx context.Context, p Plan) ([]Evaluated, error) {
 		p.log("%s", l)
 	}
 	total := len(p.Temperatures)*(set.Steps+1) - len(left) // models in the run
-	if err := p.logEstimate(total); err != nil {
+	w, err := p.work()
+	if err != nil {
 		return nil, err
 	}
+	p.logEstimate(total, w)
 	if others, err := p.outside(); err != nil {
 		return nil, err
 	} else if len(others) > 0 {
@@ -771,10 +773,12 @@ func Run(ctx context.Context, p Plan) ([]Evaluated, error) {
 				p.log("model %d of %d: T=%g %s: cached in %s", done, total, t, info.Role, ev.from)
 			} else {
 				computed++
+				// The models left to compute, not the cached ones.
+				toCompute := max(w.models+w.rerun, computed)
 				elapsed := time.Since(started)
-				eta := time.Duration(float64(elapsed) / float64(computed) * float64(total-done))
-				p.log("model %d of %d: T=%g %s: %d samples evaluated%s (%s elapsed, about %s to go)",
-					done, total, t, info.Role, len(ev.samples), ev.timing, elapsed.Round(time.Second), eta.Round(time.Second))
+				eta := time.Duration(float64(elapsed) / float64(computed) * float64(toCompute-computed))
+				p.log("model %d of %d: T=%g %s: %d samples evaluated%s (%d of the %d to compute done; %s elapsed, about %s to go)",
+					done, total, t, info.Role, len(ev.samples), ev.timing, computed, toCompute, elapsed.Round(time.Second), eta.Round(time.Second))
 			}
 			out = append(out, Evaluated{Model: info, Summary: eval.Summarize(ev.samples, set.Attacks, set.Attacked()), Samples: ev.samples, Compute: ev.compute, TransferModels: ev.transfer})
 		}
@@ -814,25 +818,27 @@ func (p Plan) outside() ([]string, error) {
 	return out, nil
 }
 
-// logEstimate logs, on the standard preset, the expected wall time of the
-// run's models (total of them) that no cached samples file holds, and of
-// the attacks of cached models to run again (Plan.rerun).
-func (p Plan) logEstimate(total int) error {
-	set := p.Settings
-	if set.Preset != Standard || p.full != nil || p.CachedOnly {
-		return nil
-	}
-	toCompute, again := 0, map[string]int{} // models to compute; cached models per attack to run again
+// work is what a run computes: the models that no cached samples file
+// holds, and the cached ones that run some attacks again (Plan.rerun).
+type work struct {
+	models int            // models no cached samples file holds
+	rerun  int            // cached models that run some attacks again
+	again  map[string]int // of those, per attack, how many run it again
+}
+
+// work counts what the run computes, over the models it evaluates.
+func (p Plan) work() (work, error) {
+	w := work{again: map[string]int{}}
 	for _, t := range p.Temperatures {
 		infos := map[int]Model{}
-		for step := 0; step <= set.Steps; step++ {
+		for step := 0; step <= p.Settings.Steps; step++ {
 			_, info, err := p.Models.Model(t, step)
 			if err != nil {
-				return fmt.Errorf("T=%g step %d: %w", t, step, err)
+				return work{}, fmt.Errorf("T=%g step %d: %w", t, step, err)
 			}
 			infos[step] = info
 		}
-		for step := 0; step <= set.Steps; step++ {
+		for step := 0; step <= p.Settings.Steps; step++ {
 			info := infos[step]
 			if p.leftOut(info) != "" {
 				continue
@@ -850,16 +856,31 @@ func (p Plan) logEstimate(total int) error {
 					cached = true
 					rerun, _ := p.rerun(sf, stale, hashes)
 					for _, a := range rerun {
-						again[a]++
+						w.again[a]++
+					}
+					if len(rerun) > 0 {
+						w.rerun++
 					}
 					break
 				}
 			}
 			if !cached {
-				toCompute++
+				w.models++
 			}
 		}
 	}
+	return w, nil
+}
+
+// logEstimate logs, on the standard preset, the expected wall time of the
+// run's models (total of them) that no cached samples file holds, and of
+// the attacks of cached models to run again (w).
+func (p Plan) logEstimate(total int, w work) {
+	set := p.Settings
+	if set.Preset != Standard || p.full != nil || p.CachedOnly {
+		return
+	}
+	toCompute, again := w.models, w.again
 	d, _ := StandardEstimate(set, toCompute, p.Shard.N)
 	p.log("%s", EstimateText(set, d, toCompute, total, p.Shard))
 	if len(again) > 0 {
@@ -873,7 +894,6 @@ func (p Plan) logEstimate(total int) error {
 		}
 		p.log("and about %s to run again the attacks of cached models that ran with other parameters or lack transfer rates to retrained models (%s models)", hours(time.Duration(seconds*float64(time.Second))), strings.Join(which, ", "))
 	}
-	return nil
 }
 
 // EstimateText says what StandardEstimate expects of a run that computes
