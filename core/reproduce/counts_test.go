@@ -294,6 +294,17 @@ func TestEstimateLogged(t *testing.T) {
 	if !strings.Contains(lines[0], "for the 1 of 4 models not cached") {
 		t.Fatalf("log %q", lines)
 	}
+	// The time to go counts the models left to compute, not the cached ones.
+	delete(files, SamplesPath(models.mustFile(t, 1, 0), p.Shard))
+	delete(files, SamplesPath(models.mustFile(t, 5, 1), p.Shard))
+	lines = nil
+	if _, err := Run(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if count(lines, "model 1 of 4: T=1 teacher: 12 samples evaluated") != 1 || count(lines, "(1 of the 2 to compute done;") != 1 ||
+		count(lines, "model 4 of 4: T=5 assistant") != 1 || count(lines, "(2 of the 2 to compute done;") != 1 {
+		t.Fatalf("log %q", lines)
+	}
 	want := time.Duration((MeasureSeconds*12.0/MeasuredSamples + 4*StandardSeconds("l2")) * float64(time.Second))
 	if d, _ := StandardEstimate(p.Settings, 1, 1); math.Abs(float64(d-want)) > float64(time.Millisecond) {
 		t.Fatalf("estimate %v, want %v", d, want)
