@@ -829,6 +829,9 @@ type work struct {
 // work counts what the run computes, over the models it evaluates.
 func (p Plan) work() (work, error) {
 	w := work{again: map[string]int{}}
+	if p.CachedOnly {
+		return w, nil // it computes nothing
+	}
 	for _, t := range p.Temperatures {
 		infos := map[int]Model{}
 		for step := 0; step <= p.Settings.Steps; step++ {
