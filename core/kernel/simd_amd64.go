@@ -9,7 +9,7 @@ import "simd/archsimd"
 func Default() Kernels {
 	if archsimd.X86.AVX2() && archsimd.X86.FMA() {
 		wide := archsimd.X86.AVX512()
-		return SIMD{wide: wide, tall: wide}
+		return SIMD{wide: wide, tall: wide, six: !wide}
 	}
 	return Portable{}
 }
@@ -20,12 +20,16 @@ func Default() Kernels {
 type SIMD struct {
 	wide bool // use AVX-512 4×32 tiles
 	tall bool // and the 8×32 assembly tile for row-major A (needs wide)
+	six  bool // use the AVX2 6×16 assembly tile for row-major A (without wide)
 }
 
 // Name implements Kernels.
 func (s SIMD) Name() string {
 	if s.wide && !s.tall {
 		return "simd-avx512-4row"
+	}
+	if !s.wide && !s.six {
+		return "simd-avx2-4row"
 	}
 	if s.wide {
 		return "simd-avx512"
@@ -38,7 +42,7 @@ func (s SIMD) Name() string {
 const kBlock = 256
 
 // Gemm implements Kernels. C is walked in 8×32 (AVX-512 assembly, for
-// row-major A), 4×32 (AVX-512), 4×16 and 4×8 register tiles over depth
+// row-major A), 6×16 (AVX2 assembly, on CPUs without AVX-512), 4×32 (AVX-512), 4×16 and 4×8 register tiles over depth
 // blocks of kBlock, reading A in place: as contiguous groups A(i..i+3, p)
 // when A is transposed (ars == 1), as row slices when it is row-major
 // (acs == 1). Edges and other strides are plain Go. Every element of C
@@ -108,6 +112,19 @@ func (s SIMD) tiles(c, a, b []float32, m, k, n, ars, acs, keep int, zero bool) {
 				s.rows4(c, a, b, i+4, j, p0, p1, n, ars, acs)
 			}
 		}
+		if s.six && (acs == 1 || ars == 1) {
+			// On AVX2: two 6×16 tiles in assembly down 12 rows where they
+			// fit, the 4-row tiles for the other columns of those 12 rows
+			// (and for the last rows; m is a multiple of 4 here when A is
+			// row-major).
+			for ; i+12 <= m; i += 12 {
+				j := s.rows6(c, a, b, i, p0, p1, n, ars, acs)
+				s.rows6(c, a, b, i+6, p0, p1, n, ars, acs)
+				s.rows4(c, a, b, i, j, p0, p1, n, ars, acs)
+				s.rows4(c, a, b, i+4, j, p0, p1, n, ars, acs)
+				s.rows4(c, a, b, i+8, j, p0, p1, n, ars, acs)
+			}
+		}
 		for ; i+4 <= m; i += 4 {
 			s.rows4(c, a, b, i, 0, p0, p1, n, ars, acs)
 		}
@@ -140,6 +157,29 @@ func (s SIMD) rows8(c, a, b []float32, i, p0, p1, n, ars int, zero bool) int {
 		_ = a[(i+7)*ars+p1-1]
 		_ = b[(p1-1)*n+j+31]
 		rows8x32asm(&c[i*n+j], n, &a[i*ars+p0], ars, &b[p0*n+j], n, kc, zero)
+	}
+	return j
+}
+
+// rows6 adds A(i..i+5, p0..p1)·B(p0..p1, j) into C for the 16-column
+// strips j < n&^15 with the AVX2 assembly 6×16 tiles (row-major A, acs ==
+// 1, or transposed A, ars == 1), and returns the first column it left.
+// Every element is the same chain of fused multiply-adds as in the 4-row
+// tiles, so results do not depend on which tile computed them.
+func (s SIMD) rows6(c, a, b []float32, i, p0, p1, n, ars, acs int) int {
+	kc := p1 - p0
+	j := 0
+	for ; j+16 <= n; j += 16 {
+		// The last element each operand's tile reads, checked here
+		// because the assembly does not.
+		_ = c[(i+5)*n+j+15]
+		_ = a[(i+5)*ars+(p1-1)*acs]
+		_ = b[(p1-1)*n+j+15]
+		if ars == 1 {
+			tile6x16asm(&c[i*n+j], n, &a[i+p0*acs], acs, &b[p0*n+j], n, kc)
+		} else {
+			rows6x16asm(&c[i*n+j], n, &a[i*ars+p0], ars, &b[p0*n+j], n, kc)
+		}
 	}
 	return j
 }
@@ -379,6 +419,26 @@ func tile4x8(c, ap []float32, as int, b []float32, n, kc int) {
 //
 //go:noescape
 func rows8x32asm(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, kc int, zero bool)
+
+// rows6x16asm adds A·B into the 6×16 tile at c (row stride ldc), where A's
+// 6 rows start at a, lda apart, and B(p, j) is b[p*ldb+j], for p < kc: one
+// fused multiply-add chain per element in increasing p, as in rows4x16. In
+// gemm_avx2_amd64.s; the caller checks the bounds.
+//
+//go:noescape
+func rows6x16asm(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, kc int)
+
+// tile6x16asm is rows6x16asm for transposed A: A(r, p) is a[p*as+r], as in
+// tile4x16. In gemm_avx2_amd64.s; the caller checks the bounds.
+//
+//go:noescape
+func tile6x16asm(c *float32, ldc int, a *float32, as int, b *float32, ldb int, kc int)
+
+// fmaPeakAVX2 runs n rounds of 12 independent 256-bit fused multiply-adds:
+// what BenchmarkFMAPeak times. In gemm_avx2_amd64.s.
+//
+//go:noescape
+func fmaPeakAVX2(n int)
 
 // Col2Im implements the Col2Im interface (see there): with AVX-512 and 3c a
 // multiple of 16, each kernel row is added as 512-bit vectors in one loop

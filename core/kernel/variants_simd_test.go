@@ -15,38 +15,58 @@ func simdVariants() []Kernels {
 	if !archsimd.X86.AVX2() || !archsimd.X86.FMA() {
 		return nil
 	}
-	ks := []Kernels{SIMD{}}
+	ks := []Kernels{SIMD{}, SIMD{six: true}}
 	if archsimd.X86.AVX512() {
 		ks = append(ks, SIMD{wide: true}, SIMD{wide: true, tall: true})
 	}
 	return ks
 }
 
-// TestTallTileSameBits checks that the 8×32 assembly tile gives exactly the
-// bits of the 4-row tiles it replaces (row-major A, the forward passes and
-// input gradients): results must not depend on which tile computed them, and
-// the attacks' results stay those of the archsimd tiles.
-func TestTallTileSameBits(t *testing.T) {
-	if !archsimd.X86.AVX512() {
-		t.Skip("no AVX-512")
-	}
+// TestTallTilesSameBits checks that the assembly tiles give exactly the bits
+// of the 4-row tiles they replace: the 8×32 AVX-512 tile (row-major A: the
+// forward passes and input gradients) and the 6×16 AVX2 tiles (row-major
+// and transposed A: the weight gradients too). Results
+// must not depend on which tile computed them (a sample's result does not
+// depend on its batch), and the attacks' results stay those of the archsimd
+// tiles.
+func TestTallTilesSameBits(t *testing.T) {
 	shapes := []struct{ m, k, n int }{
-		{8, 1, 32}, {8, 300, 32}, {9, 7, 33}, {16, 257, 64}, {23, 513, 200},
-		{576, 288, 32}, {576, 32, 288}, {100, 288, 64}, {64, 64, 576}, {676, 32, 9}, {12, 1024, 200},
+		{8, 1, 32}, {8, 300, 32}, {9, 7, 33}, {12, 5, 16}, {13, 3, 17}, {16, 257, 64}, {23, 513, 200},
+		{24, 256, 48}, {25, 257, 15}, {576, 288, 32}, {576, 32, 288}, {100, 288, 64}, {64, 64, 576},
+		{676, 32, 9}, {12, 1024, 200}, {128, 1024, 200},
+	}
+	pairs := []struct {
+		name      string
+		four, big SIMD
+		needs512  bool
+	}{
+		{"avx512 8x32", SIMD{wide: true}, SIMD{wide: true, tall: true}, true},
+		{"avx2 6x16", SIMD{}, SIMD{six: true}, false},
 	}
 	r := rand.New(rand.NewPCG(7, 8))
-	four, eight := SIMD{wide: true}, SIMD{wide: true, tall: true}
-	for _, s := range shapes {
-		for _, acc := range []bool{false, true} {
-			a := randSlice(r, s.m*s.k)
-			b := randSlice(r, s.k*s.n)
-			want := randSlice(r, s.m*s.n)
-			got := append([]float32(nil), want...)
-			four.Gemm(want, a, b, s.m, s.k, s.n, s.k, 1, acc)
-			eight.Gemm(got, a, b, s.m, s.k, s.n, s.k, 1, acc)
-			for i := range want {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("%dx%dx%d acc=%v: c[%d] = %v, 4-row tiles %v", s.m, s.k, s.n, acc, i, got[i], want[i])
+	for _, pair := range pairs {
+		if pair.needs512 && !archsimd.X86.AVX512() {
+			t.Logf("%s: no AVX-512", pair.name)
+			continue
+		}
+		for _, s := range shapes {
+			for _, trans := range []bool{false, true} {
+				ars, acs := s.k, 1
+				if trans { // A stored transposed (the weight gradients)
+					ars, acs = 1, s.m
+				}
+				for _, acc := range []bool{false, true} {
+					a := randSlice(r, s.m*s.k)
+					b := randSlice(r, s.k*s.n)
+					want := randSlice(r, s.m*s.n)
+					got := append([]float32(nil), want...)
+					pair.four.Gemm(want, a, b, s.m, s.k, s.n, ars, acs, acc)
+					pair.big.Gemm(got, a, b, s.m, s.k, s.n, ars, acs, acc)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%s %dx%dx%d trans=%v acc=%v: c[%d] = %v, 4-row tiles %v", pair.name, s.m, s.k, s.n, trans, acc, i, got[i], want[i])
+						}
+					}
 				}
 			}
 		}
@@ -105,4 +125,16 @@ func TestCol2ImSameBits(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkFMAPeak measures one core's float32 fused multiply-add peak with
+// 256-bit (AVX2) vectors: 12 independent accumulator chains in assembly
+// (fmaPeakAVX2), enough to cover the FMA latency on both pipes. The GEMMs'
+// GFLOP/s (BenchmarkGemm) are read against it.
+func BenchmarkFMAPeak(b *testing.B) {
+	const rounds = 10000
+	for b.Loop() {
+		fmaPeakAVX2(rounds)
+	}
+	b.ReportMetric(float64(b.N)*rounds*12*8*2/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
