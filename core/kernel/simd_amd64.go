@@ -440,13 +440,14 @@ func tile6x16asm(c *float32, ldc int, a *float32, as int, b *float32, ldb int, k
 //go:noescape
 func fmaPeakAVX2(n int)
 
-// Col2Im implements the Col2Im interface (see there): with AVX-512 and 3c a
-// multiple of 16, each kernel row is added as 512-bit vectors in one loop
-// (the adds into each element in the same order as col2imPortable, so the
-// same bits); otherwise col2imPortable.
+// Col2Im implements the Col2Im interface (see there): each kernel row is
+// added in one loop of 512-bit vectors (AVX-512, 3c a multiple of 16) or
+// 256-bit ones (3c a multiple of 8), the adds into each element in the same
+// order as col2imPortable, so the same bits; otherwise col2imPortable.
 func (s SIMD) Col2Im(dimg, dcols []float32, h, w, c int) {
 	rowLen := 3 * c
-	if !s.wide || rowLen%16 != 0 || h < 3 || w < 3 {
+	wide := s.wide && rowLen%16 == 0
+	if (!wide && rowLen%8 != 0) || h < 3 || w < 3 {
 		col2imPortable(dimg, dcols, h, w, c)
 		return
 	}
@@ -461,9 +462,16 @@ func (s SIMD) Col2Im(dimg, dcols []float32, h, w, c int) {
 				at := ((oy+ky)*w + ox) * c
 				dst := dimg[at : at+rowLen]
 				row := src[ky*rowLen : (ky+1)*rowLen]
-				for t := 0; t+16 <= len(dst); t += 16 {
-					d := archsimd.LoadFloat32x16Slice(dst[t:])
-					d.Add(archsimd.LoadFloat32x16Slice(row[t:])).StoreSlice(dst[t:])
+				if wide {
+					for t := 0; t+16 <= len(dst); t += 16 {
+						d := archsimd.LoadFloat32x16Slice(dst[t:])
+						d.Add(archsimd.LoadFloat32x16Slice(row[t:])).StoreSlice(dst[t:])
+					}
+					continue
+				}
+				for t := 0; t+8 <= len(dst); t += 8 {
+					d := archsimd.LoadFloat32x8Slice(dst[t:])
+					d.Add(archsimd.LoadFloat32x8Slice(row[t:])).StoreSlice(dst[t:])
 				}
 			}
 		}
