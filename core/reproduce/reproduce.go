@@ -396,7 +396,8 @@ const (
 	// correctly classified ones, at least 200 and 100; every model on the
 	// same images and goals), with the budgets of StandardConfigs. Its
 	// size is measured (StandardSeconds): about 6.3 hours for the 49
-	// shipped MNIST models on 2 cores.
+	// shipped MNIST models on 2 AVX-512 cores, 10.8 hours on 2 cores
+	// without AVX-512.
 	Standard = "standard"
 	// Full is the paper's setting: every test image attacked with the
 	// paper's parameters (attack.Defaults).
@@ -432,14 +433,28 @@ func AttackedSamples(preset, attack string) int {
 const Measured = "measured with `tadd reproduce --standard` on the shipped MNIST models on a 2-core machine (SIMD kernels) on 2026-12-04, alone or beside a training at autogroup nice 19"
 
 // StandardSeconds is the wall time one attacked image took with an
-// attack and the standard budgets (Measured): L2 0.43 s, L∞ 0.76 s, L0
-// 1.8 s; 0 for an unknown attack. On 2026-12-04 the four models evaluated
-// that day took L2 0.41–0.43 s, L∞ 0.73–0.78 s and L0 1.71–1.81 s per
-// image beside a training at autogroup nice 19 (which ran at about a
-// tenth of its speed alone), and L0 alone on the T = 1 and T = 40
-// teachers, assistants and students 1.72–2.01 s with the training
-// stopped. (2026-12-02: L2 0.6 s, L∞ 1.1 s, L0 2.1 s with initial c 0.1.)
-func StandardSeconds(attack string) float64 {
+// attack and the standard budgets on 2 cores with the named kernels
+// (kernel.Kernels.Name); 0 for an unknown attack. With "simd-avx2" (a CPU
+// without AVX-512, MeasuredAVX2): L2 0.72 s, L∞ 1.33 s, L0 3.3 s. With any
+// other kernels, those measured on AVX-512 CPUs (Measured): L2 0.43 s, L∞
+// 0.76 s, L0 1.8 s. On 2026-12-04 the four models evaluated that day took
+// L2 0.41–0.43 s, L∞ 0.73–0.78 s and L0 1.71–1.81 s per image beside a
+// training at autogroup nice 19 (which ran at about a tenth of its speed
+// alone), and L0 alone on the T = 1 and T = 40 teachers, assistants and
+// students 1.72–2.01 s with the training stopped. (2026-12-02: L2 0.6 s,
+// L∞ 1.1 s, L0 2.1 s with initial c 0.1.)
+func StandardSeconds(attack, kernels string) float64 {
+	if kernels == "simd-avx2" {
+		switch attack {
+		case "l2":
+			return 0.72
+		case "linf":
+			return 1.33
+		case "l0":
+			return 3.3
+		}
+		return 0
+	}
 	switch attack {
 	case "l2":
 		return 0.43
@@ -451,6 +466,10 @@ func StandardSeconds(attack string) float64 {
 	return 0
 }
 
+// MeasuredAVX2 is when and where the "simd-avx2" StandardSeconds were
+// measured, in words.
+const MeasuredAVX2 = "measured with `tadd reproduce --standard` on the T = 10 steps 3–6 on 2 AMD EPYC cores without AVX-512 (the AVX2 6×16 tiles) on 2026-12-07, alone: L2 0.711–0.719 s, L∞ 1.31–1.33 s, L0 3.00–3.26 s per image"
+
 // MeasureSeconds is the wall time of one model's accuracy, sensitivity and
 // confidence on MeasuredSamples test images: about 25 s
 // (MeasureSecondsMeasured).
@@ -460,18 +479,18 @@ const MeasureSeconds = 25
 const MeasureSecondsMeasured = "on 2026-12-02 on the same machine, quiet"
 
 // StandardEstimate is the expected wall time of evaluating models models
-// with the settings on one shard of shards, from the per-image times of
-// the standard budgets (StandardSeconds, MeasureSeconds): each model's
+// with the settings on one shard of shards with the named kernels, from the
+// per-image times of the standard budgets (StandardSeconds, MeasureSeconds): each model's
 // attacked images (all counted as correctly classified) and its measured
 // samples. It is an estimate from one measurement; ok is false for other
 // presets, whose times were not measured.
-func StandardEstimate(set Settings, models, shards int) (d time.Duration, ok bool) {
+func StandardEstimate(set Settings, kernels string, models, shards int) (d time.Duration, ok bool) {
 	if set.Preset != Standard {
 		return 0, false
 	}
 	perModel := MeasureSeconds * float64(set.Samples) / MeasuredSamples
 	for _, a := range set.Attacks {
-		perModel += StandardSeconds(a) * float64(set.Attacked().Of(a))
+		perModel += StandardSeconds(a, kernels) * float64(set.Attacked().Of(a))
 	}
 	seconds := perModel * float64(models) / float64(max(shards, 1))
 	return time.Duration(seconds * float64(time.Second)), true
@@ -884,14 +903,18 @@ func (p Plan) logEstimate(total int, w work) {
 		return
 	}
 	toCompute, again := w.models, w.again
-	d, _ := StandardEstimate(set, toCompute, p.Shard.N)
-	p.log("%s", EstimateText(set, d, toCompute, total, p.Shard))
+	kernels := "" // the kernels' name picks the measured per-image times
+	if p.Kernels != nil {
+		kernels = p.Kernels.Name()
+	}
+	d, _ := StandardEstimate(set, kernels, toCompute, p.Shard.N)
+	p.log("%s", EstimateText(set, kernels, d, toCompute, total, p.Shard))
 	if len(again) > 0 {
 		seconds := 0.0
 		var which []string
 		for _, a := range set.Attacks {
 			if again[a] > 0 {
-				seconds += StandardSeconds(a) * float64(set.Attacked().Of(a)*again[a]) / float64(max(p.Shard.N, 1))
+				seconds += StandardSeconds(a, kernels) * float64(set.Attacked().Of(a)*again[a]) / float64(max(p.Shard.N, 1))
 				which = append(which, fmt.Sprintf("%s on %d", a, again[a]))
 			}
 		}
@@ -901,7 +924,7 @@ func (p Plan) logEstimate(total int, w work) {
 
 // EstimateText says what StandardEstimate expects of a run that computes
 // toCompute of its total models (the others cached), in words.
-func EstimateText(set Settings, d time.Duration, toCompute, total int, sh eval.Shard) string {
+func EstimateText(set Settings, kernels string, d time.Duration, toCompute, total int, sh eval.Shard) string {
 	var counts []string
 	for _, a := range set.Attacks {
 		counts = append(counts, fmt.Sprintf("%s %d", a, set.Attacked().Of(a)))
@@ -913,11 +936,15 @@ func EstimateText(set Settings, d time.Duration, toCompute, total int, sh eval.S
 	if sh.N > 1 {
 		what += fmt.Sprintf(" (shard %d/%d: its share)", sh.I, sh.N)
 	}
+	measured := Measured
+	if kernels == "simd-avx2" {
+		measured = MeasuredAVX2
+	}
 	return fmt.Sprintf("expected wall time: about %s for %s, with %s attacked images each and %d measured. "+
 		"An estimate from the standard budgets' times per attacked image (L2 %g s, L∞ %g s, L0 %g s), %s, "+
 		"and %d s per model for %d measured images, %s; another machine or load, or --max-iterations, changes it.",
 		hours(d), what, strings.Join(counts, ", "), set.Samples,
-		StandardSeconds("l2"), StandardSeconds("linf"), StandardSeconds("l0"), Measured, MeasureSeconds, MeasuredSamples, MeasureSecondsMeasured)
+		StandardSeconds("l2", kernels), StandardSeconds("linf", kernels), StandardSeconds("l0", kernels), measured, MeasureSeconds, MeasuredSamples, MeasureSecondsMeasured)
 }
 
 // hours writes a duration as "7.8 h", in minutes below an hour and in
