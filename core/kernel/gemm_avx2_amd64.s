@@ -2,25 +2,29 @@
 
 #include "textflag.h"
 
-// func rows6x16asm(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, kc int)
+// func tile6x16asm(c *float32, ldc int, a *float32, rs, ps int, b *float32, ldb int, kc int)
 //
-// C(6×16) += A(6×kc)·B(kc×16) for row-major A, B and C with row strides
-// lda, ldb and ldc (in floats), with 256-bit AVX2 vectors: each element of
-// C is one chain of fused multiply-adds in increasing p, exactly as in
-// rows4x16. Y0–Y11 hold the tile (row r in Y2r, Y2r+1), Y12–Y13 a row of B,
-// Y14–Y15 the broadcasts.
-TEXT ·rows6x16asm(SB), NOSPLIT, $0-56
+// C(6×16) += A(6×kc)·B(kc×16) where A(r, p) is a[r*rs+p*ps] (row-major A:
+// rs = lda, ps = 1; transposed A, the weight gradients: rs = 1, ps = its
+// row stride), B and C row-major with row strides ldb and ldc (all in
+// floats), with 256-bit AVX2 vectors: each element of C is one chain of
+// fused multiply-adds in increasing p, exactly as in the 4-row tiles.
+// Y0–Y11 hold the tile (row r in Y2r, Y2r+1), Y12–Y13 a row of B, Y14–Y15
+// the broadcasts.
+TEXT ·tile6x16asm(SB), NOSPLIT, $0-64
 	MOVQ c+0(FP), DI
 	MOVQ ldc+8(FP), R8
 	MOVQ a+16(FP), SI
-	MOVQ lda+24(FP), R9
-	MOVQ b+32(FP), DX
-	MOVQ ldb+40(FP), R10
-	MOVQ kc+48(FP), CX
+	MOVQ rs+24(FP), R9
+	MOVQ ps+32(FP), R14
+	MOVQ b+40(FP), DX
+	MOVQ ldb+48(FP), R10
+	MOVQ kc+56(FP), CX
 	SHLQ $2, R8
 	SHLQ $2, R9
+	SHLQ $2, R14
 	SHLQ $2, R10
-	LEAQ (R9)(R9*2), R11 // 3·lda
+	LEAQ (R9)(R9*2), R11 // 3·rs
 	LEAQ (SI)(R9*4), R12 // A row 4
 	LEAQ (R8)(R8*2), R13 // 3·ldc
 	LEAQ (DI)(R8*4), BX  // C row 4
@@ -60,90 +64,13 @@ loop:
 	VFMADD231PS Y13, Y14, Y9
 	VFMADD231PS Y12, Y15, Y10
 	VFMADD231PS Y13, Y15, Y11
-	ADDQ $4, SI
-	ADDQ $4, R12
+	ADDQ R14, SI
+	ADDQ R14, R12
 	ADDQ R10, DX
 	DECQ CX
 	JNZ loop
 
 done:
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, (DI)(R8*1)
-	VMOVUPS Y3, 32(DI)(R8*1)
-	VMOVUPS Y4, (DI)(R8*2)
-	VMOVUPS Y5, 32(DI)(R8*2)
-	VMOVUPS Y6, (DI)(R13*1)
-	VMOVUPS Y7, 32(DI)(R13*1)
-	VMOVUPS Y8, (BX)
-	VMOVUPS Y9, 32(BX)
-	VMOVUPS Y10, (BX)(R8*1)
-	VMOVUPS Y11, 32(BX)(R8*1)
-	VZEROUPPER
-	RET
-
-// func tile6x16asm(c *float32, ldc int, a *float32, as int, b *float32, ldb int, kc int)
-//
-// C(6×16) += A(6×kc)·B(kc×16) for transposed A: A(r, p) is a[p*as+r], the
-// six values of a column contiguous (the weight gradients), B and C
-// row-major with row strides ldb and ldc (in floats). Each element of C is
-// one chain of fused multiply-adds in increasing p, exactly as in tile4x16.
-// Registers as in rows6x16asm.
-TEXT ·tile6x16asm(SB), NOSPLIT, $0-56
-	MOVQ c+0(FP), DI
-	MOVQ ldc+8(FP), R8
-	MOVQ a+16(FP), SI
-	MOVQ as+24(FP), R9
-	MOVQ b+32(FP), DX
-	MOVQ ldb+40(FP), R10
-	MOVQ kc+48(FP), CX
-	SHLQ $2, R8
-	SHLQ $2, R9
-	SHLQ $2, R10
-	LEAQ (R8)(R8*2), R13 // 3·ldc
-	LEAQ (DI)(R8*4), BX  // C row 4
-	VMOVUPS (DI), Y0
-	VMOVUPS 32(DI), Y1
-	VMOVUPS (DI)(R8*1), Y2
-	VMOVUPS 32(DI)(R8*1), Y3
-	VMOVUPS (DI)(R8*2), Y4
-	VMOVUPS 32(DI)(R8*2), Y5
-	VMOVUPS (DI)(R13*1), Y6
-	VMOVUPS 32(DI)(R13*1), Y7
-	VMOVUPS (BX), Y8
-	VMOVUPS 32(BX), Y9
-	VMOVUPS (BX)(R8*1), Y10
-	VMOVUPS 32(BX)(R8*1), Y11
-	TESTQ CX, CX
-	JEQ tdone
-
-tloop:
-	VMOVUPS (DX), Y12
-	VMOVUPS 32(DX), Y13
-	VBROADCASTSS (SI), Y14
-	VBROADCASTSS 4(SI), Y15
-	VFMADD231PS Y12, Y14, Y0
-	VFMADD231PS Y13, Y14, Y1
-	VFMADD231PS Y12, Y15, Y2
-	VFMADD231PS Y13, Y15, Y3
-	VBROADCASTSS 8(SI), Y14
-	VBROADCASTSS 12(SI), Y15
-	VFMADD231PS Y12, Y14, Y4
-	VFMADD231PS Y13, Y14, Y5
-	VFMADD231PS Y12, Y15, Y6
-	VFMADD231PS Y13, Y15, Y7
-	VBROADCASTSS 16(SI), Y14
-	VBROADCASTSS 20(SI), Y15
-	VFMADD231PS Y12, Y14, Y8
-	VFMADD231PS Y13, Y14, Y9
-	VFMADD231PS Y12, Y15, Y10
-	VFMADD231PS Y13, Y15, Y11
-	ADDQ R9, SI
-	ADDQ R10, DX
-	DECQ CX
-	JNZ tloop
-
-tdone:
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
 	VMOVUPS Y2, (DI)(R8*1)

@@ -20,7 +20,7 @@ func Default() Kernels {
 type SIMD struct {
 	wide bool // use AVX-512 4×32 tiles
 	tall bool // and the 8×32 assembly tile for row-major A (needs wide)
-	six  bool // use the AVX2 6×16 assembly tile for row-major A (without wide)
+	six  bool // use the AVX2 6×16 assembly tile (without wide)
 }
 
 // Name implements Kernels.
@@ -34,7 +34,7 @@ func (s SIMD) Name() string {
 	if s.wide {
 		return "simd-avx512"
 	}
-	return "simd-avx2"
+	return NameAVX2
 }
 
 // kBlock bounds the depth of one pass so that a 16-column panel of B stays
@@ -42,12 +42,13 @@ func (s SIMD) Name() string {
 const kBlock = 256
 
 // Gemm implements Kernels. C is walked in 8×32 (AVX-512 assembly, for
-// row-major A), 6×16 (AVX2 assembly, on CPUs without AVX-512), 4×32 (AVX-512), 4×16 and 4×8 register tiles over depth
-// blocks of kBlock, reading A in place: as contiguous groups A(i..i+3, p)
-// when A is transposed (ars == 1), as row slices when it is row-major
-// (acs == 1). Edges and other strides are plain Go. Every element of C
-// that a register tile computes is one chain of fused multiply-adds in
-// increasing p, whichever tile it falls in.
+// row-major A), 6×16 (AVX2 assembly, on CPUs without AVX-512), 4×32
+// (AVX-512), 4×16 and 4×8 register tiles over depth blocks of kBlock,
+// reading A in place: as contiguous groups A(i..i+3, p) when A is
+// transposed (ars == 1), as row slices when it is row-major (acs == 1).
+// Edges and other strides are plain Go. Every element of C that a register
+// tile computes is one chain of fused multiply-adds in increasing p,
+// whichever tile it falls in.
 func (s SIMD) Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) {
 	CheckGemm(c, a, b, m, k, n, ars, acs)
 	zero := false
@@ -175,11 +176,7 @@ func (s SIMD) rows6(c, a, b []float32, i, p0, p1, n, ars, acs int) int {
 		_ = c[(i+5)*n+j+15]
 		_ = a[(i+5)*ars+(p1-1)*acs]
 		_ = b[(p1-1)*n+j+15]
-		if ars == 1 {
-			tile6x16asm(&c[i*n+j], n, &a[i+p0*acs], acs, &b[p0*n+j], n, kc)
-		} else {
-			rows6x16asm(&c[i*n+j], n, &a[i*ars+p0], ars, &b[p0*n+j], n, kc)
-		}
+		tile6x16asm(&c[i*n+j], n, &a[i*ars+p0*acs], ars, acs, &b[p0*n+j], n, kc)
 	}
 	return j
 }
@@ -420,19 +417,14 @@ func tile4x8(c, ap []float32, as int, b []float32, n, kc int) {
 //go:noescape
 func rows8x32asm(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, kc int, zero bool)
 
-// rows6x16asm adds A·B into the 6×16 tile at c (row stride ldc), where A's
-// 6 rows start at a, lda apart, and B(p, j) is b[p*ldb+j], for p < kc: one
-// fused multiply-add chain per element in increasing p, as in rows4x16. In
-// gemm_avx2_amd64.s; the caller checks the bounds.
+// tile6x16asm adds A·B into the 6×16 tile at c (row stride ldc), where
+// A(r, p) is a[r*rs+p*ps] (row-major A: rs = lda, ps = 1; transposed A: rs
+// = 1, ps = its stride) and B(p, j) is b[p*ldb+j], for p < kc: one fused
+// multiply-add chain per element in increasing p, as in the 4-row tiles.
+// In gemm_avx2_amd64.s; the caller checks the bounds.
 //
 //go:noescape
-func rows6x16asm(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, kc int)
-
-// tile6x16asm is rows6x16asm for transposed A: A(r, p) is a[p*as+r], as in
-// tile4x16. In gemm_avx2_amd64.s; the caller checks the bounds.
-//
-//go:noescape
-func tile6x16asm(c *float32, ldc int, a *float32, as int, b *float32, ldb int, kc int)
+func tile6x16asm(c *float32, ldc int, a *float32, rs, ps int, b *float32, ldb int, kc int)
 
 // fmaPeakAVX2 runs n rounds of 12 independent 256-bit fused multiply-adds:
 // what BenchmarkFMAPeak times. In gemm_avx2_amd64.s.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tadd-project/tadd/core/attack"
 	"github.com/tadd-project/tadd/core/eval"
+	"github.com/tadd-project/tadd/core/kernel"
 	"github.com/tadd-project/tadd/core/nn"
 )
 
@@ -149,14 +150,14 @@ func TestStandardEstimate(t *testing.T) {
 		t.Errorf("the preset's counts: %v, want 49 × 459.72 s", got)
 	}
 	// On a CPU without AVX-512 (the AVX2 kernels) the per-image times
-	// measured there: 25 + 3.3·100 + 0.72·200 + 1.33·200 = 765 s a model,
-	// about 10.4 h for 49, beyond the 8 hours the preset was sized for on
+	// measured there: 25 + 3.1·100 + 0.73·200 + 1.35·200 = 751 s a model,
+	// about 10.2 h for 49, beyond the 8 hours the preset was sized for on
 	// AVX-512 machines.
-	avx2, _ := StandardEstimate(set, "simd-avx2", 49, 1)
-	if want := 49 * 765 * time.Second; avx2.Round(time.Second) != want {
+	avx2, _ := StandardEstimate(set, kernel.NameAVX2, 49, 1)
+	if want := 49 * 751 * time.Second; avx2.Round(time.Second) != want {
 		t.Errorf("AVX2 estimate %v, want %v", avx2, want)
 	}
-	if txt := EstimateText(set, "simd-avx2", avx2, 49, 49, eval.Shard{I: 0, N: 1}); !strings.Contains(txt, "L2 0.72 s") || !strings.Contains(txt, "without AVX-512") || !strings.Contains(txt, "about 10.4 h") {
+	if txt := EstimateText(set, kernel.NameAVX2, avx2, 49, 49, eval.Shard{I: 0, N: 1}); !strings.Contains(txt, "L2 0.73 s") || !strings.Contains(txt, "without AVX-512") || !strings.Contains(txt, "about 10.2 h") {
 		t.Errorf("AVX2 estimate text: %s", txt)
 	}
 	txt := EstimateText(set, "", d, 49, 49, eval.Shard{I: 0, N: 1})

@@ -396,7 +396,7 @@ const (
 	// correctly classified ones, at least 200 and 100; every model on the
 	// same images and goals), with the budgets of StandardConfigs. Its
 	// size is measured (StandardSeconds): about 6.3 hours for the 49
-	// shipped MNIST models on 2 AVX-512 cores, 10.8 hours on 2 cores
+	// shipped MNIST models on 2 AVX-512 cores, 10.6 hours on 2 cores
 	// without AVX-512.
 	Standard = "standard"
 	// Full is the paper's setting: every test image attacked with the
@@ -434,8 +434,8 @@ const Measured = "measured with `tadd reproduce --standard` on the shipped MNIST
 
 // StandardSeconds is the wall time one attacked image took with an
 // attack and the standard budgets on 2 cores with the named kernels
-// (kernel.Kernels.Name); 0 for an unknown attack. With "simd-avx2" (a CPU
-// without AVX-512, MeasuredAVX2): L2 0.72 s, L∞ 1.33 s, L0 3.3 s. With any
+// (kernel.Kernels.Name); 0 for an unknown attack. With kernel.NameAVX2 (a CPU
+// without AVX-512, MeasuredAVX2): L2 0.73 s, L∞ 1.35 s, L0 3.1 s. With any
 // other kernels, those measured on AVX-512 CPUs (Measured): L2 0.43 s, L∞
 // 0.76 s, L0 1.8 s. On 2026-12-04 the four models evaluated that day took
 // L2 0.41–0.43 s, L∞ 0.73–0.78 s and L0 1.71–1.81 s per image beside a
@@ -444,31 +444,24 @@ const Measured = "measured with `tadd reproduce --standard` on the shipped MNIST
 // students 1.72–2.01 s with the training stopped. (2026-12-02: L2 0.6 s,
 // L∞ 1.1 s, L0 2.1 s with initial c 0.1.)
 func StandardSeconds(attack, kernels string) float64 {
-	if kernels == "simd-avx2" {
-		switch attack {
-		case "l2":
-			return 0.72
-		case "linf":
-			return 1.33
-		case "l0":
-			return 3.3
-		}
-		return 0
+	l2, linf, l0 := 0.43, 0.76, 1.8
+	if kernels == kernel.NameAVX2 {
+		l2, linf, l0 = 0.73, 1.35, 3.1
 	}
 	switch attack {
 	case "l2":
-		return 0.43
+		return l2
 	case "linf":
-		return 0.76
+		return linf
 	case "l0":
-		return 1.8
+		return l0
 	}
 	return 0
 }
 
-// MeasuredAVX2 is when and where the "simd-avx2" StandardSeconds were
+// MeasuredAVX2 is when and where the kernel.NameAVX2 StandardSeconds were
 // measured, in words.
-const MeasuredAVX2 = "measured with `tadd reproduce --standard` on the T = 10 steps 3–6 on 2 AMD EPYC cores without AVX-512 (the AVX2 6×16 tiles) on 2026-12-07, alone: L2 0.711–0.719 s, L∞ 1.31–1.33 s, L0 3.00–3.26 s per image"
+const MeasuredAVX2 = "the means of `tadd reproduce --standard` on the T = 10 steps 3–5, T = 20 steps 5–6 and T = 30 steps 3–6 on 2 AMD EPYC cores without AVX-512 (the AVX2 6×16 tiles) on 2026-12-07, alone: L2 0.711–0.781 s, L∞ 1.27–1.44 s, L0 2.95–3.26 s per image"
 
 // MeasureSeconds is the wall time of one model's accuracy, sensitivity and
 // confidence on MeasuredSamples test images: about 25 s
@@ -479,10 +472,10 @@ const MeasureSeconds = 25
 const MeasureSecondsMeasured = "on 2026-12-02 on the same machine, quiet"
 
 // StandardEstimate is the expected wall time of evaluating models models
-// with the settings on one shard of shards with the named kernels, from the
-// per-image times of the standard budgets (StandardSeconds, MeasureSeconds): each model's
-// attacked images (all counted as correctly classified) and its measured
-// samples. It is an estimate from one measurement; ok is false for other
+// with the settings on one shard of shards with the named kernels, from
+// the per-image times of the standard budgets (StandardSeconds,
+// MeasureSeconds): each model's attacked images (all counted as correctly
+// classified) and its measured samples. It is an estimate from one measurement; ok is false for other
 // presets, whose times were not measured.
 func StandardEstimate(set Settings, kernels string, models, shards int) (d time.Duration, ok bool) {
 	if set.Preset != Standard {
@@ -937,7 +930,7 @@ func EstimateText(set Settings, kernels string, d time.Duration, toCompute, tota
 		what += fmt.Sprintf(" (shard %d/%d: its share)", sh.I, sh.N)
 	}
 	measured := Measured
-	if kernels == "simd-avx2" {
+	if kernels == kernel.NameAVX2 {
 		measured = MeasuredAVX2
 	}
 	return fmt.Sprintf("expected wall time: about %s for %s, with %s attacked images each and %d measured. "+
