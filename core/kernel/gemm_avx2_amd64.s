@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// func tile6x16asm(c *float32, ldc int, a *float32, rs, ps int, b *float32, ldb int, kc int)
+// func tile6x16asm(c *float32, ldc int, a *float32, rs, ps int, b *float32, ldb int, kc int, zero bool)
 //
 // C(6×16) += A(6×kc)·B(kc×16) where A(r, p) is a[r*rs+p*ps] (row-major A:
 // rs = lda, ps = 1; transposed A, the weight gradients: rs = 1, ps = its
@@ -10,8 +10,9 @@
 // floats), with 256-bit AVX2 vectors: each element of C is one chain of
 // fused multiply-adds in increasing p, exactly as in the 4-row tiles.
 // Y0–Y11 hold the tile (row r in Y2r, Y2r+1), Y12–Y13 a row of B, Y14–Y15
-// the broadcasts.
-TEXT ·tile6x16asm(SB), NOSPLIT, $0-64
+// the broadcasts. With zero set the tile starts from +0 instead of C's
+// values (what loading a cleared C gives), so C need not be cleared first.
+TEXT ·tile6x16asm(SB), NOSPLIT, $0-65
 	MOVQ c+0(FP), DI
 	MOVQ ldc+8(FP), R8
 	MOVQ a+16(FP), SI
@@ -20,6 +21,7 @@ TEXT ·tile6x16asm(SB), NOSPLIT, $0-64
 	MOVQ b+40(FP), DX
 	MOVQ ldb+48(FP), R10
 	MOVQ kc+56(FP), CX
+	MOVBLZX zero+64(FP), AX
 	SHLQ $2, R8
 	SHLQ $2, R9
 	SHLQ $2, R14
@@ -28,6 +30,8 @@ TEXT ·tile6x16asm(SB), NOSPLIT, $0-64
 	LEAQ (SI)(R9*4), R12 // A row 4
 	LEAQ (R8)(R8*2), R13 // 3·ldc
 	LEAQ (DI)(R8*4), BX  // C row 4
+	TESTQ AX, AX
+	JNE zeroed6
 	VMOVUPS (DI), Y0
 	VMOVUPS 32(DI), Y1
 	VMOVUPS (DI)(R8*1), Y2
@@ -40,6 +44,23 @@ TEXT ·tile6x16asm(SB), NOSPLIT, $0-64
 	VMOVUPS 32(BX), Y9
 	VMOVUPS (BX)(R8*1), Y10
 	VMOVUPS 32(BX)(R8*1), Y11
+	JMP start6
+
+zeroed6:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+start6:
 	TESTQ CX, CX
 	JEQ done
 

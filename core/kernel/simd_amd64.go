@@ -2,7 +2,10 @@
 
 package kernel
 
-import "simd/archsimd"
+import (
+	"simd/archsimd"
+	"unsafe"
+)
 
 // Default returns the fastest Kernels this build has: the AVX2/FMA kernels
 // when the CPU has them (AVX-512 tiles too where present), else Portable.
@@ -53,15 +56,14 @@ func (s SIMD) Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) {
 	CheckGemm(c, a, b, m, k, n, ars, acs)
 	zero := false
 	if !accumulate {
-		if s.tall && acs == 1 && ars != 1 && k > 0 {
-			// The 8×32 tiles start from zero on the first depth block
-			// (rows8): clear only what they do not cover, and save a pass
-			// over C.
-			m8, n32 := m&^7, n&^31
-			for i := range m8 {
-				clear(c[i*n+n32 : i*n+n])
+		// The assembly tiles start from zero on the first depth block
+		// (rows8, rows6): clear only what they do not cover, and save a
+		// pass over C (for an input gradient's patch matrix, megabytes).
+		if rows, cols := s.zeroCover(m, k, n, ars, acs); rows > 0 && cols > 0 {
+			for i := range rows {
+				clear(c[i*n+cols : i*n+n])
 			}
-			clear(c[m8*n : m*n])
+			clear(c[rows*n : m*n])
 			zero = true
 		} else {
 			clear(c[:m*n])
@@ -88,6 +90,29 @@ func (s SIMD) Gemm(c, a, b []float32, m, k, n, ars, acs int, accumulate bool) {
 		}
 	}
 	s.tiles(c, a, b, m, k, n, ars, acs, m, zero)
+}
+
+// zeroCover returns how many of the first rows and columns of C the
+// assembly tiles compute for Gemm(m, k, n, ars, acs), so that Gemm need not
+// clear them when it does not accumulate: the 8×32 tiles of row-major A on
+// AVX-512, the 12-row groups of 6×16 tiles (row-major or transposed A) on
+// AVX2. It follows tiles' walk: a row-major A's last m mod 4 rows go
+// through a padded 4-row tile, before the groups.
+func (s SIMD) zeroCover(m, k, n, ars, acs int) (rows, cols int) {
+	if k == 0 {
+		return 0, 0
+	}
+	rowMajor := acs == 1 && ars != 1
+	switch {
+	case s.tall && rowMajor:
+		return m &^ 7, n &^ 31
+	case s.six && (rowMajor || ars == 1):
+		if rowMajor {
+			m -= m % 4
+		}
+		return m - m%12, n &^ 15
+	}
+	return 0, 0
 }
 
 // tiles computes C += A·B for the first keep rows of C (m ≥ keep; the rows
@@ -118,9 +143,10 @@ func (s SIMD) tiles(c, a, b []float32, m, k, n, ars, acs, keep int, zero bool) {
 			// fit, the 4-row tiles for the other columns of those 12 rows
 			// (and for the last rows; m is a multiple of 4 here when A is
 			// row-major).
+			z := zero && p0 == 0
 			for ; i+12 <= m; i += 12 {
-				j := s.rows6(c, a, b, i, p0, p1, n, ars, acs)
-				s.rows6(c, a, b, i+6, p0, p1, n, ars, acs)
+				j := s.rows6(c, a, b, i, p0, p1, n, ars, acs, z)
+				s.rows6(c, a, b, i+6, p0, p1, n, ars, acs, z)
 				s.rows4(c, a, b, i, j, p0, p1, n, ars, acs)
 				s.rows4(c, a, b, i+4, j, p0, p1, n, ars, acs)
 				s.rows4(c, a, b, i+8, j, p0, p1, n, ars, acs)
@@ -166,8 +192,9 @@ func (s SIMD) rows8(c, a, b []float32, i, p0, p1, n, ars int, zero bool) int {
 // strips j < n&^15 with the AVX2 assembly 6×16 tiles (row-major A, acs ==
 // 1, or transposed A, ars == 1), and returns the first column it left.
 // Every element is the same chain of fused multiply-adds as in the 4-row
-// tiles, so results do not depend on which tile computed them.
-func (s SIMD) rows6(c, a, b []float32, i, p0, p1, n, ars, acs int) int {
+// tiles, so results do not depend on which tile computed them. With zero
+// the tiles take C as zero instead of reading it.
+func (s SIMD) rows6(c, a, b []float32, i, p0, p1, n, ars, acs int, zero bool) int {
 	kc := p1 - p0
 	j := 0
 	for ; j+16 <= n; j += 16 {
@@ -176,7 +203,7 @@ func (s SIMD) rows6(c, a, b []float32, i, p0, p1, n, ars, acs int) int {
 		_ = c[(i+5)*n+j+15]
 		_ = a[(i+5)*ars+(p1-1)*acs]
 		_ = b[(p1-1)*n+j+15]
-		tile6x16asm(&c[i*n+j], n, &a[i*ars+p0*acs], ars, acs, &b[p0*n+j], n, kc)
+		tile6x16asm(&c[i*n+j], n, &a[i*ars+p0*acs], ars, acs, &b[p0*n+j], n, kc, zero)
 	}
 	return j
 }
@@ -421,10 +448,11 @@ func rows8x32asm(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, 
 // A(r, p) is a[r*rs+p*ps] (row-major A: rs = lda, ps = 1; transposed A: rs
 // = 1, ps = its stride) and B(p, j) is b[p*ldb+j], for p < kc: one fused
 // multiply-add chain per element in increasing p, as in the 4-row tiles.
-// In gemm_avx2_amd64.s; the caller checks the bounds.
+// With zero set it starts from +0 instead of c's values. In
+// gemm_avx2_amd64.s; the caller checks the bounds.
 //
 //go:noescape
-func tile6x16asm(c *float32, ldc int, a *float32, rs, ps int, b *float32, ldb int, kc int)
+func tile6x16asm(c *float32, ldc int, a *float32, rs, ps int, b *float32, ldb int, kc int, zero bool)
 
 // fmaPeakAVX2 runs n rounds of 12 independent 256-bit fused multiply-adds:
 // what BenchmarkFMAPeak times. In gemm_avx2_amd64.s.
@@ -432,39 +460,50 @@ func tile6x16asm(c *float32, ldc int, a *float32, rs, ps int, b *float32, ldb in
 //go:noescape
 func fmaPeakAVX2(n int)
 
-// Col2Im implements the Col2Im interface (see there): each kernel row is
-// added in one loop of 512-bit vectors (AVX-512, 3c a multiple of 16) or
-// 256-bit ones (3c a multiple of 8), the adds into each element in the same
-// order as col2imPortable, so the same bits; otherwise col2imPortable.
+// Col2Im implements the Col2Im interface (see there). It gathers instead of
+// scattering: for each image pixel and 8 channels at a time it adds up, in
+// a 256-bit register, the (at most 9) patch-matrix values that fall on it,
+// and stores the sum once. The order of the adds is col2imPortable's (the
+// output pixels that cover an image pixel in row-major order), so the bits
+// are the same. Scattering them (each output pixel's three kernel rows
+// added onto the image in turn) read back values it had just stored,
+// overlapping by 2c, a chain through memory that made col2im as slow as
+// the input gradient's GEMM on MNIST's conv2. Channels not a multiple of 8
+// go to col2imPortable.
 func (s SIMD) Col2Im(dimg, dcols []float32, h, w, c int) {
-	rowLen := 3 * c
-	wide := s.wide && rowLen%16 == 0
-	if (!wide && rowLen%8 != 0) || h < 3 || w < 3 {
+	if c%8 != 0 || h < 3 || w < 3 {
 		col2imPortable(dimg, dcols, h, w, c)
 		return
 	}
 	oh, ow := h-2, w-2
+	rowLen := 3 * c
 	k := 3 * rowLen
 	_ = dimg[h*w*c-1]
 	_ = dcols[oh*ow*k-1]
-	for oy := range oh {
-		for ox := range ow {
-			src := dcols[(oy*ow+ox)*k : (oy*ow+ox+1)*k]
-			for ky := range 3 {
-				at := ((oy+ky)*w + ox) * c
-				dst := dimg[at : at+rowLen]
-				row := src[ky*rowLen : (ky+1)*rowLen]
-				if wide {
-					for t := 0; t+16 <= len(dst); t += 16 {
-						d := archsimd.LoadFloat32x16Slice(dst[t:])
-						d.Add(archsimd.LoadFloat32x16Slice(row[t:])).StoreSlice(dst[t:])
+	// The loads go through pointers: the indexes stay within the two
+	// checks above, and slicing for each of the 9 loads per vector cost
+	// more than the loads.
+	img, cols := unsafe.Pointer(&dimg[0]), unsafe.Pointer(&dcols[0])
+	const f = 4 // bytes per float32
+	for y := range h {
+		oy0, oy1 := max(0, y-2), min(oh-1, y)
+		for x := range w {
+			ox0, ox1 := max(0, x-2), min(ow-1, x)
+			px := unsafe.Add(img, (y*w+x)*c*f)
+			for ch := 0; ch < c; ch += 8 {
+				at := (*[8]float32)(unsafe.Add(px, ch*f))
+				sum := archsimd.LoadFloat32x8(at)
+				for oy := oy0; oy <= oy1; oy++ {
+					// Output pixel (oy, ox) sees this pixel in its kernel
+					// row y−oy and column x−ox: patch-matrix column
+					// (y−oy)·3c + (x−ox)·c + ch.
+					row := oy*ow*k + (y-oy)*rowLen + x*c + ch
+					for ox := ox0; ox <= ox1; ox++ {
+						src := unsafe.Add(cols, (row+ox*(k-c))*f)
+						sum = sum.Add(archsimd.LoadFloat32x8((*[8]float32)(src)))
 					}
-					continue
 				}
-				for t := 0; t+8 <= len(dst); t += 8 {
-					d := archsimd.LoadFloat32x8Slice(dst[t:])
-					d.Add(archsimd.LoadFloat32x8Slice(row[t:])).StoreSlice(dst[t:])
-				}
+				sum.Store(at)
 			}
 		}
 	}

@@ -3,6 +3,7 @@
 package kernel
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"simd/archsimd"
@@ -137,4 +138,26 @@ func BenchmarkFMAPeak(b *testing.B) {
 		fmaPeakAVX2(rounds)
 	}
 	b.ReportMetric(float64(b.N)*rounds*12*8*2/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkCol2Im measures the SIMD kernels' col2im on the input gradients
+// of the MNIST net's convolutions (one image each).
+func BenchmarkCol2Im(b *testing.B) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, s := range [][3]int{{26, 26, 32}, {12, 12, 32}, {10, 10, 64}} {
+		h, w, c := s[0], s[1], s[2]
+		b.Run(fmt.Sprintf("%dx%dx%d", h, w, c), func(b *testing.B) {
+			dcols := randSlice(r, (h-2)*(w-2)*9*c)
+			dimg := make([]float32, h*w*c)
+			kern := Default()
+			ck, ok := kern.(Col2Im)
+			if !ok {
+				b.Skipf("%s has no Col2Im", kern.Name())
+			}
+			for b.Loop() {
+				ck.Col2Im(dimg, dcols, h, w, c)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "µs/op")
+		})
+	}
 }
