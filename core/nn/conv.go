@@ -14,7 +14,7 @@ type Conv2D struct {
 	x    []float32       // input of the last Forward (not copied)
 	y    []float32       // output buffer
 	cols []float32       // im2col of one image: (OH*OW, 9*Cin)
-	dcol []float32       // gradient of cols
+	dcol []float32       // gradient of cols, a few output rows at a time (dxChunkRows)
 	wt   weightTranspose // Wᵀ: (Cout, 9*Cin)
 	dx   []float32
 }
